@@ -1,0 +1,90 @@
+//! The state of a link: the closed set of verdicts and how a link moves between them.
+//!
+//! Pure: no I/O, no clock. `now` is always a parameter.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// What citewatch currently believes about a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// 2xx and the content is still what was cited.
+    Ok,
+    /// A permanent redirect chain ends at a different URL that is ok.
+    Redirected,
+    /// It answers, but the content drifted from the archived baseline.
+    Changed,
+    /// It answers 200 but is a not-found page.
+    #[serde(rename = "soft_404")]
+    Soft404,
+    /// The server or the name system says it is gone.
+    Broken,
+    /// The site refuses to be checked (401, 403, 429, 999, bot challenge).
+    Blocked,
+    /// A fault that may pass: timeout, refused connection, TLS failure, 5xx.
+    Error,
+    /// Not checked: scheme, exclusion rule, private address, unresolvable relative link.
+    Skipped,
+    /// Known from a post, not yet checked.
+    Unchecked,
+}
+
+impl State {
+    /// Every state, in the order summaries print them.
+    pub const ALL: [State; 9] = [
+        State::Ok,
+        State::Redirected,
+        State::Changed,
+        State::Soft404,
+        State::Broken,
+        State::Blocked,
+        State::Error,
+        State::Skipped,
+        State::Unchecked,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Ok => "ok",
+            State::Redirected => "redirected",
+            State::Changed => "changed",
+            State::Soft404 => "soft_404",
+            State::Broken => "broken",
+            State::Blocked => "blocked",
+            State::Error => "error",
+            State::Skipped => "skipped",
+            State::Unchecked => "unchecked",
+        }
+    }
+
+    /// States that make `run` exit with code 2: the citation needs the author's attention.
+    pub fn is_failing(self) -> bool {
+        matches!(self, State::Broken | State::Error | State::Soft404)
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A state name that is not one of [`State::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown state '{0}' (expected one of: ok, redirected, changed, soft_404, broken, blocked, error, skipped, unchecked)")]
+pub struct UnknownState(pub String);
+
+impl FromStr for State {
+    type Err = UnknownState;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim().to_ascii_lowercase();
+        State::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s || (s == "soft404" && *st == State::Soft404))
+            .ok_or(UnknownState(s))
+    }
+}
