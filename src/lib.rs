@@ -14,3 +14,4 @@ pub mod normalize;
 pub mod post;
 pub mod schedule;
 pub mod state;
+pub mod store;

@@ -88,3 +88,67 @@ impl FromStr for State {
             .ok_or(UnknownState(s))
     }
 }
+
+/// A link's current state: which, since when, and how many consecutive checks found it there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Current {
+    pub state: State,
+    pub since: chrono::DateTime<chrono::Utc>,
+    pub streak: u32,
+    pub checked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The current state after one more check found `observed` at `now`.
+///
+/// Staying in the same state lengthens the streak and keeps `since`; a new state starts a streak
+/// of one at `now`.
+pub fn advance(prev: Option<&Current>, observed: State, now: chrono::DateTime<chrono::Utc>) -> Current {
+    match prev {
+        Some(p) if p.state == observed => Current {
+            state: observed,
+            since: p.since,
+            streak: p.streak.saturating_add(1),
+            checked_at: Some(now),
+        },
+        _ => Current {
+            state: observed,
+            since: now,
+            streak: 1,
+            checked_at: Some(now),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn names_round_trip() {
+        for s in State::ALL {
+            assert_eq!(s.as_str().parse::<State>().unwrap(), s);
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
+        }
+        assert!("gone".parse::<State>().is_err());
+    }
+
+    #[test]
+    fn advance_counts_streaks_and_keeps_since() {
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let t1 = Utc.with_ymd_and_hms(2026, 1, 2, 0, 0, 0).unwrap();
+        let t2 = Utc.with_ymd_and_hms(2026, 1, 3, 0, 0, 0).unwrap();
+        let a = advance(None, State::Ok, t0);
+        assert_eq!((a.state, a.since, a.streak), (State::Ok, t0, 1));
+        let b = advance(Some(&a), State::Ok, t1);
+        assert_eq!((b.since, b.streak, b.checked_at), (t0, 2, Some(t1)));
+        let c = advance(Some(&b), State::Broken, t2);
+        assert_eq!((c.state, c.since, c.streak), (State::Broken, t2, 1));
+    }
+
+    #[test]
+    fn failing_states_are_the_exit_code_ones() {
+        let failing: Vec<_> = State::ALL.into_iter().filter(|s| s.is_failing()).collect();
+        assert_eq!(failing, vec![State::Soft404, State::Broken, State::Error]);
+    }
+}

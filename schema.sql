@@ -1,0 +1,88 @@
+-- citewatch database schema.
+--
+-- Numbered, append-only migration blocks. A block starts with a line `-- migration N` and is applied
+-- once, in one transaction, when `PRAGMA user_version` is below N; user_version is then set to N.
+-- A shipped block is never edited: change the schema by appending a new block.
+-- Times are RFC 3339 UTC text (`2026-11-22T10:00:00Z`), so they sort as text and read in the CLI.
+
+-- migration 1
+-- One row per post file of a source.
+CREATE TABLE posts (
+    id          INTEGER PRIMARY KEY,
+    source      TEXT NOT NULL,              -- the source folder as configured
+    path        TEXT NOT NULL,              -- relative to the source, '/' separated
+    title       TEXT,
+    date        TEXT,
+    draft       INTEGER NOT NULL DEFAULT 0,
+    url         TEXT,                       -- the post's published URL when known
+    size        INTEGER NOT NULL DEFAULT 0, -- for skipping unchanged files
+    mtime_ns    INTEGER NOT NULL DEFAULT 0,
+    hash        TEXT,                       -- blake3 of the file's bytes
+    scanned_at  TEXT NOT NULL,
+    present     INTEGER NOT NULL DEFAULT 1, -- 0 once the file is gone; its history stays
+    UNIQUE (source, path)
+);
+
+-- One row per distinct cited target (a normalized URL without fragment, or a skipped/invalid key).
+CREATE TABLE links (
+    id           INTEGER PRIMARY KEY,
+    url          TEXT NOT NULL UNIQUE,
+    state        TEXT NOT NULL DEFAULT 'unchecked',
+    since        TEXT NOT NULL,             -- when it entered `state`
+    streak       INTEGER NOT NULL DEFAULT 0,-- consecutive checks that found it in `state`
+    checked_at   TEXT,                      -- last check
+    http_status  INTEGER,
+    final_url    TEXT,
+    error        TEXT,
+    -- Decided without the network at scan time (skipped scheme, invalid URL, missing post ref):
+    -- such links are never fetched and their state comes from here.
+    static_state  TEXT,
+    static_reason TEXT,
+    baseline     TEXT REFERENCES snapshots(hash), -- the "as cited" snapshot
+    first_seen   TEXT NOT NULL
+);
+CREATE INDEX links_state ON links(state);
+
+-- One row per place a post cites a link.
+CREATE TABLE citations (
+    id        INTEGER PRIMARY KEY,
+    post_id   INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    link_id   INTEGER NOT NULL REFERENCES links(id),
+    line      INTEGER NOT NULL,
+    text      TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    raw       TEXT NOT NULL,                -- the target exactly as written
+    fragment  TEXT
+);
+CREATE INDEX citations_post ON citations(post_id);
+CREATE INDEX citations_link ON citations(link_id);
+
+-- Archived bodies, content-addressed by blake3 of the raw (decoded) body; stored once.
+CREATE TABLE snapshots (
+    hash          TEXT PRIMARY KEY,
+    size          INTEGER NOT NULL,         -- uncompressed body length
+    body          BLOB NOT NULL,            -- zstd
+    content_type  TEXT,
+    headers       TEXT NOT NULL,            -- JSON [[name, value], ...] of the first response seen
+    title         TEXT,
+    text          TEXT,                     -- extracted readable text
+    truncated     INTEGER NOT NULL DEFAULT 0,
+    created_at    TEXT NOT NULL
+);
+
+-- Every check is history.
+CREATE TABLE checks (
+    id           INTEGER PRIMARY KEY,
+    link_id      INTEGER NOT NULL REFERENCES links(id),
+    checked_at   TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    http_status  INTEGER,
+    final_url    TEXT,
+    redirects    TEXT,                      -- JSON [{url, status, location}, ...] or NULL
+    error        TEXT,
+    elapsed_ms   INTEGER NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 1,
+    snapshot     TEXT REFERENCES snapshots(hash),
+    similarity   REAL                       -- to the baseline, when measured
+);
+CREATE INDEX checks_link_time ON checks(link_id, checked_at);

@@ -1,0 +1,492 @@
+//! The command line: clap definitions and one thin handler per command over the library.
+//! Everything a command decides lives in the library; this file parses, calls and prints.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use citewatch::clock::{Clock, SystemClock};
+use citewatch::config::{self, Config, SourceConfig};
+use citewatch::pipeline;
+use citewatch::report;
+use citewatch::state::State;
+use citewatch::store::{StatusFilter, Store};
+
+/// How the process ends; the numbers are documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// No cited link is broken, error or soft_404.
+    Clean,
+    /// Some cited link is broken, error or soft_404.
+    Failing,
+    /// citewatch itself failed.
+    Fatal,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(o: Outcome) -> ExitCode {
+        match o {
+            Outcome::Clean => ExitCode::SUCCESS,
+            Outcome::Failing => ExitCode::from(2),
+            Outcome::Fatal => ExitCode::from(1),
+        }
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "citewatch",
+    version,
+    about = "Keeps a blog's citations alive: finds every cited URL, checks it, archives it, reports rot.",
+    after_help = "Exit codes: 0 no cited link is broken, error or soft_404; 2 some are; 1 citewatch failed."
+)]
+pub struct Args {
+    /// Config file (default: ./citewatch.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database file (overrides the config; default: ./citewatch.db).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// More output (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Less output: errors only.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read posts and record their citations; no network.
+    Scan {
+        /// Post folders (default: the config's sources).
+        paths: Vec<PathBuf>,
+    },
+    /// Scan, check every cited link once, print a summary.
+    Run {
+        /// Post folders (default: the config's sources).
+        paths: Vec<PathBuf>,
+        /// Summary format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Check links now.
+    Check {
+        /// URLs to check (as recorded; see `status`).
+        urls: Vec<String>,
+        /// Check every cited link.
+        #[arg(long, conflicts_with = "urls")]
+        all: bool,
+    },
+    /// Current state of every cited link.
+    Status {
+        /// Only these states, comma-separated (e.g. broken,soft_404).
+        #[arg(long, value_delimiter = ',')]
+        state: Vec<String>,
+        /// Only links cited by posts whose path contains this.
+        #[arg(long)]
+        post: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Every check of a link, oldest first.
+    History {
+        url: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// A link's state, citing posts, redirect chain and snapshots.
+    Show { url: String },
+    /// The archived text of a link, or the exact archived bytes.
+    Snapshot {
+        url: String,
+        /// The snapshot current at this time (RFC 3339 or YYYY-MM-DD; default: the latest).
+        #[arg(long)]
+        at: Option<String>,
+        /// The exact archived bytes instead of the readable text.
+        #[arg(long)]
+        raw: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+pub fn init_logging(args: &Args) {
+    use tracing_subscriber::EnvFilter;
+    let default = if args.quiet {
+        "error"
+    } else {
+        match args.verbose {
+            0 => "warn",
+            1 => "info,citewatch=debug",
+            _ => "trace",
+        }
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Loads the config: `--config`, else ./citewatch.toml when present, else the defaults.
+fn load_config(args: &Args) -> Result<Config> {
+    let mut cfg = match &args.config {
+        Some(p) => Config::load(p)?,
+        None => {
+            let p = Path::new(config::defaults::CONFIG_FILE);
+            if p.exists() {
+                Config::load(p)?
+            } else {
+                Config::default()
+            }
+        }
+    };
+    if let Some(db) = &args.db {
+        cfg.db = db.clone();
+    }
+    Ok(cfg)
+}
+
+/// PATH arguments replace the configured sources; a PATH that names a configured source keeps its
+/// settings (base_url, globs).
+fn with_paths(mut cfg: Config, paths: &[PathBuf]) -> Result<Config> {
+    if !paths.is_empty() {
+        let configured = std::mem::take(&mut cfg.sources);
+        cfg.sources = paths
+            .iter()
+            .map(|p| {
+                configured
+                    .iter()
+                    .find(|s| same_path(&s.path, p))
+                    .cloned()
+                    .unwrap_or_else(|| SourceConfig::bare(p.clone()))
+            })
+            .collect();
+    }
+    if cfg.sources.is_empty() {
+        bail!(
+            "no posts to read: give a folder (`citewatch run posts/`) or add a [[source]] to {}",
+            cfg.file
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| config::defaults::CONFIG_FILE.to_string())
+        );
+    }
+    Ok(cfg)
+}
+
+fn same_path(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn open_existing(cfg: &Config) -> Result<Store> {
+    Ok(Store::open_existing(&cfg.db)?)
+}
+
+pub fn run(args: Args) -> Result<Outcome> {
+    let cfg = load_config(&args)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match &args.command {
+        Command::Scan { paths } => {
+            let cfg = with_paths(cfg, paths)?;
+            let mut store = Store::open(&cfg.db)?;
+            let rep = pipeline::scan(&mut store, &cfg, clock.now())?;
+            print_scan(&rep, args.quiet);
+            Ok(Outcome::Clean)
+        }
+        Command::Run { paths, format } => {
+            let cfg = with_paths(cfg, paths)?;
+            let mut store = Store::open(&cfg.db)?;
+            let rep = pipeline::scan(&mut store, &cfg, clock.now())?;
+            print_scan(&rep, args.quiet);
+            let links = store.links_to_check(None)?;
+            let store = check_with_progress(store, &cfg, clock, links, args.quiet)?;
+            summarize(&store, *format)
+        }
+        Command::Check { urls, all } => {
+            if urls.is_empty() && !all {
+                bail!("say which links to check: `citewatch check URL...` or `citewatch check --all`");
+            }
+            let store = open_existing(&cfg)?;
+            let links = if *all {
+                store.links_to_check(None)?
+            } else {
+                let mut wanted = Vec::new();
+                for u in urls {
+                    wanted.push(resolve_url(&store, u)?);
+                }
+                let links = store.links_to_check(Some(&wanted))?;
+                if links.len() < wanted.len() {
+                    let missing: Vec<_> = wanted.iter().filter(|w| !links.iter().any(|l| &l.url == *w)).collect();
+                    bail!(
+                        "not a checkable cited link: {} (see `citewatch status`; skipped and internal links are not fetched)",
+                        missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    );
+                }
+                links
+            };
+            let store = check_with_progress(store, &cfg, clock, links, args.quiet)?;
+            summarize(&store, Format::Table)
+        }
+        Command::Status { state, post, format } => {
+            let store = open_existing(&cfg)?;
+            let states = state
+                .iter()
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| s.parse::<State>())
+                .collect::<Result<Vec<_>, _>>()?;
+            let rows = store.status(&StatusFilter {
+                states,
+                post: post.clone(),
+                cited_only: true,
+            })?;
+            let out = match format {
+                Format::Json => report::status_json(&rows) + "\n",
+                Format::Csv => report::status_csv(&rows),
+                Format::Table => report::status_table(&rows),
+            };
+            print(&out)?;
+            exit_for(&store)
+        }
+        Command::History { url, format } => {
+            let store = open_existing(&cfg)?;
+            let url = resolve_url(&store, url)?;
+            let id = store.link_id(&url)?.context("link vanished")?;
+            let rows = store.history(id)?;
+            let out = match format {
+                Format::Json => report::history_json(&rows) + "\n",
+                Format::Table | Format::Csv => report::history_table(&rows),
+            };
+            print(&out)?;
+            Ok(Outcome::Clean)
+        }
+        Command::Show { url } => {
+            let store = open_existing(&cfg)?;
+            let url = resolve_url(&store, url)?;
+            print(&show(&store, &url)?)?;
+            Ok(Outcome::Clean)
+        }
+        Command::Snapshot { url, at, raw } => {
+            let store = open_existing(&cfg)?;
+            let url = resolve_url(&store, url)?;
+            let id = store.link_id(&url)?.context("link vanished")?;
+            let at = at.as_deref().map(parse_time).transpose()?;
+            let hash = store
+                .history(id)?
+                .into_iter()
+                .filter(|c| c.snapshot.is_some())
+                .filter(|c| at.as_ref().is_none_or(|t| citewatch::store::parse_ts(&c.checked_at) <= *t))
+                .next_back()
+                .and_then(|c| c.snapshot)
+                .with_context(|| format!("no snapshot of {url}{}", if at.is_some() { " at or before that time" } else { "" }))?;
+            if *raw {
+                let body = store.snapshot_body(&hash)?.context("snapshot body missing")?;
+                std::io::stdout().write_all(&body)?;
+            } else {
+                let meta = store.snapshot_meta(&hash)?.context("snapshot missing")?;
+                let mut out = String::new();
+                if let Some(t) = &meta.title {
+                    out.push_str(&format!("# {}\n\n", report::sanitize(t)));
+                }
+                out.push_str(&report::sanitize_block(meta.text.as_deref().unwrap_or("")));
+                out.push('\n');
+                print(&out)?;
+            }
+            Ok(Outcome::Clean)
+        }
+    }
+}
+
+/// Accepts a URL as the user typed it: exactly as recorded, or normalized the way extraction does.
+fn resolve_url(store: &Store, input: &str) -> Result<String> {
+    if store.link_id(input)?.is_some() {
+        return Ok(input.to_string());
+    }
+    if let Ok(mut u) = url::Url::parse(input.trim()) {
+        u.set_fragment(None);
+        if store.link_id(u.as_str())?.is_some() {
+            return Ok(u.to_string());
+        }
+    }
+    bail!("no cited link {input:?} in {}; `citewatch status` lists them", store.path().display())
+}
+
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        if let Some(t) = d.and_hms_opt(23, 59, 59) {
+            return Ok(t.and_utc());
+        }
+    }
+    bail!("invalid time {s:?}; write it like 2026-11-22 or 2026-11-22T10:00:00Z")
+}
+
+fn print(s: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        // A closed pipe (`citewatch status | head`) is not an error worth reporting.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
+
+fn print_scan(rep: &pipeline::ScanReport, quiet: bool) {
+    for p in &rep.problems {
+        eprintln!("citewatch: skipped {}: {}", report::sanitize(&p.path), report::sanitize(&p.message));
+    }
+    if !quiet {
+        for w in &rep.warnings {
+            eprintln!("citewatch: warning: {}: {}", report::sanitize(&w.path), report::sanitize(&w.message));
+        }
+        eprintln!(
+            "scanned {} files ({} read, {} unchanged, {} skipped, {} removed): {} citations",
+            rep.files,
+            rep.read,
+            rep.unchanged,
+            rep.problems.len(),
+            rep.removed,
+            rep.citations
+        );
+    }
+}
+
+fn check_with_progress(
+    store: Store,
+    cfg: &Config,
+    clock: Arc<dyn Clock>,
+    links: Vec<citewatch::store::LinkToCheck>,
+    quiet: bool,
+) -> Result<Store> {
+    let total = links.len() as u64;
+    let bar = if !quiet && std::io::stderr().is_terminal() && total > 0 {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {wide_msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(b)
+    } else {
+        None
+    };
+    let b2 = bar.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (store, _stats) = runtime.block_on(pipeline::check(store, &cfg.check, clock, links, move |url, _| {
+        if let Some(b) = &b2 {
+            b.inc(1);
+            b.set_message(report::sanitize(url));
+        }
+    }))?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(store)
+}
+
+fn exit_for(store: &Store) -> Result<Outcome> {
+    let failing = store.counts()?.iter().any(|(s, n)| s.is_failing() && *n > 0);
+    Ok(if failing { Outcome::Failing } else { Outcome::Clean })
+}
+
+fn summarize(store: &Store, format: Format) -> Result<Outcome> {
+    let counts = store.counts()?;
+    let bad = store.status(&StatusFilter {
+        states: State::ALL.into_iter().filter(|s| s.is_failing()).collect(),
+        post: None,
+        cited_only: true,
+    })?;
+    match format {
+        Format::Json => print(&(report::status_json(&bad) + "\n"))?,
+        Format::Csv => print(&report::status_csv(&bad))?,
+        Format::Table => print(&report::run_summary(&counts, &bad))?,
+    }
+    exit_for(store)
+}
+
+fn show(store: &Store, url: &str) -> Result<String> {
+    use std::fmt::Write as _;
+    let row = store.link_status(url)?.context("link vanished")?;
+    let mut out = String::new();
+    writeln!(out, "{}", report::sanitize(&row.url))?;
+    writeln!(out, "  state:      {} since {} ({} checks)", row.state, row.since, row.streak)?;
+    if let Some(c) = &row.checked_at {
+        writeln!(out, "  checked:    {c}")?;
+    }
+    if let Some(s) = row.http_status {
+        writeln!(out, "  http:       {s}")?;
+    }
+    if let Some(f) = &row.final_url {
+        writeln!(out, "  final url:  {}", report::sanitize(f))?;
+    }
+    if let Some(e) = &row.error {
+        writeln!(out, "  error:      {}", report::sanitize(e))?;
+    }
+    writeln!(out, "  cited by:")?;
+    for c in &row.citations {
+        writeln!(out, "    {}:{}  {}", report::sanitize(&c.post), c.line, report::sanitize(&c.text))?;
+    }
+    let history = store.history(row.id)?;
+    if let Some(last) = history.iter().rev().find(|c| c.redirects_json.is_some()) {
+        writeln!(out, "  redirects (last check that had any):")?;
+        let hops: Vec<serde_json::Value> = last
+            .redirects_json
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default();
+        for h in hops {
+            writeln!(
+                out,
+                "    {} {} → {}",
+                h["status"],
+                report::sanitize(h["url"].as_str().unwrap_or("")),
+                report::sanitize(h["location"].as_str().unwrap_or(""))
+            )?;
+        }
+    }
+    let baseline = store.baseline(row.id)?;
+    let mut seen = std::collections::HashSet::new();
+    writeln!(out, "  snapshots:")?;
+    for c in &history {
+        if let Some(h) = &c.snapshot {
+            if seen.insert(h.clone()) {
+                let meta = store.snapshot_meta(h)?;
+                let (size, title) = meta
+                    .map(|m| (m.size, m.title.unwrap_or_default()))
+                    .unwrap_or((0, String::new()));
+                writeln!(
+                    out,
+                    "    {}  {}  {} bytes{}  {}",
+                    c.checked_at,
+                    &h[..h.len().min(16)],
+                    size,
+                    if baseline.as_deref() == Some(h.as_str()) { " (baseline)" } else { "" },
+                    report::sanitize(&title)
+                )?;
+            }
+        }
+    }
+    if seen.is_empty() {
+        writeln!(out, "    none")?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,377 @@
+//! The pipeline: the one place that sequences the pure core and the I/O shells.
+//!
+//! `scan`: sources → post files → front matter and citations → normalized links → store.
+//! `check`: links → checker → snapshot → classification → state → store.
+//!
+//! Invariants: a bad post is reported and skipped, never fatal; each post's citations and each
+//! check are written in one transaction each, so an interrupted run leaves a consistent database
+//! and the next run finishes the work. Checks run concurrently; one writer thread owns the store.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use url::Url;
+
+use crate::checker::{Checker, Fetched};
+use crate::classify::{self, Verdict};
+use crate::clock::Clock;
+use crate::config::{CheckConfig, Config, SourceConfig};
+use crate::extract::{self, CitationKind};
+use crate::normalize::{self, Target};
+use crate::source::{self, FileProblem};
+use crate::state::State;
+use crate::store::{CheckRecord, CitationRecord, FileStamp, LinkToCheck, PostRecord, Store, StoreError};
+
+/// Bumped when extraction or normalization changes what a post yields, so unchanged files are
+/// read again once.
+const EXTRACTOR_VERSION: &str = "1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Source(#[from] source::SourceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Checker(#[from] crate::checker::CheckerError),
+    #[error("the database writer stopped unexpectedly")]
+    WriterGone,
+}
+
+/// What a scan did.
+#[derive(Debug, Default)]
+pub struct ScanReport {
+    pub files: usize,
+    pub read: usize,
+    pub unchanged: usize,
+    pub removed: usize,
+    pub citations: usize,
+    /// Files that could not be used, reported and skipped.
+    pub problems: Vec<FileProblem>,
+    /// Files that were used with a caveat (invalid UTF-8, malformed front matter).
+    pub warnings: Vec<FileProblem>,
+}
+
+/// A fingerprint of the settings that change what a post yields: when they change, every post of
+/// the source is read again.
+fn settings_fingerprint(src: &SourceConfig, check: &CheckConfig) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(EXTRACTOR_VERSION.as_bytes());
+    h.update(src.base_url.as_ref().map(Url::as_str).unwrap_or("").as_bytes());
+    h.update(b"\0");
+    h.update(src.permalink.as_deref().unwrap_or("").as_bytes());
+    for k in &src.front_matter_keys {
+        h.update(b"\0k");
+        h.update(k.as_bytes());
+    }
+    for r in &check.exclude {
+        h.update(b"\0x");
+        h.update(r.as_str().as_bytes());
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// The source's identity in the store: its path as configured.
+pub fn source_key(src: &SourceConfig) -> String {
+    src.path.display().to_string()
+}
+
+/// Reads every source and records posts and citations. Unchanged files (same size and mtime, or
+/// same bytes) are skipped.
+pub fn scan(store: &mut Store, cfg: &Config, now: DateTime<Utc>) -> Result<ScanReport, PipelineError> {
+    let mut report = ScanReport::default();
+    for src in &cfg.sources {
+        scan_source(store, src, &cfg.check, now, &mut report)?;
+    }
+    Ok(report)
+}
+
+fn scan_source(
+    store: &mut Store,
+    src: &SourceConfig,
+    check: &CheckConfig,
+    now: DateTime<Utc>,
+    report: &mut ScanReport,
+) -> Result<(), PipelineError> {
+    let key = source_key(src);
+    let (files, problems) = source::discover(src)?;
+    report.problems.extend(problems);
+    report.files += files.len();
+    let settings = settings_fingerprint(src, check);
+    let stamps = store.file_stamps(&key)?;
+    let known: HashSet<String> = files.iter().map(|f| f.rel_path.clone()).collect();
+    // Post references resolve against the set of posts: when it changes, every post is read again
+    // so that a reference to a removed (or newly added) post gets its new verdict.
+    let set_changed = stamps.len() != known.len() || stamps.keys().any(|p| !known.contains(p));
+    for file in &files {
+        let old = stamps.get(&file.rel_path);
+        if !set_changed {
+            if let Some(old) = old {
+                if old.size == file.size && old.mtime_ns == file.mtime_ns {
+                    report.unchanged += 1;
+                    continue;
+                }
+            }
+        }
+        let bytes = match source::read(file) {
+            Ok(b) => b,
+            Err(p) => {
+                report.problems.push(p);
+                continue;
+            }
+        };
+        let text = match source::decode(&file.rel_path, &bytes) {
+            Ok(t) => t,
+            Err(p) => {
+                report.problems.push(p);
+                continue;
+            }
+        };
+        drop(bytes);
+        let hash = blake3::hash(format!("{}\0{}", text.hash, settings).as_bytes())
+            .to_hex()
+            .to_string();
+        let stamp = FileStamp {
+            size: file.size,
+            mtime_ns: file.mtime_ns,
+            hash: Some(hash.clone()),
+        };
+        if !set_changed && old.and_then(|o| o.hash.as_deref()) == Some(hash.as_str()) {
+            store.update_stamp(&key, &file.rel_path, &stamp, now)?;
+            report.unchanged += 1;
+            continue;
+        }
+        if text.lossy {
+            report.warnings.push(FileProblem {
+                path: file.rel_path.clone(),
+                message: "not valid UTF-8; read with replacement characters".into(),
+            });
+        }
+        let (post, citations, warnings) = post_citations(src, check, file, &text.text, &known);
+        for w in warnings {
+            report.warnings.push(FileProblem {
+                path: file.rel_path.clone(),
+                message: w,
+            });
+        }
+        report.citations += citations.len();
+        let record = PostRecord {
+            source: key.clone(),
+            path: file.rel_path.clone(),
+            title: post.title,
+            date: post.date,
+            draft: post.draft,
+            url: post.url.map(|u| u.to_string()),
+            size: file.size,
+            mtime_ns: file.mtime_ns,
+            hash,
+        };
+        store.replace_post(&record, &citations, now)?;
+        report.read += 1;
+    }
+    report.removed += store.mark_absent(&key, &known)?;
+    Ok(())
+}
+
+/// The facts of a post that the store keeps.
+struct PostFacts {
+    title: Option<String>,
+    date: Option<String>,
+    draft: bool,
+    url: Option<Url>,
+}
+
+/// Extracts and normalizes one post's citations. Pure apart from its inputs.
+fn post_citations(
+    src: &SourceConfig,
+    check: &CheckConfig,
+    file: &source::PostFile,
+    text: &str,
+    known: &HashSet<String>,
+) -> (PostFacts, Vec<CitationRecord>, Vec<String>) {
+    let opts = extract::Options {
+        front_matter_keys: src.front_matter_keys.clone(),
+    };
+    let extracted = extract::extract(file.format, text, &opts);
+    let front = &extracted.front;
+    let post_url = normalize::post_url(src.base_url.as_ref(), &file.rel_path, front, src.permalink.as_deref());
+    let ctx = normalize::Context {
+        post_url: post_url.as_ref(),
+        base_url: src.base_url.as_ref(),
+    };
+    let mut out = Vec::with_capacity(extracted.citations.len());
+    for c in &extracted.citations {
+        let (link, fragment, static_verdict) = match normalize::normalize(&c.target, c.kind, &ctx) {
+            Target::Http { url, fragment } => {
+                let verdict = check
+                    .exclude
+                    .iter()
+                    .find(|r| r.is_match(url.as_str()))
+                    .map(|r| (State::Skipped, format!("excluded by check.exclude rule {:?}", r.as_str())));
+                (url.to_string(), fragment, verdict)
+            }
+            Target::Post { path, fragment } => match normalize::resolve_post_ref(&path, &file.rel_path, known) {
+                Some(found) => (
+                    format!("post:{found}"),
+                    fragment,
+                    Some((State::Ok, format!("internal reference to the post {found}"))),
+                ),
+                None => (
+                    format!("post:{path}"),
+                    fragment,
+                    Some((State::Broken, format!("no post {path:?} in the source"))),
+                ),
+            },
+            Target::Skipped { key, reason } => (key, None, Some((State::Skipped, reason))),
+            Target::Invalid { key, reason } => (key, None, Some((State::Broken, reason))),
+        };
+        out.push(CitationRecord {
+            link,
+            line: c.line,
+            text: c.text.clone(),
+            kind: c.kind.as_str().to_string(),
+            raw: c.target.clone(),
+            fragment,
+            static_verdict,
+        });
+    }
+    let _ = CitationKind::Link;
+    let facts = PostFacts {
+        title: front.title.clone(),
+        date: front.date_string(),
+        draft: front.draft,
+        url: post_url,
+    };
+    (facts, out, extracted.warnings)
+}
+
+/// What a check run did.
+#[derive(Debug, Default, Clone)]
+pub struct CheckStats {
+    pub checked: usize,
+    pub by_state: HashMap<State, usize>,
+}
+
+/// One finished fetch on its way to the writer.
+struct Finished {
+    link: LinkToCheck,
+    fetched: Fetched,
+    snapshot: Option<crate::store::NewSnapshot>,
+    checked_at: DateTime<Utc>,
+}
+
+/// Checks `links` concurrently and records each result as it arrives. `on_done` is called after
+/// each recorded check (for progress bars). The store is moved into a writer thread for the
+/// duration and handed back.
+pub async fn check(
+    store: Store,
+    check_cfg: &CheckConfig,
+    clock: Arc<dyn Clock>,
+    links: Vec<LinkToCheck>,
+    on_done: impl Fn(&str, State) + Send + 'static,
+) -> Result<(Store, CheckStats), PipelineError> {
+    let checker = Checker::new(check_cfg)?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Finished>(256);
+    let writer = std::thread::spawn(move || -> Result<(Store, CheckStats), StoreError> {
+        let mut store = store;
+        let mut stats = CheckStats::default();
+        while let Some(f) = rx.blocking_recv() {
+            let verdict = judge(&store, &f)?;
+            let rec = record_for(&f, &verdict);
+            store.record_check(&rec)?;
+            stats.checked += 1;
+            *stats.by_state.entry(verdict.state).or_default() += 1;
+            on_done(&f.link.url, verdict.state);
+        }
+        Ok((store, stats))
+    });
+    let concurrency = check_cfg.concurrency.max(1);
+    let results = futures_util::stream::iter(links)
+        .map(|link| {
+            let checker = checker.clone();
+            let tx = tx.clone();
+            let clock = clock.clone();
+            async move {
+                let fetched = match Url::parse(&link.url) {
+                    Ok(url) => checker.check(&url).await,
+                    Err(e) => Fetched::invalid(&link.url, e.to_string()),
+                };
+                let checked_at = clock.now();
+                let (fetched, snapshot) = tokio::task::spawn_blocking(move || {
+                    let snap = fetched.outcome.as_ref().ok().map(crate::snapshot::prepare);
+                    (fetched, snap)
+                })
+                .await
+                .map_err(|_| PipelineError::WriterGone)?;
+                tx.send(Finished {
+                    link,
+                    fetched,
+                    snapshot,
+                    checked_at,
+                })
+                .await
+                .map_err(|_| PipelineError::WriterGone)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await;
+    drop(tx);
+    let written = writer.join().map_err(|_| PipelineError::WriterGone)?;
+    let (store, stats) = written?;
+    // A send fails only when the writer stopped; its own error (above) says why.
+    results.into_iter().collect::<Result<Vec<()>, _>>()?;
+    Ok((store, stats))
+}
+
+/// Classifies a finished fetch against what the store knows of the link (its baseline).
+fn judge(store: &Store, f: &Finished) -> Result<Verdict, StoreError> {
+    let similarity = match (&f.link.baseline, &f.snapshot) {
+        (Some(base), Some(snap)) if base != &snap.hash => {
+            let base_text = store.snapshot_text(base)?;
+            match (base_text, &snap.text) {
+                (Some(b), Some(c)) => Some(crate::drift::similarity(&b, c)),
+                _ => None,
+            }
+        }
+        (Some(_), Some(_)) => Some(1.0),
+        _ => None,
+    };
+    let ctx = classify::Context {
+        similarity,
+        ..Default::default()
+    };
+    Ok(classify::classify(&f.fetched, &ctx))
+}
+
+fn record_for(f: &Finished, v: &Verdict) -> CheckRecord {
+    let redirects_json = if f.fetched.hops.is_empty() {
+        None
+    } else {
+        let hops: Vec<serde_json::Value> = f
+            .fetched
+            .hops
+            .iter()
+            .map(|h| serde_json::json!({"url": h.url.as_str(), "status": h.status, "location": h.location}))
+            .collect();
+        serde_json::to_string(&hops).ok()
+    };
+    // The baseline is the first archived answer that was fine: what the author saw when citing.
+    let set_baseline = f.link.baseline.is_none() && matches!(v.state, State::Ok | State::Redirected);
+    CheckRecord {
+        link_id: f.link.id,
+        checked_at: f.checked_at,
+        state: v.state,
+        http_status: v.http_status,
+        final_url: v.final_url.as_ref().map(|u| u.to_string()),
+        redirects_json,
+        error: v.error.clone(),
+        elapsed_ms: f.fetched.elapsed.as_millis() as u64,
+        attempts: f.fetched.attempts,
+        snapshot: f.snapshot.clone(),
+        similarity: v.similarity,
+        set_baseline,
+    }
+}

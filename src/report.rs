@@ -1,0 +1,324 @@
+//! Reports: store rows rendered for people (tables, the run summary) and for scripts (JSON, CSV).
+//!
+//! Pure: rows in, text out. The JSON shapes here are a contract scripts rely on; fields are only
+//! ever added, never renamed or removed (see README, "JSON output").
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::state::State;
+use crate::store::{CheckRow, CitationRow, StatusRow};
+
+/// One link in `status --format json`.
+#[derive(Debug, Serialize)]
+pub struct StatusJson<'a> {
+    pub url: &'a str,
+    pub state: State,
+    pub since: &'a str,
+    pub checked_at: Option<&'a str>,
+    pub http_status: Option<u16>,
+    pub final_url: Option<&'a str>,
+    pub error: Option<&'a str>,
+    /// Consecutive checks that found the link in `state`.
+    pub streak: i64,
+    pub citations: Vec<CitationJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CitationJson<'a> {
+    pub post: &'a str,
+    pub line: u32,
+    pub text: &'a str,
+    pub kind: &'a str,
+    pub fragment: Option<&'a str>,
+}
+
+/// One check in `history --format json`.
+#[derive(Debug, Serialize)]
+pub struct CheckJson<'a> {
+    pub checked_at: &'a str,
+    pub state: State,
+    pub http_status: Option<u16>,
+    pub final_url: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub elapsed_ms: u64,
+    pub attempts: u32,
+    pub snapshot: Option<&'a str>,
+    pub similarity: Option<f64>,
+    pub redirects: serde_json::Value,
+}
+
+fn citation_json(c: &CitationRow) -> CitationJson<'_> {
+    CitationJson {
+        post: &c.post,
+        line: c.line,
+        text: &c.text,
+        kind: &c.kind,
+        fragment: c.fragment.as_deref(),
+    }
+}
+
+pub fn status_json_value(r: &StatusRow) -> StatusJson<'_> {
+    StatusJson {
+        url: &r.url,
+        state: r.state,
+        since: &r.since,
+        checked_at: r.checked_at.as_deref(),
+        http_status: r.http_status,
+        final_url: r.final_url.as_deref(),
+        error: r.error.as_deref(),
+        streak: r.streak,
+        citations: r.citations.iter().map(citation_json).collect(),
+    }
+}
+
+pub fn status_json(rows: &[StatusRow]) -> String {
+    let v: Vec<StatusJson<'_>> = rows.iter().map(status_json_value).collect();
+    serde_json::to_string_pretty(&v).unwrap_or_else(|_| "[]".into())
+}
+
+pub fn history_json(rows: &[CheckRow]) -> String {
+    let v: Vec<CheckJson<'_>> = rows
+        .iter()
+        .map(|c| CheckJson {
+            checked_at: &c.checked_at,
+            state: c.state,
+            http_status: c.http_status,
+            final_url: c.final_url.as_deref(),
+            error: c.error.as_deref(),
+            elapsed_ms: c.elapsed_ms,
+            attempts: c.attempts,
+            snapshot: c.snapshot.as_deref(),
+            similarity: c.similarity,
+            redirects: c
+                .redirects_json
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or(serde_json::Value::Null),
+        })
+        .collect();
+    serde_json::to_string_pretty(&v).unwrap_or_else(|_| "[]".into())
+}
+
+/// Quotes a CSV field when it needs it (RFC 4180). A leading `=`, `+`, `-` or `@` is prefixed
+/// with `'` so that scraped text cannot become a formula in a spreadsheet.
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// `status --format csv`: one row per citation, so a spreadsheet can sort by post.
+pub fn status_csv(rows: &[StatusRow]) -> String {
+    let mut out = String::from("url,state,since,checked_at,http_status,final_url,error,post,line,text\n");
+    for r in rows {
+        let base = [
+            csv_field(&r.url),
+            r.state.to_string(),
+            csv_field(&r.since),
+            csv_field(r.checked_at.as_deref().unwrap_or("")),
+            r.http_status.map(|s| s.to_string()).unwrap_or_default(),
+            csv_field(r.final_url.as_deref().unwrap_or("")),
+            csv_field(r.error.as_deref().unwrap_or("")),
+        ]
+        .join(",");
+        if r.citations.is_empty() {
+            let _ = writeln!(out, "{base},,,");
+        }
+        for c in &r.citations {
+            let _ = writeln!(out, "{base},{},{},{}", csv_field(&c.post), c.line, csv_field(&c.text));
+        }
+    }
+    out
+}
+
+/// Makes scraped or user text safe to print on a terminal: control characters (including ESC,
+/// which starts terminal escape sequences) are shown escaped, not sent.
+pub fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Like [`sanitize`] but keeps line breaks: for multi-line text such as a snapshot's text.
+pub fn sanitize_block(s: &str) -> String {
+    s.split('\n').map(sanitize).collect::<Vec<_>>().join("\n")
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// `status` as a table for people.
+pub fn status_table(rows: &[StatusRow]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{:<11} {:>4}  {:<20}  URL", "STATE", "HTTP", "SINCE");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{:<11} {:>4}  {:<20}  {}",
+            r.state.as_str(),
+            r.http_status.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            r.since,
+            sanitize(&r.url)
+        );
+        if let Some(f) = &r.final_url {
+            let _ = writeln!(out, "{:38}→ {}", "", sanitize(f));
+        }
+        if let Some(e) = &r.error {
+            let _ = writeln!(out, "{:38}{}", "", sanitize(&truncate(e, 100)));
+        }
+    }
+    out
+}
+
+/// `history` as a table for people.
+pub fn history_table(rows: &[CheckRow]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{:<20}  {:<11} {:>4} {:>7}  DETAIL", "CHECKED", "STATE", "HTTP", "MS");
+    for c in rows {
+        let detail = c
+            .error
+            .as_deref()
+            .map(|e| truncate(e, 80))
+            .or_else(|| c.final_url.as_ref().map(|f| format!("→ {f}")))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:<20}  {:<11} {:>4} {:>7}  {}",
+            c.checked_at,
+            c.state.as_str(),
+            c.http_status.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            c.elapsed_ms,
+            sanitize(&detail)
+        );
+    }
+    out
+}
+
+/// The end-of-run summary: counts per state, then the bad citations grouped by post.
+pub fn run_summary(counts: &[(State, u64)], bad: &[StatusRow]) -> String {
+    let mut out = String::new();
+    let total: u64 = counts.iter().map(|(_, n)| n).sum();
+    let parts: Vec<String> = State::ALL
+        .iter()
+        .filter_map(|s| {
+            counts
+                .iter()
+                .find(|(st, _)| st == s)
+                .map(|(_, n)| format!("{n} {}", s.as_str()))
+        })
+        .collect();
+    let _ = writeln!(out, "{total} links: {}", parts.join(", "));
+    // Group by post: the author fixes one post at a time.
+    let mut by_post: std::collections::BTreeMap<&str, Vec<(u32, &StatusRow, &str)>> = Default::default();
+    for r in bad {
+        for c in &r.citations {
+            by_post.entry(&c.post).or_default().push((c.line, r, &c.text));
+        }
+    }
+    for (post, mut items) in by_post {
+        items.sort_by_key(|(line, r, _)| (*line, r.url.clone()));
+        let _ = writeln!(out, "\n{}", sanitize(post));
+        for (line, r, text) in items {
+            let what = match (r.http_status, r.error.as_deref()) {
+                (Some(s), Some(e)) => format!("{s} {}", truncate(e, 60)),
+                (Some(s), None) => s.to_string(),
+                (None, Some(e)) => truncate(e, 60),
+                (None, None) => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "  {:>5}  {:<9} {}  {}{}",
+                line,
+                r.state.as_str(),
+                sanitize(&r.url),
+                sanitize(&what),
+                if text.is_empty() || text == r.url {
+                    String::new()
+                } else {
+                    format!("  “{}”", sanitize(&truncate(text, 40)))
+                }
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(url: &str, state: State) -> StatusRow {
+        StatusRow {
+            id: 1,
+            url: url.into(),
+            state,
+            since: "2026-01-01T00:00:00Z".into(),
+            streak: 1,
+            checked_at: Some("2026-01-01T00:00:00Z".into()),
+            http_status: Some(404),
+            final_url: None,
+            error: None,
+            citations: vec![CitationRow {
+                post: "a.md".into(),
+                line: 3,
+                text: "=cmd|' /C calc'!A0".into(),
+                kind: "link".into(),
+                fragment: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn json_has_the_contract_fields() {
+        let v: serde_json::Value = serde_json::from_str(&status_json(&[row("https://a.org/", State::Broken)])).unwrap();
+        let o = &v[0];
+        for k in ["url", "state", "since", "checked_at", "http_status", "final_url", "error", "citations"] {
+            assert!(o.get(k).is_some(), "missing {k}");
+        }
+        assert_eq!(o["state"], "broken");
+        assert_eq!(o["final_url"], serde_json::Value::Null);
+        assert_eq!(o["citations"][0]["line"], 3);
+    }
+
+    #[test]
+    fn csv_defuses_formulas_and_quotes() {
+        let csv = status_csv(&[row("https://a.org/x,y", State::Broken)]);
+        assert!(csv.contains("\"https://a.org/x,y\""), "{csv}");
+        assert!(csv.contains("'=cmd"), "{csv}");
+    }
+
+    #[test]
+    fn terminal_escapes_are_neutralised() {
+        assert_eq!(sanitize("a\x1b[31mred"), "a\\u{1b}[31mred");
+    }
+
+    #[test]
+    fn summary_groups_by_post() {
+        let s = run_summary(&[(State::Ok, 3), (State::Broken, 1)], &[row("https://a.org/", State::Broken)]);
+        assert!(s.starts_with("4 links: 3 ok, 1 broken"), "{s}");
+        assert!(s.contains("\na.md\n"), "{s}");
+        assert!(s.contains("    3  broken"), "{s}");
+    }
+}

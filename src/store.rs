@@ -1,0 +1,883 @@
+//! The store: the SQLite shell. Posts, citations, links with their current state, every check, and
+//! the snapshot archive, in one database file.
+//!
+//! Invariants: the schema comes only from `schema.sql` through numbered migrations
+//! (`PRAGMA user_version`); a database newer than this binary is refused. Every write that belongs
+//! together (one post's citations, one check with its snapshot and new state) is one transaction,
+//! so `kill -9` at any moment leaves a consistent database. WAL mode lets readers (the CLI) query
+//! while a run writes.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
+
+use crate::state::{Current, State};
+
+/// The schema and its migrations, embedded in the binary.
+pub const SCHEMA: &str = include_str!("../schema.sql");
+
+/// How long a connection waits for another writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database {path} has schema version {found}, newer than this citewatch understands ({known}); upgrade citewatch or use another --db")]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("database {path} is not a citewatch database or is damaged: {source}")]
+    NotOurs {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database {path} does not exist; run `citewatch scan` or `citewatch run` first")]
+    Missing { path: PathBuf },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("schema.sql is malformed: {0}")]
+    Schema(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Formats a time the way the database stores it (RFC 3339, UTC, seconds).
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Parses a stored time; a damaged value reads as the epoch rather than failing a query.
+pub fn parse_ts(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+/// The migration blocks of `schema.sql`, numbered from 1.
+fn migrations() -> Result<Vec<(i64, &'static str)>> {
+    let mut out: Vec<(i64, &'static str)> = Vec::new();
+    let mut rest = SCHEMA;
+    let marker = "-- migration ";
+    while let Some(pos) = rest.find(marker) {
+        let after = &rest[pos + marker.len()..];
+        let eol = after.find('\n').unwrap_or(after.len());
+        let n: i64 = after[..eol]
+            .trim()
+            .parse()
+            .map_err(|_| StoreError::Schema(format!("bad migration marker {:?}", &after[..eol])))?;
+        let body_start = &after[eol..];
+        let end = body_start.find(marker).unwrap_or(body_start.len());
+        out.push((n, &body_start[..end]));
+        rest = &body_start[end..];
+    }
+    for (i, (n, _)) in out.iter().enumerate() {
+        if *n != i as i64 + 1 {
+            return Err(StoreError::Schema(format!("migration {n} out of order")));
+        }
+    }
+    Ok(out)
+}
+
+/// The schema version this binary writes.
+pub fn schema_version() -> i64 {
+    migrations().map(|m| m.len() as i64).unwrap_or(0)
+}
+
+/// A post as the scan records it.
+#[derive(Debug, Clone)]
+pub struct PostRecord {
+    pub source: String,
+    pub path: String,
+    pub title: Option<String>,
+    pub date: Option<String>,
+    pub draft: bool,
+    pub url: Option<String>,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub hash: String,
+}
+
+/// Where a post cites a link, as the scan records it.
+#[derive(Debug, Clone)]
+pub struct CitationRecord {
+    /// The link's identity: a normalized URL without fragment, or a key for unfetchable targets.
+    pub link: String,
+    pub line: u32,
+    pub text: String,
+    pub kind: String,
+    pub raw: String,
+    pub fragment: Option<String>,
+    /// Set when the link's state is known without the network (skipped, invalid, post refs).
+    pub static_verdict: Option<(State, String)>,
+}
+
+/// What the scan remembers of a file to skip it when unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStamp {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub hash: Option<String>,
+}
+
+/// A link to fetch.
+#[derive(Debug, Clone)]
+pub struct LinkToCheck {
+    pub id: i64,
+    pub url: String,
+    pub current: Current,
+    pub baseline: Option<String>,
+}
+
+/// A snapshot ready to store: hashed, compressed, text extracted.
+#[derive(Debug, Clone)]
+pub struct NewSnapshot {
+    pub hash: String,
+    pub size: u64,
+    pub body_zstd: Vec<u8>,
+    pub content_type: Option<String>,
+    pub headers_json: String,
+    pub title: Option<String>,
+    pub text: Option<String>,
+    pub truncated: bool,
+}
+
+/// One check to record.
+#[derive(Debug, Clone)]
+pub struct CheckRecord {
+    pub link_id: i64,
+    pub checked_at: DateTime<Utc>,
+    pub state: State,
+    pub http_status: Option<u16>,
+    pub final_url: Option<String>,
+    pub redirects_json: Option<String>,
+    pub error: Option<String>,
+    pub elapsed_ms: u64,
+    pub attempts: u32,
+    pub snapshot: Option<NewSnapshot>,
+    pub similarity: Option<f64>,
+    /// Make this check's snapshot the link's baseline (the first archived answer).
+    pub set_baseline: bool,
+}
+
+/// A row of `citewatch status`.
+#[derive(Debug, Clone)]
+pub struct StatusRow {
+    pub id: i64,
+    pub url: String,
+    pub state: State,
+    pub since: String,
+    pub streak: i64,
+    pub checked_at: Option<String>,
+    pub http_status: Option<u16>,
+    pub final_url: Option<String>,
+    pub error: Option<String>,
+    pub citations: Vec<CitationRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CitationRow {
+    pub post: String,
+    pub line: u32,
+    pub text: String,
+    pub kind: String,
+    pub fragment: Option<String>,
+}
+
+/// A row of `citewatch history`.
+#[derive(Debug, Clone)]
+pub struct CheckRow {
+    pub id: i64,
+    pub checked_at: String,
+    pub state: State,
+    pub http_status: Option<u16>,
+    pub final_url: Option<String>,
+    pub redirects_json: Option<String>,
+    pub error: Option<String>,
+    pub elapsed_ms: u64,
+    pub attempts: u32,
+    pub snapshot: Option<String>,
+    pub similarity: Option<f64>,
+}
+
+/// A stored snapshot, body decompressed on request.
+#[derive(Debug, Clone)]
+pub struct SnapshotRow {
+    pub hash: String,
+    pub size: u64,
+    pub content_type: Option<String>,
+    pub headers_json: String,
+    pub title: Option<String>,
+    pub text: Option<String>,
+    pub truncated: bool,
+    pub created_at: String,
+}
+
+/// Filters for `status`.
+#[derive(Debug, Clone, Default)]
+pub struct StatusFilter {
+    pub states: Vec<State>,
+    /// A substring of the post path.
+    pub post: Option<String>,
+    /// Only links cited by a present post.
+    pub cited_only: bool,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+fn state_col(s: &str) -> State {
+    // A value written by a newer binary reads as unchecked rather than failing the query.
+    s.parse().unwrap_or(State::Unchecked)
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database for writing.
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens an existing database for queries. Never creates one; never migrates one that a
+    /// running daemon may be using, but refuses one that is too new or too old to read.
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.configure()?;
+        // An older database is brought up to date: migrations are additive and transactional.
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        let not_ours = |source| StoreError::NotOurs {
+            path: self.path.clone(),
+            source,
+        };
+        self.conn.busy_timeout(BUSY_TIMEOUT).map_err(not_ours)?;
+        // WAL: readers never block the writer nor fail with "database is locked".
+        // synchronous=NORMAL is durable across application crashes in WAL mode.
+        self.conn
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(|source| StoreError::NotOurs {
+                path: self.path.clone(),
+                source,
+            })?;
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|source| StoreError::NotOurs { path: path.clone(), source })?;
+        let all = migrations()?;
+        let known = all.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                path,
+                found: version,
+                known,
+            });
+        }
+        for (n, sql) in all.into_iter().filter(|(n, _)| *n > version) {
+            // IMMEDIATE: two processes opening a fresh database at once must not both migrate.
+            let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if current >= n {
+                continue;
+            }
+            tx.execute_batch(sql)
+                .map_err(|source| StoreError::NotOurs { path: path.clone(), source })?;
+            tx.execute_batch(&format!("PRAGMA user_version = {n}"))?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    // -- scan ---------------------------------------------------------------------------------
+
+    /// The stamp recorded for a post file, to skip unchanged files.
+    pub fn file_stamp(&self, source: &str, path: &str) -> Result<Option<FileStamp>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT size, mtime_ns, hash FROM posts WHERE source = ?1 AND path = ?2 AND present = 1")?
+            .query_row(params![source, path], |r| {
+                Ok(FileStamp {
+                    size: r.get::<_, i64>(0)? as u64,
+                    mtime_ns: r.get(1)?,
+                    hash: r.get(2)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// All recorded stamps of a source, keyed by path: one query instead of one per file.
+    pub fn file_stamps(&self, source: &str) -> Result<std::collections::HashMap<String, FileStamp>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT path, size, mtime_ns, hash FROM posts WHERE source = ?1 AND present = 1")?;
+        let rows = stmt.query_map(params![source], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                FileStamp {
+                    size: r.get::<_, i64>(1)? as u64,
+                    mtime_ns: r.get(2)?,
+                    hash: r.get(3)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records that a file's bytes are unchanged although its mtime moved.
+    pub fn update_stamp(&mut self, source: &str, path: &str, stamp: &FileStamp, now: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE posts SET size = ?3, mtime_ns = ?4, scanned_at = ?5 WHERE source = ?1 AND path = ?2",
+            params![source, path, stamp.size as i64, stamp.mtime_ns, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Replaces everything recorded for one post, in one transaction.
+    pub fn replace_post(&mut self, post: &PostRecord, citations: &[CitationRecord], now: DateTime<Utc>) -> Result<()> {
+        let now_s = ts(now);
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO posts (source, path, title, date, draft, url, size, mtime_ns, hash, scanned_at, present)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)
+             ON CONFLICT (source, path) DO UPDATE SET title = excluded.title, date = excluded.date,
+               draft = excluded.draft, url = excluded.url, size = excluded.size, mtime_ns = excluded.mtime_ns,
+               hash = excluded.hash, scanned_at = excluded.scanned_at, present = 1",
+            params![
+                post.source,
+                post.path,
+                post.title,
+                post.date,
+                post.draft,
+                post.url,
+                post.size as i64,
+                post.mtime_ns,
+                post.hash,
+                now_s
+            ],
+        )?;
+        let post_id: i64 = tx.query_row(
+            "SELECT id FROM posts WHERE source = ?1 AND path = ?2",
+            params![post.source, post.path],
+            |r| r.get(0),
+        )?;
+        tx.execute("DELETE FROM citations WHERE post_id = ?1", params![post_id])?;
+        for c in citations {
+            let link_id = upsert_link(&tx, &c.link, c.static_verdict.as_ref(), &now_s)?;
+            tx.prepare_cached(
+                "INSERT INTO citations (post_id, link_id, line, text, kind, raw, fragment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![post_id, link_id, c.line, c.text, c.kind, c.raw, c.fragment])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Marks posts of `source` that were not seen in this scan as gone: their citations stop
+    /// counting, their history stays. Returns how many were marked.
+    pub fn mark_absent(&mut self, source: &str, seen: &std::collections::HashSet<String>) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let gone: Vec<(i64, String)> = {
+            let mut stmt = tx.prepare("SELECT id, path FROM posts WHERE source = ?1 AND present = 1")?;
+            let rows = stmt.query_map(params![source], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.filter_map(|r| r.ok()).filter(|(_, p)| !seen.contains(p)).collect()
+        };
+        for (id, _) in &gone {
+            tx.execute("UPDATE posts SET present = 0 WHERE id = ?1", params![id])?;
+            tx.execute("DELETE FROM citations WHERE post_id = ?1", params![id])?;
+        }
+        tx.commit()?;
+        Ok(gone.len())
+    }
+
+    /// The paths of a source's present posts.
+    pub fn post_paths(&self, source: &str) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("SELECT path FROM posts WHERE source = ?1 AND present = 1")?;
+        let rows = stmt.query_map(params![source], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    // -- check --------------------------------------------------------------------------------
+
+    /// Cited links that need the network (no static verdict), optionally only those URLs.
+    pub fn links_to_check(&self, only: Option<&[String]>) -> Result<Vec<LinkToCheck>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, url, state, since, streak, checked_at, baseline FROM links l
+             WHERE static_state IS NULL
+               AND EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id)
+             ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(LinkToCheck {
+                id: r.get(0)?,
+                url: r.get(1)?,
+                current: Current {
+                    state: state_col(&r.get::<_, String>(2)?),
+                    since: parse_ts(&r.get::<_, String>(3)?),
+                    streak: r.get::<_, i64>(4)?.max(0) as u32,
+                    checked_at: r.get::<_, Option<String>>(5)?.map(|s| parse_ts(&s)),
+                },
+                baseline: r.get(6)?,
+            })
+        })?;
+        let all: Vec<LinkToCheck> = rows.collect::<rusqlite::Result<_>>()?;
+        Ok(match only {
+            None => all,
+            Some(urls) => all.into_iter().filter(|l| urls.iter().any(|u| u == &l.url)).collect(),
+        })
+    }
+
+    /// The link id for a URL, whether or not it is still cited.
+    pub fn link_id(&self, url: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row("SELECT id FROM links WHERE url = ?1", params![url], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The stored readable text of a snapshot, for comparing with its baseline.
+    pub fn snapshot_text(&self, hash: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT text FROM snapshots WHERE hash = ?1")?
+            .query_row(params![hash], |r| r.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten())
+    }
+
+    /// Records one check: the snapshot (once per hash), the check row and the link's new state,
+    /// in one transaction.
+    pub fn record_check(&mut self, rec: &CheckRecord) -> Result<Current> {
+        let tx = self.conn.transaction()?;
+        let prev = current_of(&tx, rec.link_id)?;
+        let next = crate::state::advance(prev.as_ref(), rec.state, rec.checked_at);
+        let snap_hash = rec.snapshot.as_ref().map(|s| s.hash.clone());
+        if let Some(s) = &rec.snapshot {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO snapshots (hash, size, body, content_type, headers, title, text, truncated, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                s.hash,
+                s.size as i64,
+                s.body_zstd,
+                s.content_type,
+                s.headers_json,
+                s.title,
+                s.text,
+                s.truncated,
+                ts(rec.checked_at)
+            ])?;
+        }
+        tx.prepare_cached(
+            "INSERT INTO checks (link_id, checked_at, state, http_status, final_url, redirects, error, elapsed_ms, attempts, snapshot, similarity)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(params![
+            rec.link_id,
+            ts(rec.checked_at),
+            rec.state.as_str(),
+            rec.http_status,
+            rec.final_url,
+            rec.redirects_json,
+            rec.error,
+            rec.elapsed_ms as i64,
+            rec.attempts,
+            snap_hash,
+            rec.similarity
+        ])?;
+        tx.prepare_cached(
+            "UPDATE links SET state = ?2, since = ?3, streak = ?4, checked_at = ?5, http_status = ?6,
+               final_url = ?7, error = ?8,
+               baseline = CASE WHEN ?9 AND baseline IS NULL THEN ?10 ELSE baseline END
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            rec.link_id,
+            next.state.as_str(),
+            ts(next.since),
+            next.streak,
+            ts(rec.checked_at),
+            rec.http_status,
+            rec.final_url,
+            rec.error,
+            rec.set_baseline,
+            snap_hash
+        ])?;
+        tx.commit()?;
+        Ok(next)
+    }
+
+    // -- queries ------------------------------------------------------------------------------
+
+    /// Links with their current state and citations, filtered; sorted by URL.
+    pub fn status(&self, filter: &StatusFilter) -> Result<Vec<StatusRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, url, state, since, streak, checked_at, http_status, final_url, error FROM links l
+             WHERE EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id) OR ?1 = 0
+             ORDER BY url",
+        )?;
+        let rows = stmt.query_map(params![filter.cited_only], |r| {
+            Ok(StatusRow {
+                id: r.get(0)?,
+                url: r.get(1)?,
+                state: state_col(&r.get::<_, String>(2)?),
+                since: r.get(3)?,
+                streak: r.get(4)?,
+                checked_at: r.get(5)?,
+                http_status: r.get::<_, Option<i64>>(6)?.map(|s| s as u16),
+                final_url: r.get(7)?,
+                error: r.get(8)?,
+                citations: Vec::new(),
+            })
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let mut row = row?;
+            if !filter.states.is_empty() && !filter.states.contains(&row.state) {
+                continue;
+            }
+            row.citations = self.citations_of(row.id)?;
+            if let Some(p) = &filter.post {
+                if !row.citations.iter().any(|c| c.post.contains(p.as_str())) {
+                    continue;
+                }
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    /// One link's status row.
+    pub fn link_status(&self, url: &str) -> Result<Option<StatusRow>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT id, url, state, since, streak, checked_at, http_status, final_url, error FROM links WHERE url = ?1",
+                params![url],
+                |r| {
+                    Ok(StatusRow {
+                        id: r.get(0)?,
+                        url: r.get(1)?,
+                        state: state_col(&r.get::<_, String>(2)?),
+                        since: r.get(3)?,
+                        streak: r.get(4)?,
+                        checked_at: r.get(5)?,
+                        http_status: r.get::<_, Option<i64>>(6)?.map(|s| s as u16),
+                        final_url: r.get(7)?,
+                        error: r.get(8)?,
+                        citations: Vec::new(),
+                    })
+                },
+            )
+            .optional()?;
+        match row {
+            Some(mut r) => {
+                r.citations = self.citations_of(r.id)?;
+                Ok(Some(r))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Where a link is cited, by present posts, in post and line order.
+    pub fn citations_of(&self, link_id: i64) -> Result<Vec<CitationRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.path, c.line, c.text, c.kind, c.fragment FROM citations c JOIN posts p ON p.id = c.post_id
+             WHERE c.link_id = ?1 AND p.present = 1 ORDER BY p.path, c.line",
+        )?;
+        let rows = stmt.query_map(params![link_id], |r| {
+            Ok(CitationRow {
+                post: r.get(0)?,
+                line: r.get(1)?,
+                text: r.get(2)?,
+                kind: r.get(3)?,
+                fragment: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every check of a link, oldest first.
+    pub fn history(&self, link_id: i64) -> Result<Vec<CheckRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, checked_at, state, http_status, final_url, redirects, error, elapsed_ms, attempts, snapshot, similarity
+             FROM checks WHERE link_id = ?1 ORDER BY checked_at, id",
+        )?;
+        let rows = stmt.query_map(params![link_id], |r| {
+            Ok(CheckRow {
+                id: r.get(0)?,
+                checked_at: r.get(1)?,
+                state: state_col(&r.get::<_, String>(2)?),
+                http_status: r.get::<_, Option<i64>>(3)?.map(|s| s as u16),
+                final_url: r.get(4)?,
+                redirects_json: r.get(5)?,
+                error: r.get(6)?,
+                elapsed_ms: r.get::<_, i64>(7)?.max(0) as u64,
+                attempts: r.get::<_, i64>(8)?.max(0) as u32,
+                snapshot: r.get(9)?,
+                similarity: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The baseline snapshot hash of a link.
+    pub fn baseline(&self, link_id: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT baseline FROM links WHERE id = ?1", params![link_id], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
+
+    pub fn snapshot_meta(&self, hash: &str) -> Result<Option<SnapshotRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT hash, size, content_type, headers, title, text, truncated, created_at FROM snapshots WHERE hash = ?1",
+                params![hash],
+                |r| {
+                    Ok(SnapshotRow {
+                        hash: r.get(0)?,
+                        size: r.get::<_, i64>(1)?.max(0) as u64,
+                        content_type: r.get(2)?,
+                        headers_json: r.get(3)?,
+                        title: r.get(4)?,
+                        text: r.get(5)?,
+                        truncated: r.get(6)?,
+                        created_at: r.get(7)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// The archived bytes of a snapshot, decompressed.
+    pub fn snapshot_body(&self, hash: &str) -> Result<Option<Vec<u8>>> {
+        let blob: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT body FROM snapshots WHERE hash = ?1", params![hash], |r| r.get(0))
+            .optional()?;
+        Ok(blob.map(|b| zstd::decode_all(&b[..]).unwrap_or_default()))
+    }
+
+    /// Counts of cited links per state.
+    pub fn counts(&self) -> Result<Vec<(State, u64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT state, COUNT(*) FROM links l WHERE EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id) GROUP BY state",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((state_col(&r.get::<_, String>(0)?), r.get::<_, i64>(1)? as u64)))?;
+        let mut out: Vec<(State, u64)> = rows.collect::<rusqlite::Result<_>>()?;
+        out.sort();
+        Ok(out)
+    }
+}
+
+/// The current state of a link inside a transaction.
+fn current_of(tx: &Transaction<'_>, link_id: i64) -> Result<Option<Current>> {
+    Ok(tx
+        .prepare_cached("SELECT state, since, streak, checked_at FROM links WHERE id = ?1")?
+        .query_row(params![link_id], |r| {
+            Ok(Current {
+                state: state_col(&r.get::<_, String>(0)?),
+                since: parse_ts(&r.get::<_, String>(1)?),
+                streak: r.get::<_, i64>(2)?.max(0) as u32,
+                checked_at: r.get::<_, Option<String>>(3)?.map(|s| parse_ts(&s)),
+            })
+        })
+        .optional()?)
+}
+
+/// Inserts a link if new; applies a static verdict (one decided without the network) if given.
+fn upsert_link(tx: &Transaction<'_>, url: &str, verdict: Option<&(State, String)>, now: &str) -> Result<i64> {
+    tx.prepare_cached("INSERT OR IGNORE INTO links (url, state, since, first_seen) VALUES (?1, 'unchecked', ?2, ?2)")?
+        .execute(params![url, now])?;
+    let (id, state, static_state): (i64, String, Option<String>) = tx
+        .prepare_cached("SELECT id, state, static_state FROM links WHERE url = ?1")?
+        .query_row(params![url], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    match verdict {
+        Some((st, reason)) => {
+            if state != st.as_str() || static_state.as_deref() != Some(st.as_str()) {
+                tx.prepare_cached(
+                    "UPDATE links SET state = ?2, since = ?3, streak = 1, checked_at = ?3, static_state = ?2,
+                       static_reason = ?4, error = ?4, http_status = NULL, final_url = NULL WHERE id = ?1",
+                )?
+                .execute(params![id, st.as_str(), now, reason])?;
+            }
+        }
+        None if static_state.is_some() => {
+            // It was decided statically before (e.g. excluded) and no longer is: check it again.
+            tx.prepare_cached(
+                "UPDATE links SET state = 'unchecked', since = ?2, streak = 0, static_state = NULL,
+                   static_reason = NULL, error = NULL WHERE id = ?1",
+            )?
+            .execute(params![id, now])?;
+        }
+        None => {}
+    }
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_from_one() {
+        let m = migrations().unwrap();
+        assert!(!m.is_empty());
+        assert_eq!(m[0].0, 1);
+        assert!(m[0].1.contains("CREATE TABLE links"));
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap().with_timezone(&Utc)
+    }
+
+    fn post(path: &str) -> PostRecord {
+        PostRecord {
+            source: "posts".into(),
+            path: path.into(),
+            title: Some("T".into()),
+            date: None,
+            draft: false,
+            url: None,
+            size: 1,
+            mtime_ns: 2,
+            hash: "h".into(),
+        }
+    }
+
+    fn cite(link: &str, line: u32) -> CitationRecord {
+        CitationRecord {
+            link: link.into(),
+            line,
+            text: "t".into(),
+            kind: "link".into(),
+            raw: link.into(),
+            fragment: None,
+            static_verdict: None,
+        }
+    }
+
+    #[test]
+    fn too_new_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.db");
+        Store::open(&p).unwrap();
+        let c = Connection::open(&p).unwrap();
+        c.execute_batch("PRAGMA user_version = 999").unwrap();
+        drop(c);
+        let e = Store::open(&p).unwrap_err().to_string();
+        assert!(e.contains("newer"), "{e}");
+    }
+
+    #[test]
+    fn replace_post_and_record_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
+        s.replace_post(&post("a.md"), &[cite("https://a.org/", 3), cite("https://b.org/", 4)], now())
+            .unwrap();
+        let todo = s.links_to_check(None).unwrap();
+        assert_eq!(todo.len(), 2);
+        let rec = CheckRecord {
+            link_id: todo[0].id,
+            checked_at: now(),
+            state: State::Broken,
+            http_status: Some(404),
+            final_url: None,
+            redirects_json: None,
+            error: None,
+            elapsed_ms: 5,
+            attempts: 1,
+            snapshot: Some(NewSnapshot {
+                hash: "abc".into(),
+                size: 3,
+                body_zstd: zstd::encode_all(&b"abc"[..], 3).unwrap(),
+                content_type: None,
+                headers_json: "[]".into(),
+                title: None,
+                text: Some("abc".into()),
+                truncated: false,
+            }),
+            similarity: None,
+            set_baseline: true,
+        };
+        let c1 = s.record_check(&rec).unwrap();
+        assert_eq!((c1.state, c1.streak), (State::Broken, 1));
+        let c2 = s.record_check(&rec).unwrap();
+        assert_eq!((c2.state, c2.streak), (State::Broken, 2));
+        assert_eq!(s.history(todo[0].id).unwrap().len(), 2);
+        assert_eq!(s.snapshot_body("abc").unwrap().unwrap(), b"abc");
+        let n: i64 = s.conn.query_row("SELECT COUNT(*) FROM snapshots", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1, "a body is stored once however many checks saw it");
+        // Re-scanning the post without one citation drops that citation, keeps history.
+        s.replace_post(&post("a.md"), &[cite("https://b.org/", 4)], now()).unwrap();
+        assert_eq!(s.links_to_check(None).unwrap().len(), 1);
+        assert_eq!(s.history(todo[0].id).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn static_verdicts_apply_and_lift() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
+        let mut c = cite("mailto:a@b.org", 1);
+        c.static_verdict = Some((State::Skipped, "scheme".into()));
+        s.replace_post(&post("a.md"), &[c.clone()], now()).unwrap();
+        let row = s.link_status("mailto:a@b.org").unwrap().unwrap();
+        assert_eq!(row.state, State::Skipped);
+        assert!(s.links_to_check(None).unwrap().is_empty());
+        c.static_verdict = None;
+        s.replace_post(&post("a.md"), &[c], now()).unwrap();
+        assert_eq!(s.link_status("mailto:a@b.org").unwrap().unwrap().state, State::Unchecked);
+    }
+}
