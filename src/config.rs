@@ -871,6 +871,19 @@ url = "https://hooks.example.org/citewatch"
     }
 
     #[test]
+    fn example_file_parses_with_the_defaults() {
+        let c = load(include_str!("../citewatch.example.toml")).unwrap();
+        let d = Config::default();
+        assert_eq!(c.check.timeout, d.check.timeout);
+        assert_eq!(c.check.max_body, d.check.max_body);
+        assert_eq!(c.check.per_host_interval, d.check.per_host_interval);
+        assert_eq!(c.schedule.recheck_ok, d.schedule.recheck_ok);
+        assert_eq!(c.schedule.cron, d.schedule.cron);
+        assert_eq!(c.alerts.confirm_period, d.alerts.confirm_period);
+        assert_eq!(c.archive.wayback_endpoint, d.archive.wayback_endpoint);
+    }
+
+    #[test]
     fn secret_debug_does_not_leak() {
         let s = Secret::Env("SMTP_PASSWORD".into());
         assert_eq!(format!("{s:?}"), "Secret::Env(SMTP_PASSWORD)");
