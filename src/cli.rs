@@ -221,7 +221,9 @@ pub fn run(args: Args) -> Result<Outcome> {
         }
         Command::Check { urls, all } => {
             if urls.is_empty() && !all {
-                bail!("say which links to check: `citewatch check URL...` or `citewatch check --all`");
+                bail!(
+                    "say which links to check: `citewatch check URL...` or `citewatch check --all`"
+                );
             }
             let store = open_existing(&cfg)?;
             let links = if *all {
@@ -233,7 +235,10 @@ pub fn run(args: Args) -> Result<Outcome> {
                 }
                 let links = store.links_to_check(Some(&wanted))?;
                 if links.len() < wanted.len() {
-                    let missing: Vec<_> = wanted.iter().filter(|w| !links.iter().any(|l| &l.url == *w)).collect();
+                    let missing: Vec<_> = wanted
+                        .iter()
+                        .filter(|w| !links.iter().any(|l| &l.url == *w))
+                        .collect();
                     bail!(
                         "not a checkable cited link: {} (see `citewatch status`; skipped and internal links are not fetched)",
                         missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
@@ -244,7 +249,11 @@ pub fn run(args: Args) -> Result<Outcome> {
             let store = check_with_progress(store, &cfg, clock, links, args.quiet)?;
             summarize(&store, Format::Table)
         }
-        Command::Status { state, post, format } => {
+        Command::Status {
+            state,
+            post,
+            format,
+        } => {
             let store = open_existing(&cfg)?;
             let states = state
                 .iter()
@@ -291,12 +300,26 @@ pub fn run(args: Args) -> Result<Outcome> {
                 .history(id)?
                 .into_iter()
                 .filter(|c| c.snapshot.is_some())
-                .filter(|c| at.as_ref().is_none_or(|t| citewatch::store::parse_ts(&c.checked_at) <= *t))
+                .filter(|c| {
+                    at.as_ref()
+                        .is_none_or(|t| citewatch::store::parse_ts(&c.checked_at) <= *t)
+                })
                 .next_back()
                 .and_then(|c| c.snapshot)
-                .with_context(|| format!("no snapshot of {url}{}", if at.is_some() { " at or before that time" } else { "" }))?;
+                .with_context(|| {
+                    format!(
+                        "no snapshot of {url}{}",
+                        if at.is_some() {
+                            " at or before that time"
+                        } else {
+                            ""
+                        }
+                    )
+                })?;
             if *raw {
-                let body = store.snapshot_body(&hash)?.context("snapshot body missing")?;
+                let body = store
+                    .snapshot_body(&hash)?
+                    .context("snapshot body missing")?;
                 std::io::stdout().write_all(&body)?;
             } else {
                 let meta = store.snapshot_meta(&hash)?.context("snapshot missing")?;
@@ -324,7 +347,10 @@ fn resolve_url(store: &Store, input: &str) -> Result<String> {
             return Ok(u.to_string());
         }
     }
-    bail!("no cited link {input:?} in {}; `citewatch status` lists them", store.path().display())
+    bail!(
+        "no cited link {input:?} in {}; `citewatch status` lists them",
+        store.path().display()
+    )
 }
 
 fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
@@ -350,11 +376,19 @@ fn print(s: &str) -> Result<()> {
 
 fn print_scan(rep: &pipeline::ScanReport, quiet: bool) {
     for p in &rep.problems {
-        eprintln!("citewatch: skipped {}: {}", report::sanitize(&p.path), report::sanitize(&p.message));
+        eprintln!(
+            "citewatch: skipped {}: {}",
+            report::sanitize(&p.path),
+            report::sanitize(&p.message)
+        );
     }
     if !quiet {
         for w in &rep.warnings {
-            eprintln!("citewatch: warning: {}: {}", report::sanitize(&w.path), report::sanitize(&w.message));
+            eprintln!(
+                "citewatch: warning: {}: {}",
+                report::sanitize(&w.path),
+                report::sanitize(&w.message)
+            );
         }
         eprintln!(
             "scanned {} files ({} read, {} unchanged, {} skipped, {} removed): {} citations",
@@ -379,8 +413,10 @@ fn check_with_progress(
     let bar = if !quiet && std::io::stderr().is_terminal() && total > 0 {
         let b = indicatif::ProgressBar::new(total);
         b.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {wide_msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {wide_msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         Some(b)
     } else {
@@ -391,12 +427,18 @@ fn check_with_progress(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let (store, _stats) = runtime.block_on(pipeline::check(store, &cfg.check, clock, links, move |url, _| {
-        if let Some(b) = &b2 {
-            b.inc(1);
-            b.set_message(report::sanitize(url));
-        }
-    }))?;
+    let (store, _stats) = runtime.block_on(pipeline::check(
+        store,
+        &cfg.check,
+        clock,
+        links,
+        move |url, _| {
+            if let Some(b) = &b2 {
+                b.inc(1);
+                b.set_message(report::sanitize(url));
+            }
+        },
+    ))?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -404,8 +446,15 @@ fn check_with_progress(
 }
 
 fn exit_for(store: &Store) -> Result<Outcome> {
-    let failing = store.counts()?.iter().any(|(s, n)| s.is_failing() && *n > 0);
-    Ok(if failing { Outcome::Failing } else { Outcome::Clean })
+    let failing = store
+        .counts()?
+        .iter()
+        .any(|(s, n)| s.is_failing() && *n > 0);
+    Ok(if failing {
+        Outcome::Failing
+    } else {
+        Outcome::Clean
+    })
 }
 
 fn summarize(store: &Store, format: Format) -> Result<Outcome> {
@@ -428,7 +477,11 @@ fn show(store: &Store, url: &str) -> Result<String> {
     let row = store.link_status(url)?.context("link vanished")?;
     let mut out = String::new();
     writeln!(out, "{}", report::sanitize(&row.url))?;
-    writeln!(out, "  state:      {} since {} ({} checks)", row.state, row.since, row.streak)?;
+    writeln!(
+        out,
+        "  state:      {} since {} ({} checks)",
+        row.state, row.since, row.streak
+    )?;
     if let Some(c) = &row.checked_at {
         writeln!(out, "  checked:    {c}")?;
     }
@@ -443,7 +496,13 @@ fn show(store: &Store, url: &str) -> Result<String> {
     }
     writeln!(out, "  cited by:")?;
     for c in &row.citations {
-        writeln!(out, "    {}:{}  {}", report::sanitize(&c.post), c.line, report::sanitize(&c.text))?;
+        writeln!(
+            out,
+            "    {}:{}  {}",
+            report::sanitize(&c.post),
+            c.line,
+            report::sanitize(&c.text)
+        )?;
     }
     let history = store.history(row.id)?;
     if let Some(last) = history.iter().rev().find(|c| c.redirects_json.is_some()) {
@@ -479,7 +538,11 @@ fn show(store: &Store, url: &str) -> Result<String> {
                     c.checked_at,
                     &h[..h.len().min(16)],
                     size,
-                    if baseline.as_deref() == Some(h.as_str()) { " (baseline)" } else { "" },
+                    if baseline.as_deref() == Some(h.as_str()) {
+                        " (baseline)"
+                    } else {
+                        ""
+                    },
                     report::sanitize(&title)
                 )?;
             }

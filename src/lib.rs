@@ -3,15 +3,21 @@
 //!
 //! The data flow, and the module that owns each stage:
 //! posts ([`source`], [`post`]) → citations ([`extract`]) → links ([`normalize`]) → checks
-//! ([`checker`]) → verdicts ([`classify`]) → states ([`state`]) → snapshots and history ([`store`]).
-//! [`pipeline`] sequences them. See ARCHITECTURE.md.
+//! ([`checker`]) → verdicts ([`classify`]) → states ([`state`], [`confirm`]) → snapshots and history
+//! ([`store`]) → alerts. [`pipeline`] sequences them. See ARCHITECTURE.md.
 
 pub mod checker;
 pub mod classify;
+pub mod clock;
 pub mod config;
+pub mod confirm;
 pub mod extract;
 pub mod normalize;
 pub mod post;
+pub mod report;
 pub mod schedule;
+pub mod source;
 pub mod state;
 pub mod store;
+pub mod systemd;
+pub mod watch;

@@ -118,7 +118,8 @@ fn csv_field(s: &str) -> String {
 
 /// `status --format csv`: one row per citation, so a spreadsheet can sort by post.
 pub fn status_csv(rows: &[StatusRow]) -> String {
-    let mut out = String::from("url,state,since,checked_at,http_status,final_url,error,post,line,text\n");
+    let mut out =
+        String::from("url,state,since,checked_at,http_status,final_url,error,post,line,text\n");
     for r in rows {
         let base = [
             csv_field(&r.url),
@@ -134,7 +135,13 @@ pub fn status_csv(rows: &[StatusRow]) -> String {
             let _ = writeln!(out, "{base},,,");
         }
         for c in &r.citations {
-            let _ = writeln!(out, "{base},{},{},{}", csv_field(&c.post), c.line, csv_field(&c.text));
+            let _ = writeln!(
+                out,
+                "{base},{},{},{}",
+                csv_field(&c.post),
+                c.line,
+                csv_field(&c.text)
+            );
         }
     }
     out
@@ -178,7 +185,9 @@ pub fn status_table(rows: &[StatusRow]) -> String {
             out,
             "{:<11} {:>4}  {:<20}  {}",
             r.state.as_str(),
-            r.http_status.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            r.http_status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "-".into()),
             r.since,
             sanitize(&r.url)
         );
@@ -195,7 +204,11 @@ pub fn status_table(rows: &[StatusRow]) -> String {
 /// `history` as a table for people.
 pub fn history_table(rows: &[CheckRow]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:<20}  {:<11} {:>4} {:>7}  DETAIL", "CHECKED", "STATE", "HTTP", "MS");
+    let _ = writeln!(
+        out,
+        "{:<20}  {:<11} {:>4} {:>7}  DETAIL",
+        "CHECKED", "STATE", "HTTP", "MS"
+    );
     for c in rows {
         let detail = c
             .error
@@ -208,7 +221,9 @@ pub fn history_table(rows: &[CheckRow]) -> String {
             "{:<20}  {:<11} {:>4} {:>7}  {}",
             c.checked_at,
             c.state.as_str(),
-            c.http_status.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            c.http_status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "-".into()),
             c.elapsed_ms,
             sanitize(&detail)
         );
@@ -231,10 +246,14 @@ pub fn run_summary(counts: &[(State, u64)], bad: &[StatusRow]) -> String {
         .collect();
     let _ = writeln!(out, "{total} links: {}", parts.join(", "));
     // Group by post: the author fixes one post at a time.
-    let mut by_post: std::collections::BTreeMap<&str, Vec<(u32, &StatusRow, &str)>> = Default::default();
+    let mut by_post: std::collections::BTreeMap<&str, Vec<(u32, &StatusRow, &str)>> =
+        Default::default();
     for r in bad {
         for c in &r.citations {
-            by_post.entry(&c.post).or_default().push((c.line, r, &c.text));
+            by_post
+                .entry(&c.post)
+                .or_default()
+                .push((c.line, r, &c.text));
         }
     }
     for (post, mut items) in by_post {
@@ -292,9 +311,19 @@ mod tests {
 
     #[test]
     fn json_has_the_contract_fields() {
-        let v: serde_json::Value = serde_json::from_str(&status_json(&[row("https://a.org/", State::Broken)])).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&status_json(&[row("https://a.org/", State::Broken)])).unwrap();
         let o = &v[0];
-        for k in ["url", "state", "since", "checked_at", "http_status", "final_url", "error", "citations"] {
+        for k in [
+            "url",
+            "state",
+            "since",
+            "checked_at",
+            "http_status",
+            "final_url",
+            "error",
+            "citations",
+        ] {
             assert!(o.get(k).is_some(), "missing {k}");
         }
         assert_eq!(o["state"], "broken");
@@ -316,7 +345,10 @@ mod tests {
 
     #[test]
     fn summary_groups_by_post() {
-        let s = run_summary(&[(State::Ok, 3), (State::Broken, 1)], &[row("https://a.org/", State::Broken)]);
+        let s = run_summary(
+            &[(State::Ok, 3), (State::Broken, 1)],
+            &[row("https://a.org/", State::Broken)],
+        );
         assert!(s.starts_with("4 links: 3 ok, 1 broken"), "{s}");
         assert!(s.contains("\na.md\n"), "{s}");
         assert!(s.contains("    3  broken"), "{s}");

@@ -80,7 +80,9 @@ fn globset(path: &Path, globs: &[String]) -> Result<Option<GlobSet>, SourceError
 /// that cannot be listed). Hidden files and folders (`.git`, `.DS_Store`) are not posts.
 pub fn discover(src: &SourceConfig) -> Result<(Vec<PostFile>, Vec<FileProblem>), SourceError> {
     if !src.path.is_dir() {
-        return Err(SourceError::Missing { path: src.path.clone() });
+        return Err(SourceError::Missing {
+            path: src.path.clone(),
+        });
     }
     let include = globset(&src.path, &src.include)?;
     let exclude = globset(&src.path, &src.exclude)?;
@@ -236,7 +238,14 @@ mod tests {
         let root = dir.path();
         std::fs::create_dir_all(root.join("posts/drafts")).unwrap();
         std::fs::create_dir_all(root.join(".git")).unwrap();
-        for f in ["b.md", "a.html", "c.txt", "d.png", "drafts/x.md", ".hidden.md"] {
+        for f in [
+            "b.md",
+            "a.html",
+            "c.txt",
+            "d.png",
+            "drafts/x.md",
+            ".hidden.md",
+        ] {
             std::fs::write(root.join("posts").join(f), "x").unwrap();
         }
         std::fs::write(root.join(".git/e.md"), "x").unwrap();

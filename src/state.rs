@@ -102,7 +102,11 @@ pub struct Current {
 ///
 /// Staying in the same state lengthens the streak and keeps `since`; a new state starts a streak
 /// of one at `now`.
-pub fn advance(prev: Option<&Current>, observed: State, now: chrono::DateTime<chrono::Utc>) -> Current {
+pub fn advance(
+    prev: Option<&Current>,
+    observed: State,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Current {
     match prev {
         Some(p) if p.state == observed => Current {
             state: observed,
@@ -128,7 +132,10 @@ mod tests {
     fn names_round_trip() {
         for s in State::ALL {
             assert_eq!(s.as_str().parse::<State>().unwrap(), s);
-            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
         }
         assert!("gone".parse::<State>().is_err());
     }

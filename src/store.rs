@@ -30,7 +30,11 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     #[error("database {path} has schema version {found}, newer than this citewatch understands ({known}); upgrade citewatch or use another --db")]
-    TooNew { path: PathBuf, found: i64, known: i64 },
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error("database {path} is not a citewatch database or is damaged: {source}")]
     NotOurs {
         path: PathBuf,
@@ -59,22 +63,22 @@ pub fn parse_ts(s: &str) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-/// The migration blocks of `schema.sql`, numbered from 1.
-fn migrations() -> Result<Vec<(i64, &'static str)>> {
-    let mut out: Vec<(i64, &'static str)> = Vec::new();
-    let mut rest = SCHEMA;
-    let marker = "-- migration ";
-    while let Some(pos) = rest.find(marker) {
-        let after = &rest[pos + marker.len()..];
-        let eol = after.find('\n').unwrap_or(after.len());
-        let n: i64 = after[..eol]
-            .trim()
-            .parse()
-            .map_err(|_| StoreError::Schema(format!("bad migration marker {:?}", &after[..eol])))?;
-        let body_start = &after[eol..];
-        let end = body_start.find(marker).unwrap_or(body_start.len());
-        out.push((n, &body_start[..end]));
-        rest = &body_start[end..];
+/// The migration blocks of `schema.sql`, numbered from 1. A block starts at a line that is
+/// exactly `-- migration N`.
+fn migrations() -> Result<Vec<(i64, String)>> {
+    let mut out: Vec<(i64, String)> = Vec::new();
+    for line in SCHEMA.lines() {
+        let marker = line
+            .strip_prefix("-- migration ")
+            .and_then(|n| n.trim().parse::<i64>().ok());
+        match (marker, out.last_mut()) {
+            (Some(n), _) => out.push((n, String::new())),
+            (None, Some((_, body))) => {
+                body.push_str(line);
+                body.push('\n');
+            }
+            (None, None) => {}
+        }
     }
     for (i, (n, _)) in out.iter().enumerate() {
         if *n != i as i64 + 1 {
@@ -270,7 +274,9 @@ impl Store {
         }
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
         )
         .map_err(|source| StoreError::Open {
             path: path.to_path_buf(),
@@ -299,7 +305,9 @@ impl Store {
         // WAL: readers never block the writer nor fail with "database is locked".
         // synchronous=NORMAL is durable across application crashes in WAL mode.
         self.conn
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
             .map_err(|source| StoreError::NotOurs {
                 path: self.path.clone(),
                 source,
@@ -312,7 +320,10 @@ impl Store {
         let version: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|source| StoreError::NotOurs { path: path.clone(), source })?;
+            .map_err(|source| StoreError::NotOurs {
+                path: path.clone(),
+                source,
+            })?;
         let all = migrations()?;
         let known = all.len() as i64;
         if version > known {
@@ -324,13 +335,18 @@ impl Store {
         }
         for (n, sql) in all.into_iter().filter(|(n, _)| *n > version) {
             // IMMEDIATE: two processes opening a fresh database at once must not both migrate.
-            let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             if current >= n {
                 continue;
             }
-            tx.execute_batch(sql)
-                .map_err(|source| StoreError::NotOurs { path: path.clone(), source })?;
+            tx.execute_batch(&sql)
+                .map_err(|source| StoreError::NotOurs {
+                    path: path.clone(),
+                    source,
+                })?;
             tx.execute_batch(&format!("PRAGMA user_version = {n}"))?;
             tx.commit()?;
         }
@@ -355,10 +371,13 @@ impl Store {
     }
 
     /// All recorded stamps of a source, keyed by path: one query instead of one per file.
-    pub fn file_stamps(&self, source: &str) -> Result<std::collections::HashMap<String, FileStamp>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT path, size, mtime_ns, hash FROM posts WHERE source = ?1 AND present = 1")?;
+    pub fn file_stamps(
+        &self,
+        source: &str,
+    ) -> Result<std::collections::HashMap<String, FileStamp>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT path, size, mtime_ns, hash FROM posts WHERE source = ?1 AND present = 1",
+        )?;
         let rows = stmt.query_map(params![source], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -373,7 +392,13 @@ impl Store {
     }
 
     /// Records that a file's bytes are unchanged although its mtime moved.
-    pub fn update_stamp(&mut self, source: &str, path: &str, stamp: &FileStamp, now: DateTime<Utc>) -> Result<()> {
+    pub fn update_stamp(
+        &mut self,
+        source: &str,
+        path: &str,
+        stamp: &FileStamp,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         self.conn.execute(
             "UPDATE posts SET size = ?3, mtime_ns = ?4, scanned_at = ?5 WHERE source = ?1 AND path = ?2",
             params![source, path, stamp.size as i64, stamp.mtime_ns, ts(now)],
@@ -382,7 +407,12 @@ impl Store {
     }
 
     /// Replaces everything recorded for one post, in one transaction.
-    pub fn replace_post(&mut self, post: &PostRecord, citations: &[CitationRecord], now: DateTime<Utc>) -> Result<()> {
+    pub fn replace_post(
+        &mut self,
+        post: &PostRecord,
+        citations: &[CitationRecord],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let now_s = ts(now);
         let tx = self.conn.transaction()?;
         tx.execute(
@@ -423,12 +453,19 @@ impl Store {
 
     /// Marks posts of `source` that were not seen in this scan as gone: their citations stop
     /// counting, their history stays. Returns how many were marked.
-    pub fn mark_absent(&mut self, source: &str, seen: &std::collections::HashSet<String>) -> Result<usize> {
+    pub fn mark_absent(
+        &mut self,
+        source: &str,
+        seen: &std::collections::HashSet<String>,
+    ) -> Result<usize> {
         let tx = self.conn.transaction()?;
         let gone: Vec<(i64, String)> = {
-            let mut stmt = tx.prepare("SELECT id, path FROM posts WHERE source = ?1 AND present = 1")?;
+            let mut stmt =
+                tx.prepare("SELECT id, path FROM posts WHERE source = ?1 AND present = 1")?;
             let rows = stmt.query_map(params![source], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.filter_map(|r| r.ok()).filter(|(_, p)| !seen.contains(p)).collect()
+            rows.filter_map(|r| r.ok())
+                .filter(|(_, p)| !seen.contains(p))
+                .collect()
         };
         for (id, _) in &gone {
             tx.execute("UPDATE posts SET present = 0 WHERE id = ?1", params![id])?;
@@ -440,7 +477,9 @@ impl Store {
 
     /// The paths of a source's present posts.
     pub fn post_paths(&self, source: &str) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare("SELECT path FROM posts WHERE source = ?1 AND present = 1")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path FROM posts WHERE source = ?1 AND present = 1")?;
         let rows = stmt.query_map(params![source], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -471,7 +510,10 @@ impl Store {
         let all: Vec<LinkToCheck> = rows.collect::<rusqlite::Result<_>>()?;
         Ok(match only {
             None => all,
-            Some(urls) => all.into_iter().filter(|l| urls.iter().any(|u| u == &l.url)).collect(),
+            Some(urls) => all
+                .into_iter()
+                .filter(|l| urls.iter().any(|u| u == &l.url))
+                .collect(),
         })
     }
 
@@ -479,7 +521,9 @@ impl Store {
     pub fn link_id(&self, url: &str) -> Result<Option<i64>> {
         Ok(self
             .conn
-            .query_row("SELECT id FROM links WHERE url = ?1", params![url], |r| r.get(0))
+            .query_row("SELECT id FROM links WHERE url = ?1", params![url], |r| {
+                r.get(0)
+            })
             .optional()?)
     }
 
@@ -674,7 +718,11 @@ impl Store {
     pub fn baseline(&self, link_id: i64) -> Result<Option<String>> {
         Ok(self
             .conn
-            .query_row("SELECT baseline FROM links WHERE id = ?1", params![link_id], |r| r.get(0))
+            .query_row(
+                "SELECT baseline FROM links WHERE id = ?1",
+                params![link_id],
+                |r| r.get(0),
+            )
             .optional()?
             .flatten())
     }
@@ -705,7 +753,11 @@ impl Store {
     pub fn snapshot_body(&self, hash: &str) -> Result<Option<Vec<u8>>> {
         let blob: Option<Vec<u8>> = self
             .conn
-            .query_row("SELECT body FROM snapshots WHERE hash = ?1", params![hash], |r| r.get(0))
+            .query_row(
+                "SELECT body FROM snapshots WHERE hash = ?1",
+                params![hash],
+                |r| r.get(0),
+            )
             .optional()?;
         Ok(blob.map(|b| zstd::decode_all(&b[..]).unwrap_or_default()))
     }
@@ -715,7 +767,12 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT state, COUNT(*) FROM links l WHERE EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id) GROUP BY state",
         )?;
-        let rows = stmt.query_map([], |r| Ok((state_col(&r.get::<_, String>(0)?), r.get::<_, i64>(1)? as u64)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                state_col(&r.get::<_, String>(0)?),
+                r.get::<_, i64>(1)? as u64,
+            ))
+        })?;
         let mut out: Vec<(State, u64)> = rows.collect::<rusqlite::Result<_>>()?;
         out.sort();
         Ok(out)
@@ -738,7 +795,12 @@ fn current_of(tx: &Transaction<'_>, link_id: i64) -> Result<Option<Current>> {
 }
 
 /// Inserts a link if new; applies a static verdict (one decided without the network) if given.
-fn upsert_link(tx: &Transaction<'_>, url: &str, verdict: Option<&(State, String)>, now: &str) -> Result<i64> {
+fn upsert_link(
+    tx: &Transaction<'_>,
+    url: &str,
+    verdict: Option<&(State, String)>,
+    now: &str,
+) -> Result<i64> {
     tx.prepare_cached("INSERT OR IGNORE INTO links (url, state, since, first_seen) VALUES (?1, 'unchecked', ?2, ?2)")?
         .execute(params![url, now])?;
     let (id, state, static_state): (i64, String, Option<String>) = tx
@@ -780,7 +842,9 @@ mod tests {
     }
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn post(path: &str) -> PostRecord {
@@ -825,8 +889,12 @@ mod tests {
     fn replace_post_and_record_check() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(&dir.path().join("x.db")).unwrap();
-        s.replace_post(&post("a.md"), &[cite("https://a.org/", 3), cite("https://b.org/", 4)], now())
-            .unwrap();
+        s.replace_post(
+            &post("a.md"),
+            &[cite("https://a.org/", 3), cite("https://b.org/", 4)],
+            now(),
+        )
+        .unwrap();
         let todo = s.links_to_check(None).unwrap();
         assert_eq!(todo.len(), 2);
         let rec = CheckRecord {
@@ -858,10 +926,14 @@ mod tests {
         assert_eq!((c2.state, c2.streak), (State::Broken, 2));
         assert_eq!(s.history(todo[0].id).unwrap().len(), 2);
         assert_eq!(s.snapshot_body("abc").unwrap().unwrap(), b"abc");
-        let n: i64 = s.conn.query_row("SELECT COUNT(*) FROM snapshots", [], |r| r.get(0)).unwrap();
+        let n: i64 = s
+            .conn
+            .query_row("SELECT COUNT(*) FROM snapshots", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 1, "a body is stored once however many checks saw it");
         // Re-scanning the post without one citation drops that citation, keeps history.
-        s.replace_post(&post("a.md"), &[cite("https://b.org/", 4)], now()).unwrap();
+        s.replace_post(&post("a.md"), &[cite("https://b.org/", 4)], now())
+            .unwrap();
         assert_eq!(s.links_to_check(None).unwrap().len(), 1);
         assert_eq!(s.history(todo[0].id).unwrap().len(), 2);
     }
@@ -878,6 +950,9 @@ mod tests {
         assert!(s.links_to_check(None).unwrap().is_empty());
         c.static_verdict = None;
         s.replace_post(&post("a.md"), &[c], now()).unwrap();
-        assert_eq!(s.link_status("mailto:a@b.org").unwrap().unwrap().state, State::Unchecked);
+        assert_eq!(
+            s.link_status("mailto:a@b.org").unwrap().unwrap().state,
+            State::Unchecked
+        );
     }
 }

@@ -22,7 +22,9 @@ impl PostWatcher {
             if let Ok(ev) = res {
                 if matches!(
                     ev.kind,
-                    notify::EventKind::Create(_) | notify::EventKind::Modify(_) | notify::EventKind::Remove(_)
+                    notify::EventKind::Create(_)
+                        | notify::EventKind::Modify(_)
+                        | notify::EventKind::Remove(_)
                 ) {
                     let _ = tx.try_send(());
                 }
@@ -31,7 +33,9 @@ impl PostWatcher {
         let mut watcher = match notify::recommended_watcher(handler) {
             Ok(w) => w,
             Err(e) => {
-                tracing::warn!("cannot watch post folders ({e}); changes are picked up by the scan schedule");
+                tracing::warn!(
+                    "cannot watch post folders ({e}); changes are picked up by the scan schedule"
+                );
                 return PostWatcher { _watcher: None };
             }
         };
