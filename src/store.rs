@@ -807,15 +807,16 @@ fn upsert_link(
         .prepare_cached("SELECT id, state, static_state FROM links WHERE url = ?1")?
         .query_row(params![url], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     match verdict {
-        Some((st, reason)) => {
-            if state != st.as_str() || static_state.as_deref() != Some(st.as_str()) {
-                tx.prepare_cached(
-                    "UPDATE links SET state = ?2, since = ?3, streak = 1, checked_at = ?3, static_state = ?2,
-                       static_reason = ?4, error = ?4, http_status = NULL, final_url = NULL WHERE id = ?1",
-                )?
-                .execute(params![id, st.as_str(), now, reason])?;
-            }
+        Some((st, reason))
+            if state != st.as_str() || static_state.as_deref() != Some(st.as_str()) =>
+        {
+            tx.prepare_cached(
+                "UPDATE links SET state = ?2, since = ?3, streak = 1, checked_at = ?3, static_state = ?2,
+                   static_reason = ?4, error = ?4, http_status = NULL, final_url = NULL WHERE id = ?1",
+            )?
+            .execute(params![id, st.as_str(), now, reason])?;
         }
+        Some(_) => {}
         None if static_state.is_some() => {
             // It was decided statically before (e.g. excluded) and no longer is: check it again.
             tx.prepare_cached(
