@@ -6,6 +6,7 @@
 //! ([`checker`]) → verdicts ([`classify`]) → states ([`state`], [`confirm`]) → snapshots and history
 //! ([`store`]) → alerts. [`pipeline`] sequences them. See ARCHITECTURE.md.
 
+pub mod alert;
 pub mod checker;
 pub mod classify;
 pub mod clock;

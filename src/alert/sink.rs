@@ -1,0 +1,259 @@
+//! Alert delivery: the shell that sends events to a sink (the service log, a webhook, email over
+//! SMTP, or a command). One call delivers one message (one event, or a digest) to one sink.
+//!
+//! Invariants: no shell is ever involved (a command gets argv and the JSON on stdin); secrets are
+//! read at send time and never appear in errors or logs; every delivery has a timeout.
+
+use std::process::Stdio;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::AlertEvent;
+use crate::config::{AlertsConfig, CommandSink, EmailSink, Secret, SmtpSecurity, WebhookSink};
+
+/// Longest stderr kept from a failing command, for the error message.
+const MAX_STDERR: usize = 2048;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("webhook {url}: {message}")]
+    Webhook { url: String, message: String },
+    #[error("email via {host}:{port}: {message}")]
+    Email {
+        host: String,
+        port: u16,
+        message: String,
+    },
+    #[error("command {program}: {message}")]
+    Command { program: String, message: String },
+}
+
+/// A configured place alerts go to.
+#[derive(Debug, Clone)]
+pub enum Sink {
+    Log,
+    Webhook(usize, WebhookSink),
+    Email(usize, EmailSink),
+    Command(usize, CommandSink),
+}
+
+/// Every sink of the configuration, in a stable order.
+pub fn sinks_from(cfg: &AlertsConfig) -> Vec<Sink> {
+    let mut out = Vec::new();
+    if cfg.log {
+        out.push(Sink::Log);
+    }
+    out.extend(
+        cfg.webhook
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, w)| Sink::Webhook(i, w)),
+    );
+    out.extend(
+        cfg.email
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, e)| Sink::Email(i, e)),
+    );
+    out.extend(
+        cfg.command
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, c)| Sink::Command(i, c)),
+    );
+    out
+}
+
+impl Sink {
+    /// The sink's identity in the outbox: stable while the config keeps its order.
+    pub fn key(&self) -> String {
+        match self {
+            Sink::Log => "log".into(),
+            Sink::Webhook(i, _) => format!("webhook:{i}"),
+            Sink::Email(i, _) => format!("email:{i}"),
+            Sink::Command(i, _) => format!("command:{i}"),
+        }
+    }
+
+    /// A description for people (no secrets).
+    pub fn describe(&self) -> String {
+        match self {
+            Sink::Log => "log".into(),
+            Sink::Webhook(_, w) => format!("webhook {}", redact_url(&w.url)),
+            Sink::Email(_, e) => format!("email to {} via {}:{}", e.to.join(", "), e.host, e.port),
+            Sink::Command(_, c) => format!(
+                "command {}",
+                c.argv.first().map(String::as_str).unwrap_or("")
+            ),
+        }
+    }
+
+    /// Delivers `events` (one message) to this sink.
+    pub async fn deliver(
+        &self,
+        events: &[AlertEvent],
+        http: &reqwest::Client,
+    ) -> Result<(), DeliveryError> {
+        match self {
+            Sink::Log => {
+                for e in events {
+                    tracing::warn!(target: "citewatch::alert", "{}", super::log_line(e));
+                }
+                Ok(())
+            }
+            Sink::Webhook(_, w) => webhook(w, events, http).await,
+            Sink::Email(_, e) => email(e, events).await,
+            Sink::Command(_, c) => command(c, events).await,
+        }
+    }
+}
+
+/// Webhook URLs often carry a token in the path (Slack, Discord): show only scheme and host.
+fn redact_url(u: &url::Url) -> String {
+    format!("{}://{}/…", u.scheme(), u.host_str().unwrap_or(""))
+}
+
+async fn webhook(
+    w: &WebhookSink,
+    events: &[AlertEvent],
+    http: &reqwest::Client,
+) -> Result<(), DeliveryError> {
+    let err = |message: String| DeliveryError::Webhook {
+        url: redact_url(&w.url),
+        message,
+    };
+    let body = super::webhook_payload(events, w.text_field);
+    let resp = http
+        .post(w.url.clone())
+        .timeout(w.timeout)
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&body).unwrap_or_default())
+        .send()
+        .await
+        // without_url: the error text must not repeat a token-bearing URL.
+        .map_err(|e| err(e.without_url().to_string()))?;
+    let status = resp.status();
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(err(format!("answered HTTP {}", status.as_u16())))
+    }
+}
+
+fn read_secret(secret: &Secret) -> Result<String, String> {
+    match secret {
+        Secret::Env(var) => {
+            std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))
+        }
+        Secret::File(path) => std::fs::read_to_string(path)
+            .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
+            .map_err(|e| format!("cannot read password file {}: {e}", path.display())),
+    }
+}
+
+async fn email(e: &EmailSink, events: &[AlertEvent]) -> Result<(), DeliveryError> {
+    use lettre::message::header::ContentType;
+    use lettre::transport::smtp::authentication::Credentials;
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+    let err = |message: String| DeliveryError::Email {
+        host: e.host.clone(),
+        port: e.port,
+        message,
+    };
+    let mut msg = Message::builder()
+        .from(
+            e.from
+                .parse()
+                .map_err(|x| err(format!("invalid from address {:?}: {x}", e.from)))?,
+        )
+        .subject(super::email_subject(events));
+    for to in &e.to {
+        msg = msg.to(to
+            .parse()
+            .map_err(|x| err(format!("invalid to address {to:?}: {x}")))?);
+    }
+    let msg = msg
+        .header(ContentType::TEXT_PLAIN)
+        .body(super::email_body(events))
+        .map_err(|x| err(x.to_string()))?;
+    let builder = match e.security {
+        SmtpSecurity::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&e.host)
+            .map_err(|x| err(x.to_string()))?,
+        SmtpSecurity::Tls => {
+            AsyncSmtpTransport::<Tokio1Executor>::relay(&e.host).map_err(|x| err(x.to_string()))?
+        }
+        SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&e.host),
+    };
+    let mut builder = builder.port(e.port).timeout(Some(e.timeout));
+    if let Some(user) = &e.username {
+        let password = match &e.password {
+            Some(s) => read_secret(s).map_err(err)?,
+            None => String::new(),
+        };
+        builder = builder.credentials(Credentials::new(user.clone(), password));
+    }
+    let mailer = builder.build();
+    // lettre's own timeout covers each command; this bounds the whole conversation.
+    match tokio::time::timeout(e.timeout * 3, mailer.send(msg)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(x)) => Err(err(x.to_string())),
+        Err(_) => Err(err(format!("timed out after {:?}", e.timeout * 3))),
+    }
+}
+
+async fn command(c: &CommandSink, events: &[AlertEvent]) -> Result<(), DeliveryError> {
+    let program = c.argv.first().cloned().unwrap_or_default();
+    let err = |message: String| DeliveryError::Command {
+        program: program.clone(),
+        message,
+    };
+    let mut child = tokio::process::Command::new(&program)
+        .args(&c.argv[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| err(format!("cannot start: {e}")))?;
+    let input = super::command_input(events);
+    let mut stdin = child.stdin.take();
+    let mut stderr = child.stderr.take();
+    let run = async {
+        if let Some(mut s) = stdin.take() {
+            // A program that exits without reading its input is not our failure: ignore EPIPE.
+            let _ = s.write_all(&input).await;
+            drop(s);
+        }
+        let mut errbuf = Vec::new();
+        if let Some(s) = stderr.as_mut() {
+            let _ = s.take(MAX_STDERR as u64).read_to_end(&mut errbuf).await;
+        }
+        let status = child.wait().await;
+        (status, errbuf)
+    };
+    match tokio::time::timeout(c.timeout, run).await {
+        Ok((Ok(status), _)) if status.success() => Ok(()),
+        Ok((Ok(status), errbuf)) => {
+            let text = String::from_utf8_lossy(&errbuf);
+            let text = text.trim();
+            Err(err(format!(
+                "exited with {status}{}",
+                if text.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {text}")
+                }
+            )))
+        }
+        Ok((Err(e), _)) => Err(err(format!("cannot wait: {e}"))),
+        // Dropping the future drops the child: kill_on_drop ends it.
+        Err(_) => Err(err(format!(
+            "did not finish within {:?}; killed",
+            c.timeout
+        ))),
+    }
+}
