@@ -69,3 +69,109 @@ pub struct RawCitation {
     pub text: String,
     pub kind: CitationKind,
 }
+
+mod html;
+mod markdown;
+mod plain;
+mod shortcode;
+
+use crate::post::{self, FrontMatter};
+
+/// What extraction is told besides the text.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Front matter keys whose absolute URL values are citations.
+    pub front_matter_keys: Vec<String>,
+}
+
+/// Everything extraction found in one post.
+#[derive(Debug, Clone, Default)]
+pub struct Extracted {
+    pub citations: Vec<RawCitation>,
+    pub front: FrontMatter,
+    /// Problems worth telling the author (malformed front matter); extraction went on.
+    pub warnings: Vec<String>,
+}
+
+/// Finds every citation in a post's text. Never fails, never panics.
+pub fn extract(format: Format, text: &str, opts: &Options) -> Extracted {
+    let split = match format {
+        Format::Html | Format::Text => post::Split {
+            front: FrontMatter::default(),
+            body: text,
+            body_offset: 0,
+            body_line: 1,
+            warning: None,
+        },
+        Format::Markdown => post::split(text),
+    };
+    let lines = Lines::new(text);
+    let offset = split.body_offset;
+    let mut citations = Vec::new();
+    for (key, value, line) in &split.front.values {
+        let v = value.trim();
+        if opts.front_matter_keys.iter().any(|k| k == key)
+            && (v.starts_with("http://") || v.starts_with("https://"))
+        {
+            citations.push(RawCitation {
+                target: v.to_string(),
+                line: *line,
+                text: key.clone(),
+                kind: CitationKind::FrontMatter,
+            });
+        }
+    }
+    match format {
+        Format::Markdown => markdown::extract(split.body, offset, &lines, &mut citations),
+        Format::Html => html::extract(split.body, offset, &lines, &mut citations),
+        Format::Text => plain::extract(split.body, offset, &lines, &mut citations),
+    }
+    Extracted {
+        citations,
+        front: split.front,
+        warnings: split.warning.into_iter().collect(),
+    }
+}
+
+/// Byte offset → 1-based line, by binary search over line starts.
+pub(crate) struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    pub(crate) fn new(text: &str) -> Self {
+        let mut starts = Vec::with_capacity(text.len() / 40 + 1);
+        starts.push(0);
+        starts.extend(memchr_newlines(text.as_bytes()).map(|i| i + 1));
+        Lines { starts }
+    }
+
+    pub(crate) fn line_of(&self, offset: usize) -> u32 {
+        match self.starts.binary_search(&offset) {
+            Ok(i) => i as u32 + 1,
+            Err(i) => i as u32,
+        }
+    }
+}
+
+fn memchr_newlines(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    b.iter()
+        .enumerate()
+        .filter(|(_, c)| **c == b'\n')
+        .map(|(i, _)| i)
+}
+
+/// Collapses runs of whitespace to one space and trims.
+pub(crate) fn collapse(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
