@@ -71,3 +71,478 @@ pub struct Fetched {
     /// Attempts made (1 when the first one settled it).
     pub attempts: u32,
 }
+
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+use crate::config::CheckConfig;
+use crate::politeness::Politeness;
+
+/// Our own faults: the HTTP client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckerError {
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+impl Fetched {
+    /// A stored link that no longer parses as a URL.
+    pub fn invalid(url: &str, reason: String) -> Fetched {
+        Fetched {
+            url: Url::parse("invalid:")
+                .unwrap_or_else(|_| Url::parse("data:,").expect("constant URL")),
+            hops: Vec::new(),
+            outcome: Err(Failure::InvalidUrl(format!("{url}: {reason}"))),
+            elapsed: Duration::ZERO,
+            attempts: 0,
+        }
+    }
+
+    /// The check got no HTTP answer at all (for outage detection).
+    pub fn is_network_failure(&self) -> bool {
+        matches!(
+            self.outcome,
+            Err(Failure::Timeout
+                | Failure::ConnectionRefused(_)
+                | Failure::ConnectionReset(_)
+                | Failure::NoSuchHost(_)
+                | Failure::Other(_))
+        )
+    }
+}
+
+impl Failure {
+    /// A short text for people.
+    pub fn describe(&self) -> String {
+        match self {
+            Failure::NoSuchHost(h) => format!("no such host: {h}"),
+            Failure::PrivateAddress(r) => {
+                format!("{r}; not fetched (set check.allow_private = true to check it)")
+            }
+            Failure::Timeout => "timed out".into(),
+            Failure::ConnectionRefused(m) => format!("connection refused: {m}"),
+            Failure::ConnectionReset(m) => format!("connection reset: {m}"),
+            Failure::Tls(m) => format!("TLS failure: {m}"),
+            Failure::RedirectLoop => "redirect loop".into(),
+            Failure::TooManyRedirects(n) => format!("more than {n} redirects"),
+            Failure::BadRedirect(m) => format!("bad redirect: {m}"),
+            Failure::InvalidUrl(m) => format!("invalid URL: {m}"),
+            Failure::Other(m) => m.clone(),
+        }
+    }
+}
+
+/// The resolver's refusal of a private address, found again in reqwest's error chain.
+#[derive(Debug, thiserror::Error)]
+#[error("{host} resolves only to refused addresses ({reason})")]
+struct RefusedAddress {
+    host: String,
+    reason: &'static str,
+}
+
+/// The resolver's failure to find a name, found again in reqwest's error chain.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot resolve {host}: {message}")]
+struct NoSuchName {
+    host: String,
+    message: String,
+}
+
+/// Resolves names with the system resolver and drops forbidden addresses: the address filtered
+/// here is the one connected to, so a DNS answer that changes between checks (rebinding) cannot
+/// sneak a private address past the guard.
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_private = self.allow_private;
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let looked_up = tokio::net::lookup_host((host.clone(), 0u16)).await;
+            let addrs: Vec<SocketAddr> = match looked_up {
+                Ok(a) => a.collect(),
+                // EAI_AGAIN: the resolver could not answer now; that is no verdict on the name.
+                Err(e) if e.to_string().contains("Temporary failure") => {
+                    return Err(Box::new(std::io::Error::other(format!(
+                        "temporary DNS failure for {host}"
+                    )))
+                        as Box<dyn std::error::Error + Send + Sync>)
+                }
+                Err(e) => {
+                    return Err(Box::new(NoSuchName {
+                        host,
+                        message: e.to_string(),
+                    })
+                        as Box<dyn std::error::Error + Send + Sync>)
+                }
+            };
+            if addrs.is_empty() {
+                return Err(Box::new(NoSuchName {
+                    host,
+                    message: "no addresses".into(),
+                })
+                    as Box<dyn std::error::Error + Send + Sync>);
+            }
+            let mut refused = None;
+            let allowed: Vec<SocketAddr> = addrs
+                .into_iter()
+                .filter(|a| {
+                    if allow_private {
+                        return true;
+                    }
+                    match crate::guard::forbidden_reason(a.ip()) {
+                        Some(r) => {
+                            refused = Some(r);
+                            false
+                        }
+                        None => true,
+                    }
+                })
+                .collect();
+            if allowed.is_empty() {
+                return Err(Box::new(RefusedAddress {
+                    host,
+                    reason: refused.unwrap_or("refused address"),
+                })
+                    as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The per-hop guard for IP-literal hosts (names are guarded in the resolver).
+pub fn hop_guard(url: &Url, allow_private: bool) -> Result<(), Failure> {
+    if allow_private {
+        return Ok(());
+    }
+    let ip: Option<IpAddr> = match url.host() {
+        Some(url::Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
+        Some(url::Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
+        _ => None,
+    };
+    if let Some(ip) = ip {
+        if let Some(reason) = crate::guard::forbidden_reason(ip) {
+            return Err(Failure::PrivateAddress(format!("{ip} is a {reason}")));
+        }
+    }
+    if url
+        .host_str()
+        .is_some_and(|h| h.eq_ignore_ascii_case("localhost") || h.ends_with(".localhost"))
+    {
+        return Err(Failure::PrivateAddress(
+            "localhost is a loopback address".into(),
+        ));
+    }
+    Ok(())
+}
+
+struct Inner {
+    client: reqwest::Client,
+    cfg: CheckConfig,
+    global: Arc<Semaphore>,
+    polite: Politeness,
+}
+
+/// Fetches links. Cheap to clone; one per run or daemon.
+#[derive(Clone)]
+pub struct Checker {
+    inner: Arc<Inner>,
+}
+
+/// The first wait before a retry; doubled each time, plus jitter.
+const BACKOFF_BASE: Duration = Duration::from_millis(250);
+
+/// How one request ended.
+enum Step {
+    Redirect { status: u16, location: String },
+    Final(Response),
+}
+
+impl Checker {
+    pub fn new(cfg: &CheckConfig) -> Result<Checker, CheckerError> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .retry(reqwest::retry::never())
+            .user_agent(cfg.user_agent.clone())
+            .dns_resolver(Arc::new(GuardedResolver {
+                allow_private: cfg.allow_private,
+            }))
+            .connect_timeout(cfg.timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(cfg.per_host_concurrency.max(1))
+            .tcp_nodelay(true)
+            // Proxies from the environment would bypass the address guard.
+            .no_proxy()
+            .build()
+            .map_err(|e| CheckerError::Client(e.to_string()))?;
+        Ok(Checker {
+            inner: Arc::new(Inner {
+                client,
+                cfg: cfg.clone(),
+                global: Arc::new(Semaphore::new(cfg.concurrency.max(1))),
+                polite: Politeness::new(cfg.per_host_concurrency, cfg.per_host_interval),
+            }),
+        })
+    }
+
+    /// Checks one URL: retries, redirects, body. Never fails: what went wrong is in the result.
+    pub async fn check(&self, url: &Url) -> Fetched {
+        let start = Instant::now();
+        let _global = self.inner.global.acquire().await.ok();
+        let cfg = &self.inner.cfg;
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let (hops, outcome) = self.attempt(url).await;
+            let wait = match &outcome {
+                Ok(r) if r.status == 429 || r.status == 503 => Some(
+                    retry_after(r)
+                        .map(|d| d.min(cfg.retry_after_cap))
+                        .unwrap_or_else(|| backoff(attempts)),
+                ),
+                Ok(r) if r.status >= 500 => Some(backoff(attempts)),
+                Err(
+                    Failure::Timeout
+                    | Failure::ConnectionReset(_)
+                    | Failure::ConnectionRefused(_)
+                    | Failure::Other(_),
+                ) => Some(backoff(attempts)),
+                _ => None,
+            };
+            match wait {
+                Some(d) if attempts <= cfg.retries => {
+                    tokio::time::sleep(d).await;
+                }
+                _ => {
+                    return Fetched {
+                        url: url.clone(),
+                        hops,
+                        outcome,
+                        elapsed: start.elapsed(),
+                        attempts,
+                    }
+                }
+            }
+        }
+    }
+
+    /// One attempt: follows the redirect chain.
+    async fn attempt(&self, url: &Url) -> (Vec<Hop>, Result<Response, Failure>) {
+        let cfg = &self.inner.cfg;
+        let mut hops = Vec::new();
+        let mut visited = HashSet::new();
+        let mut cookies: Vec<(String, String, String)> = Vec::new(); // (host, name, value)
+        let mut cur = url.clone();
+        loop {
+            if !visited.insert(cur.to_string()) {
+                return (hops, Err(Failure::RedirectLoop));
+            }
+            if let Err(f) = hop_guard(&cur, cfg.allow_private) {
+                return (hops, Err(f));
+            }
+            let host = cur.host_str().unwrap_or("").to_ascii_lowercase();
+            let key = format!("{host}:{}", cur.port_or_known_default().unwrap_or(0));
+            let _permit = self.inner.polite.acquire(&key).await;
+            let cookie_header: String = cookies
+                .iter()
+                .filter(|(h, _, _)| *h == host)
+                .map(|(_, n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let step = tokio::time::timeout(
+                cfg.timeout,
+                self.request(&cur, &cookie_header, &host, &mut cookies),
+            )
+            .await;
+            match step {
+                Err(_) => return (hops, Err(Failure::Timeout)),
+                Ok(Err(f)) => return (hops, Err(f)),
+                Ok(Ok(Step::Final(r))) => return (hops, Ok(r)),
+                Ok(Ok(Step::Redirect { status, location })) => {
+                    hops.push(Hop {
+                        url: cur.clone(),
+                        status,
+                        location: location.clone(),
+                    });
+                    if hops.len() as u32 > cfg.max_redirects {
+                        return (hops, Err(Failure::TooManyRedirects(cfg.max_redirects)));
+                    }
+                    let next = match cur.join(location.trim()) {
+                        Ok(n) => n,
+                        Err(e) => {
+                            return (
+                                hops,
+                                Err(Failure::BadRedirect(format!("Location {location:?}: {e}"))),
+                            )
+                        }
+                    };
+                    if !matches!(next.scheme(), "http" | "https") {
+                        return (
+                            hops,
+                            Err(Failure::BadRedirect(format!("to a {} URL", next.scheme()))),
+                        );
+                    }
+                    let mut next = next;
+                    next.set_fragment(None);
+                    cur = next;
+                }
+            }
+        }
+    }
+
+    /// One HTTP request, body included (for final answers).
+    async fn request(
+        &self,
+        url: &Url,
+        cookie_header: &str,
+        host: &str,
+        jar: &mut Vec<(String, String, String)>,
+    ) -> Result<Step, Failure> {
+        let cfg = &self.inner.cfg;
+        let mut req = self
+            .inner
+            .client
+            .get(url.clone())
+            .header(
+                reqwest::header::ACCEPT,
+                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            )
+            .header(reqwest::header::ACCEPT_LANGUAGE, "en;q=0.9, *;q=0.5");
+        if !cookie_header.is_empty() {
+            req = req.header(reqwest::header::COOKIE, cookie_header);
+        }
+        let mut resp = req.send().await.map_err(failure_of)?;
+        let status = resp.status().as_u16();
+        for v in resp.headers().get_all(reqwest::header::SET_COOKIE) {
+            if let Some((name, value)) = v
+                .to_str()
+                .ok()
+                .and_then(|s| s.split(';').next())
+                .and_then(|nv| nv.split_once('='))
+            {
+                let name = name.trim().to_string();
+                jar.retain(|(h, n, _)| !(h == host && *n == name));
+                jar.push((host.to_string(), name, value.trim().to_string()));
+            }
+        }
+        if matches!(status, 301 | 302 | 303 | 307 | 308) {
+            if let Some(loc) = resp.headers().get(reqwest::header::LOCATION) {
+                let location = String::from_utf8_lossy(loc.as_bytes()).into_owned();
+                return Ok(Step::Redirect { status, location });
+            }
+        }
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let cap = cfg.max_body as usize;
+        let mut body = Vec::new();
+        let mut truncated = false;
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = cap - body.len();
+                    if chunk.len() > room {
+                        body.extend_from_slice(&chunk[..room]);
+                        truncated = true;
+                        break;
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                // A body cut off mid-way: keep what came, as a truncated answer.
+                Err(e) if !body.is_empty() => {
+                    tracing::debug!("body of {url} ended early: {e}");
+                    truncated = true;
+                    break;
+                }
+                Err(e) => return Err(failure_of(e)),
+            }
+        }
+        Ok(Step::Final(Response {
+            url: url.clone(),
+            status,
+            headers,
+            body,
+            truncated,
+        }))
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let exp = BACKOFF_BASE.saturating_mul(1u32 << attempt.saturating_sub(1).min(6));
+    let jitter = rand::random::<f64>() * 0.5 + 0.75;
+    exp.mul_f64(jitter)
+}
+
+/// `Retry-After` as seconds or an HTTP date (RFC 9110 §10.2.3).
+fn retry_after(r: &Response) -> Option<Duration> {
+    let v = r.header("retry-after")?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let date = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let date_hdr = r
+        .header("date")
+        .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok());
+    // Relative to the server's own clock when it sent one: ours is not consulted.
+    let base = date_hdr?;
+    (date - base).to_std().ok()
+}
+
+/// Maps a reqwest error to what happened on the wire.
+fn failure_of(e: reqwest::Error) -> Failure {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    let mut text = Vec::new();
+    while let Some(s) = src {
+        if let Some(r) = s.downcast_ref::<RefusedAddress>() {
+            return Failure::PrivateAddress(r.to_string());
+        }
+        if let Some(n) = s.downcast_ref::<NoSuchName>() {
+            return Failure::NoSuchHost(n.host.clone());
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    return Failure::ConnectionRefused(io.to_string())
+                }
+                std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::BrokenPipe => {
+                    return Failure::ConnectionReset(io.to_string())
+                }
+                std::io::ErrorKind::TimedOut => return Failure::Timeout,
+                _ => {}
+            }
+        }
+        text.push(s.to_string());
+        src = s.source();
+    }
+    if e.is_timeout() {
+        return Failure::Timeout;
+    }
+    let all = text.join(": ").to_ascii_lowercase();
+    if all.contains("certificate") || all.contains("tls") || all.contains("handshake") {
+        return Failure::Tls(text.last().cloned().unwrap_or_default());
+    }
+    if all.contains("connection closed")
+        || all.contains("reset")
+        || all.contains("incomplete message")
+    {
+        return Failure::ConnectionReset(text.last().cloned().unwrap_or_default());
+    }
+    Failure::Other(text.last().cloned().unwrap_or_else(|| e.to_string()))
+}

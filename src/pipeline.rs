@@ -18,11 +18,13 @@ use crate::checker::{Checker, Fetched};
 use crate::classify::{self, Verdict};
 use crate::clock::Clock;
 use crate::config::{CheckConfig, Config, SourceConfig};
-use crate::extract::{self, CitationKind};
+use crate::extract;
 use crate::normalize::{self, Target};
 use crate::source::{self, FileProblem};
 use crate::state::State;
-use crate::store::{CheckRecord, CitationRecord, FileStamp, LinkToCheck, PostRecord, Store, StoreError};
+use crate::store::{
+    CheckRecord, CitationRecord, FileStamp, LinkToCheck, PostRecord, Store, StoreError,
+};
 
 /// Bumped when extraction or normalization changes what a post yields, so unchanged files are
 /// read again once.
@@ -59,7 +61,13 @@ pub struct ScanReport {
 fn settings_fingerprint(src: &SourceConfig, check: &CheckConfig) -> String {
     let mut h = blake3::Hasher::new();
     h.update(EXTRACTOR_VERSION.as_bytes());
-    h.update(src.base_url.as_ref().map(Url::as_str).unwrap_or("").as_bytes());
+    h.update(
+        src.base_url
+            .as_ref()
+            .map(Url::as_str)
+            .unwrap_or("")
+            .as_bytes(),
+    );
     h.update(b"\0");
     h.update(src.permalink.as_deref().unwrap_or("").as_bytes());
     for k in &src.front_matter_keys {
@@ -80,7 +88,11 @@ pub fn source_key(src: &SourceConfig) -> String {
 
 /// Reads every source and records posts and citations. Unchanged files (same size and mtime, or
 /// same bytes) are skipped.
-pub fn scan(store: &mut Store, cfg: &Config, now: DateTime<Utc>) -> Result<ScanReport, PipelineError> {
+pub fn scan(
+    store: &mut Store,
+    cfg: &Config,
+    now: DateTime<Utc>,
+) -> Result<ScanReport, PipelineError> {
     let mut report = ScanReport::default();
     for src in &cfg.sources {
         scan_source(store, src, &cfg.check, now, &mut report)?;
@@ -196,7 +208,12 @@ fn post_citations(
     };
     let extracted = extract::extract(file.format, text, &opts);
     let front = &extracted.front;
-    let post_url = normalize::post_url(src.base_url.as_ref(), &file.rel_path, front, src.permalink.as_deref());
+    let post_url = normalize::post_url(
+        src.base_url.as_ref(),
+        &file.rel_path,
+        front,
+        src.permalink.as_deref(),
+    );
     let ctx = normalize::Context {
         post_url: post_url.as_ref(),
         base_url: src.base_url.as_ref(),
@@ -209,21 +226,28 @@ fn post_citations(
                     .exclude
                     .iter()
                     .find(|r| r.is_match(url.as_str()))
-                    .map(|r| (State::Skipped, format!("excluded by check.exclude rule {:?}", r.as_str())));
+                    .map(|r| {
+                        (
+                            State::Skipped,
+                            format!("excluded by check.exclude rule {:?}", r.as_str()),
+                        )
+                    });
                 (url.to_string(), fragment, verdict)
             }
-            Target::Post { path, fragment } => match normalize::resolve_post_ref(&path, &file.rel_path, known) {
-                Some(found) => (
-                    format!("post:{found}"),
-                    fragment,
-                    Some((State::Ok, format!("internal reference to the post {found}"))),
-                ),
-                None => (
-                    format!("post:{path}"),
-                    fragment,
-                    Some((State::Broken, format!("no post {path:?} in the source"))),
-                ),
-            },
+            Target::Post { path, fragment } => {
+                match normalize::resolve_post_ref(&path, &file.rel_path, known) {
+                    Some(found) => (
+                        format!("post:{found}"),
+                        fragment,
+                        Some((State::Ok, format!("internal reference to the post {found}"))),
+                    ),
+                    None => (
+                        format!("post:{path}"),
+                        fragment,
+                        Some((State::Broken, format!("no post {path:?} in the source"))),
+                    ),
+                }
+            }
             Target::Skipped { key, reason } => (key, None, Some((State::Skipped, reason))),
             Target::Invalid { key, reason } => (key, None, Some((State::Broken, reason))),
         };
@@ -237,7 +261,6 @@ fn post_citations(
             static_verdict,
         });
     }
-    let _ = CitationKind::Link;
     let facts = PostFacts {
         title: front.title.clone(),
         date: front.date_string(),
@@ -359,7 +382,8 @@ fn record_for(f: &Finished, v: &Verdict) -> CheckRecord {
         serde_json::to_string(&hops).ok()
     };
     // The baseline is the first archived answer that was fine: what the author saw when citing.
-    let set_baseline = f.link.baseline.is_none() && matches!(v.state, State::Ok | State::Redirected);
+    let set_baseline =
+        f.link.baseline.is_none() && matches!(v.state, State::Ok | State::Redirected);
     CheckRecord {
         link_id: f.link.id,
         checked_at: f.checked_at,

@@ -27,7 +27,11 @@ pub fn prepare(resp: &Response) -> NewSnapshot {
         content_type,
         headers_json,
         title: page.title,
-        text: if page.text.is_empty() { None } else { Some(page.text) },
+        text: if page.text.is_empty() {
+            None
+        } else {
+            Some(page.text)
+        },
         truncated: resp.truncated,
     }
 }

@@ -1,0 +1,75 @@
+//! Drift: how far a page's text has moved from its as-cited baseline. Pure: texts in, a score out.
+//!
+//! The measure is containment of the baseline's 5-word shingles in the current text, after
+//! normalizing away what changes on every visit (numbers, dates, counters). Comments appended
+//! keep it near 1.0; a rewritten or replaced article drops it.
+
+use std::collections::HashSet;
+
+/// Words per shingle.
+const SHINGLE: usize = 5;
+
+/// Text normalized for comparison: lowercase words, digit runs replaced (dates, counters, prices).
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            if w.chars().any(|c| c.is_ascii_digit()) {
+                "#".to_string()
+            } else {
+                w.to_lowercase()
+            }
+        })
+        .collect()
+}
+
+fn shingles(words: &[String]) -> HashSet<u64> {
+    if words.len() < SHINGLE {
+        return [hash(&words.join(" "))].into_iter().collect();
+    }
+    words.windows(SHINGLE).map(|w| hash(&w.join(" "))).collect()
+}
+
+fn hash(s: &str) -> u64 {
+    let h = blake3::hash(s.as_bytes());
+    u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap_or([0; 8]))
+}
+
+/// Similarity of `current` to `baseline`: the share of the baseline's shingles still present
+/// (1.0 = all of it is still there). Two empty texts are the same.
+pub fn similarity(baseline: &str, current: &str) -> f64 {
+    let (a, b) = (words(baseline), words(current));
+    if a.is_empty() {
+        return if b.is_empty() { 1.0 } else { 0.0 };
+    }
+    let sa = shingles(&a);
+    let sb = shingles(&b);
+    sa.intersection(&sb).count() as f64 / sa.len() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARTICLE: &str = "Links on the web decay over time. Studies of reference rot find that a large share of cited pages disappear within a decade, and many that still answer have changed.";
+
+    #[test]
+    fn same_text_with_new_numbers_is_the_same() {
+        let a = format!("Posted 2019-03-25. {ARTICLE} 1234 views");
+        let b = format!("Posted 2024-11-02. {ARTICLE} 98765 views");
+        assert!(similarity(&a, &b) > 0.99);
+    }
+
+    #[test]
+    fn appended_comments_keep_it_high() {
+        let b = format!("{ARTICLE} Comment: great post, thanks for writing it all up so clearly.");
+        assert!(similarity(ARTICLE, &b) > 0.95);
+    }
+
+    #[test]
+    fn replaced_text_drops_it() {
+        assert!(similarity(ARTICLE, "This domain is for sale. Contact us for a price.") < 0.1);
+        assert_eq!(similarity("", ""), 1.0);
+        assert_eq!(similarity("", "x"), 0.0);
+    }
+}
