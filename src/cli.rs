@@ -299,12 +299,12 @@ pub fn run(args: Args) -> Result<Outcome> {
             let hash = store
                 .history(id)?
                 .into_iter()
-                .filter(|c| c.snapshot.is_some())
-                .filter(|c| {
-                    at.as_ref()
-                        .is_none_or(|t| citewatch::store::parse_ts(&c.checked_at) <= *t)
+                .rfind(|c| {
+                    c.snapshot.is_some()
+                        && at
+                            .as_ref()
+                            .is_none_or(|t| citewatch::store::parse_ts(&c.checked_at) <= *t)
                 })
-                .next_back()
                 .and_then(|c| c.snapshot)
                 .with_context(|| {
                     format!(
