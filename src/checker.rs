@@ -307,7 +307,7 @@ impl Checker {
                         .map(|d| d.min(cfg.retry_after_cap))
                         .unwrap_or_else(|| backoff(attempts)),
                 ),
-                Ok(r) if r.status >= 500 => Some(backoff(attempts)),
+                Ok(r) if (500..600).contains(&r.status) => Some(backoff(attempts)),
                 Err(
                     Failure::Timeout
                     | Failure::ConnectionReset(_)
@@ -341,7 +341,13 @@ impl Checker {
         let mut cookies: Vec<(String, String, String)> = Vec::new(); // (host, name, value)
         let mut cur = url.clone();
         loop {
-            if !visited.insert(cur.to_string()) {
+            // A URL seen again is a loop, unless the site set a cookie since: that is a cookie
+            // wall redirecting to itself, which a browser passes.
+            let jar_state: String = cookies
+                .iter()
+                .map(|(h, n, v)| format!("{h}\t{n}\t{v}\n"))
+                .collect();
+            if !visited.insert((cur.to_string(), jar_state)) {
                 return (hops, Err(Failure::RedirectLoop));
             }
             if let Err(f) = hop_guard(&cur, cfg.allow_private) {

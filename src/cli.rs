@@ -176,6 +176,14 @@ fn with_paths(mut cfg: Config, paths: &[PathBuf]) -> Result<Config> {
             })
             .collect();
     }
+    for s in &cfg.sources {
+        if !s.path.is_dir() {
+            return Err(citewatch::source::SourceError::Missing {
+                path: s.path.clone(),
+            }
+            .into());
+        }
+    }
     if cfg.sources.is_empty() {
         bail!(
             "no posts to read: give a folder (`citewatch run posts/`) or add a [[source]] to {}",

@@ -1,1 +1,9 @@
+//! The one integration-test binary (linked once): modules by subject, a shared loopback server.
 
+// Tests drive real processes and servers and poll them with short sleeps; the wall-clock rules
+// in clippy.toml are for the library.
+#![allow(clippy::disallowed_methods)]
+
+mod checker;
+mod cli;
+mod server;

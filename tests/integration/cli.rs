@@ -1,0 +1,617 @@
+//! The real binary against loopback servers: every state, the JSON contract, exit codes, bad
+//! input, and a kill -9 in the middle of a run.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+use crate::server::{article, html, redirect, status, with_headers, Reply, Routes, TestServer};
+
+/// A blog folder, a config and a database in a temp dir.
+pub struct Blog {
+    pub dir: tempfile::TempDir,
+}
+
+impl Blog {
+    pub fn new() -> Blog {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("posts")).unwrap();
+        Blog { dir }
+    }
+
+    pub fn post(&self, name: &str, text: &str) -> &Self {
+        let p = self.dir.path().join("posts").join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+        self
+    }
+
+    pub fn post_bytes(&self, name: &str, bytes: &[u8]) -> &Self {
+        std::fs::write(self.dir.path().join("posts").join(name), bytes).unwrap();
+        self
+    }
+
+    pub fn config(&self, extra: &str) -> &Self {
+        let text = format!(
+            "db = \"citewatch.db\"\n[[source]]\npath = \"posts\"\n[check]\nallow_private = true\ntimeout = \"3s\"\nretries = 1\nper_host_interval = \"0s\"\n{extra}"
+        );
+        std::fs::write(self.dir.path().join("citewatch.toml"), text).unwrap();
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("citewatch.db")
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("citewatch").unwrap();
+        c.current_dir(self.dir.path())
+            .env_remove("RUST_LOG")
+            .timeout(Duration::from_secs(60));
+        c
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let out = self.cmd().args(args).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{args:?}: {e}: {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+
+    pub fn status(&self) -> Vec<Value> {
+        self.json(&["status", "--format", "json"])
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+pub fn find<'a>(links: &'a [Value], url: &str) -> &'a Value {
+    links.iter().find(|l| l["url"] == url).unwrap_or_else(|| {
+        panic!(
+            "no {url} in {}",
+            serde_json::to_string_pretty(links).unwrap()
+        )
+    })
+}
+
+fn state_of(links: &[Value], url: &str) -> String {
+    find(links, url)["state"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn every_state_once() {
+    let changed = Arc::new(AtomicBool::new(false));
+    let c2 = changed.clone();
+    let srv = TestServer::start(
+        Routes::new()
+            .at("/ok", |_| html(&article("Fine", 1)))
+            .at("/moved", |_| redirect(301, "/ok"))
+            .at("/drifting", move |_| {
+                if c2.load(Ordering::SeqCst) {
+                    html("<html><title>Domain for sale</title><body><p>This domain may be for sale. Buy it now.</p></body></html>")
+                } else {
+                    html(&article("Original", 2))
+                }
+            })
+            .at("/deep/article", |_| redirect(302, "/"))
+            .at("/", |_| html(&article("Front page", 3)))
+            .at("/gone", |_| status(404))
+            .at("/forbidden", |_| status(403))
+            .at("/down", |_| status(500)),
+    );
+    let blog = Blog::new();
+    blog.config("").post(
+        "post.md",
+        &format!(
+            "---\ntitle: All states\n---\n[ok]({})\n[moved]({})\n[drift]({})\n[soft]({})\n[gone]({})\n[forbidden]({})\n[down]({})\n[mail](mailto:a@example.org)\n[relative](other/page.html)\n",
+            srv.url("/ok"),
+            srv.url("/moved"),
+            srv.url("/drifting"),
+            srv.url("/deep/article"),
+            srv.url("/gone"),
+            srv.url("/forbidden"),
+            srv.url("/down"),
+        ),
+    );
+    // Scan only: everything fetchable is unchecked.
+    blog.cmd().arg("scan").assert().success();
+    let links = blog.status();
+    assert_eq!(state_of(&links, &srv.url("/ok")), "unchecked");
+
+    blog.cmd().arg("run").assert().code(2);
+    let links = blog.status();
+    for (path, want) in [
+        ("/ok", "ok"),
+        ("/moved", "redirected"),
+        ("/drifting", "ok"),
+        ("/deep/article", "soft_404"),
+        ("/gone", "broken"),
+        ("/forbidden", "blocked"),
+        ("/down", "error"),
+    ] {
+        assert_eq!(state_of(&links, &srv.url(path)), want, "{path}");
+    }
+    assert_eq!(state_of(&links, "mailto:a@example.org"), "skipped");
+    assert_eq!(state_of(&links, "other/page.html"), "skipped");
+    assert!(find(&links, "other/page.html")["error"]
+        .as_str()
+        .unwrap()
+        .contains("base_url"));
+    let moved = find(&links, &srv.url("/moved"));
+    assert_eq!(moved["final_url"], srv.url("/ok"));
+    assert_eq!(moved["http_status"], 200);
+    let gone = find(&links, &srv.url("/gone"));
+    assert_eq!(gone["http_status"], 404);
+    assert_eq!(gone["citations"][0]["post"], "post.md");
+    assert_eq!(gone["citations"][0]["line"], 8);
+    assert_eq!(gone["citations"][0]["text"], "gone");
+
+    // The page is replaced: the second check finds it changed from its baseline.
+    changed.store(true, Ordering::SeqCst);
+    blog.cmd()
+        .args(["check", &srv.url("/drifting")])
+        .assert()
+        .code(2);
+    let links = blog.status();
+    assert_eq!(state_of(&links, &srv.url("/drifting")), "changed");
+    let history = blog.json(&["history", &srv.url("/drifting"), "--format", "json"]);
+    let h = history.as_array().unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!(h[0]["state"], "ok");
+    assert_eq!(h[1]["state"], "changed");
+    assert!(h[1]["similarity"].as_f64().unwrap() < 0.5);
+    for k in [
+        "checked_at",
+        "state",
+        "http_status",
+        "final_url",
+        "error",
+        "elapsed_ms",
+        "snapshot",
+    ] {
+        assert!(h[0].get(k).is_some(), "history lacks {k}");
+    }
+    assert_ne!(h[0]["snapshot"], h[1]["snapshot"]);
+}
+
+#[test]
+fn json_contract_and_filters() {
+    let srv = TestServer::start(Routes::new().at("/a", |_| html("<p>a</p>")));
+    let blog = Blog::new();
+    blog.config("")
+        .post("one.md", &format!("[A]({})\n", srv.url("/a")))
+        .post(
+            "two.md",
+            &format!("again <{}>\n[x](https://missing.invalid/)\n", srv.url("/a")),
+        );
+    blog.cmd().arg("run").assert().code(2);
+    let links = blog.status();
+    let a = find(&links, &srv.url("/a"));
+    for k in [
+        "url",
+        "state",
+        "since",
+        "checked_at",
+        "http_status",
+        "final_url",
+        "error",
+        "citations",
+    ] {
+        assert!(a.get(k).is_some(), "status lacks {k}");
+    }
+    assert!(chrono::DateTime::parse_from_rfc3339(a["since"].as_str().unwrap()).is_ok());
+    assert!(chrono::DateTime::parse_from_rfc3339(a["checked_at"].as_str().unwrap()).is_ok());
+    assert_eq!(a["citations"].as_array().unwrap().len(), 2);
+    let broken = blog.json(&["status", "--state", "broken", "--format", "json"]);
+    assert_eq!(broken.as_array().unwrap().len(), 1);
+    assert_eq!(broken[0]["url"], "https://missing.invalid/");
+    let by_post = blog.json(&["status", "--post", "one.md", "--format", "json"]);
+    assert_eq!(by_post.as_array().unwrap().len(), 1);
+    let csv = blog
+        .cmd()
+        .args(["status", "--format", "csv"])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert!(csv.starts_with("url,state,"));
+    assert!(csv.contains("two.md"));
+    // `status` exits 2 while something is broken.
+    blog.cmd().args(["status"]).assert().code(2);
+    blog.cmd()
+        .args(["status", "--state", "bogus"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("unknown state"));
+}
+
+#[test]
+fn exit_zero_when_all_is_fine_and_summary_groups_by_post() {
+    let srv = TestServer::start(
+        Routes::new()
+            .at("/a", |_| html("<p>a</p>"))
+            .at("/b", |_| status(404)),
+    );
+    let blog = Blog::new();
+    blog.config("")
+        .post("fine.md", &format!("[A]({})\n", srv.url("/a")));
+    blog.cmd()
+        .arg("run")
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("1 links: 1 ok"));
+    blog.post("bad.md", &format!("intro\n\n[B]({})\n", srv.url("/b")));
+    let out = blog
+        .cmd()
+        .arg("run")
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("bad.md\n"), "{out}");
+    assert!(out.contains("3  broken"), "{out}");
+}
+
+#[test]
+fn bare_run_path_works_without_config() {
+    let srv = TestServer::start(Routes::new().at("/a", |_| html("<p>a</p>")));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("p")).unwrap();
+    std::fs::write(dir.path().join("p/x.md"), format!("<{}>\n", srv.url("/a"))).unwrap();
+    // No config: private addresses are refused, so the loopback link is skipped, never fetched.
+    Command::cargo_bin("citewatch")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["run", "p"])
+        .assert()
+        .success();
+    assert!(dir.path().join("citewatch.db").exists());
+    assert_eq!(srv.hits("/a"), 0);
+    let out = Command::cargo_bin("citewatch")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["status", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["state"], "skipped");
+    assert!(v[0]["error"].as_str().unwrap().contains("allow_private"));
+}
+
+#[test]
+fn bad_posts_are_reported_and_the_rest_is_read() {
+    let srv = TestServer::start(
+        Routes::new()
+            .at("/a", |_| html("<p>a</p>"))
+            .at("/b", |_| html("<p>b</p>")),
+    );
+    let blog = Blog::new();
+    blog.config("")
+        .post("good.md", &format!("[A]({})\n", srv.url("/a")))
+        .post_bytes(
+            "lossy.md",
+            format!("caf\u{e9} \u{1F600}\n[B]({}) \u{0}", srv.url("/b"))
+                .replace('\u{0}', "")
+                .as_bytes(),
+        )
+        .post_bytes("junk.md", b"\x00\x01\x02\x03binary\x00junk")
+        .post(
+            "broken-front.md",
+            "---\ntitle: [unclosed\n---\n<https://front.invalid/>\n",
+        );
+    // Invalid UTF-8: written by hand.
+    std::fs::write(
+        blog.path().join("posts/latin1.md"),
+        [b"Gr\xfc\xdfe ".as_slice(), srv.url("/b").as_bytes(), b"\n"].concat(),
+    )
+    .unwrap();
+    let out = blog.cmd().arg("run").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("junk.md") && err.contains("binary"), "{err}");
+    assert!(err.contains("latin1.md") && err.contains("UTF-8"), "{err}");
+    assert!(
+        err.contains("broken-front.md") && err.contains("front matter"),
+        "{err}"
+    );
+    let links = blog.status();
+    assert_eq!(state_of(&links, &srv.url("/a")), "ok");
+    assert_eq!(state_of(&links, &srv.url("/b")), "ok");
+    let b = find(&links, &srv.url("/b"));
+    assert!(b["citations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["post"] == "latin1.md"));
+    assert_eq!(state_of(&links, "https://front.invalid/"), "broken");
+}
+
+#[test]
+fn extraction_cases_through_the_binary() {
+    let blog = Blog::new();
+    blog.config("[[source]]\npath = \"site\"\nbase_url = \"https://blog.example.invalid/\"\n");
+    std::fs::create_dir_all(blog.path().join("site/posts/2024-01-02-bundle")).unwrap();
+    std::fs::write(
+        blog.path().join("site/posts/2024-01-02-bundle/index.md"),
+        "---\ntitle: Bundle\n---\n![pic](photo.png)\n[site](/about/)\n[ref]({{< relref \"other\" >}})\n[missing]({{< relref \"nope\" >}})\n`[code](https://code.invalid/)`\n[proto](//cdn.invalid/x.js)\n",
+    )
+    .unwrap();
+    std::fs::write(blog.path().join("site/posts/other.md"), "no links\n").unwrap();
+    blog.cmd().arg("scan").assert().success();
+    let v = blog.json(&["status", "--format", "json"]);
+    let urls: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["url"].as_str().unwrap())
+        .collect();
+    assert!(
+        urls.contains(&"https://blog.example.invalid/posts/bundle/photo.png"),
+        "{urls:?}"
+    );
+    assert!(
+        urls.contains(&"https://blog.example.invalid/about/"),
+        "{urls:?}"
+    );
+    assert!(urls.contains(&"https://cdn.invalid/x.js"), "{urls:?}");
+    assert!(!urls.iter().any(|u| u.contains("code.invalid")), "{urls:?}");
+    let links = v.as_array().unwrap();
+    assert_eq!(state_of(links, "post:posts/other.md"), "ok");
+    assert_eq!(state_of(links, "post:nope"), "broken");
+    let missing = find(links, "post:nope");
+    assert_eq!(missing["citations"][0]["line"], 7);
+}
+
+#[test]
+fn config_errors_name_file_and_key() {
+    let blog = Blog::new();
+    std::fs::write(
+        blog.path().join("citewatch.toml"),
+        "[check]\ntimeout = \"soon\"\n",
+    )
+    .unwrap();
+    blog.cmd()
+        .arg("scan")
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("citewatch.toml"))
+        .stderr(predicates::str::contains("check.timeout"));
+    std::fs::write(blog.path().join("citewatch.toml"), "[check]\nbogus = 1\n").unwrap();
+    blog.cmd()
+        .arg("scan")
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("bogus"));
+    blog.cmd()
+        .args(["--config", "nope.toml", "scan"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("nope.toml"));
+    // A missing source folder, and a query without a database.
+    let empty = tempfile::tempdir().unwrap();
+    Command::cargo_bin("citewatch")
+        .unwrap()
+        .current_dir(empty.path())
+        .args(["run", "no-such-folder"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("no-such-folder"));
+    Command::cargo_bin("citewatch")
+        .unwrap()
+        .current_dir(empty.path())
+        .args(["status"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("does not exist"));
+    Command::cargo_bin("citewatch")
+        .unwrap()
+        .current_dir(empty.path())
+        .args(["history", "https://x.invalid/"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn show_snapshot_and_raw_bytes() {
+    let body = "<html><head><title>Snap</title></head><body><article><p>Archived words here.</p></article></body></html>";
+    let srv = TestServer::start(
+        Routes::new()
+            .at("/s", move |_| html(body))
+            .at("/r", |_| redirect(301, "/s")),
+    );
+    let blog = Blog::new();
+    blog.config("").post(
+        "p.md",
+        &format!("[s]({})\n[r]({})\n", srv.url("/s"), srv.url("/r")),
+    );
+    blog.cmd().arg("run").assert().success();
+    let raw = blog
+        .cmd()
+        .args(["snapshot", &srv.url("/s"), "--raw"])
+        .output()
+        .unwrap();
+    assert_eq!(raw.stdout, body.as_bytes());
+    let text = blog
+        .cmd()
+        .args(["snapshot", &srv.url("/s")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("# Snap") && text.contains("Archived words here."),
+        "{text}"
+    );
+    let show = blog.cmd().args(["show", &srv.url("/r")]).output().unwrap();
+    let show = String::from_utf8(show.stdout).unwrap();
+    assert!(show.contains("redirected"), "{show}");
+    assert!(show.contains("301"), "{show}");
+    assert!(show.contains("p.md:2"), "{show}");
+    assert!(show.contains("(baseline)"), "{show}");
+    // The same body seen twice is stored once.
+    blog.cmd().args(["check", "--all"]).assert().success();
+    let conn = rusqlite::Connection::open(blog.db()).unwrap();
+    let snaps: i64 = conn
+        .query_row("SELECT COUNT(*) FROM snapshots", [], |r| r.get(0))
+        .unwrap();
+    let checks: i64 = conn
+        .query_row("SELECT COUNT(*) FROM checks", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(snaps, 1);
+    assert_eq!(checks, 4);
+}
+
+#[test]
+fn unchanged_posts_are_not_read_again() {
+    let blog = Blog::new();
+    blog.config("").post("a.md", "<https://a.invalid/>\n");
+    blog.cmd()
+        .arg("scan")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("1 read, 0 unchanged"));
+    blog.cmd()
+        .arg("scan")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("0 read, 1 unchanged"));
+    blog.post("a.md", "<https://b.invalid/>\n");
+    // Same size and maybe same mtime second: the hash decides when the stamp is ambiguous.
+    let out = blog.cmd().arg("scan").output().unwrap();
+    let _ = out;
+    let v = blog.json(&["status", "--format", "json"]);
+    let urls: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(urls, ["https://b.invalid/"]);
+    // A removed post's citations stop counting; its history stays in the database.
+    std::fs::remove_file(blog.path().join("posts/a.md")).unwrap();
+    blog.cmd().arg("scan").assert().success();
+    assert!(blog.status().is_empty());
+}
+
+#[test]
+fn kill_9_mid_run_then_rerun_finishes() {
+    let srv = TestServer::start((0..60).fold(Routes::new(), |r, i| {
+        r.at(&format!("/p{i}"), move |_| {
+            Reply::Delayed(
+                Duration::from_millis(150),
+                Box::new(html(&article("slow", i))),
+            )
+        })
+    }));
+    let blog = Blog::new();
+    blog.config("concurrency = 4\nper_host_concurrency = 4\n");
+    let links: String = (0..60)
+        .map(|i| format!("[p{i}]({})\n", srv.url(&format!("/p{i}"))))
+        .collect();
+    blog.post("many.md", &links);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("citewatch"))
+        .current_dir(blog.path())
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until some checks are recorded, then kill -9.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let done = rusqlite::Connection::open(blog.db())
+            .and_then(|c| c.query_row("SELECT COUNT(*) FROM checks", [], |r| r.get::<_, i64>(0)))
+            .unwrap_or(0);
+        if done >= 5 || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let conn = rusqlite::Connection::open(blog.db()).unwrap();
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    let checked: i64 = conn
+        .query_row("SELECT COUNT(*) FROM checks", [], |r| r.get(0))
+        .unwrap();
+    assert!(checked < 60, "the run was cut short ({checked} checks)");
+    // Every recorded check has its link state written with it.
+    let orphans: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM links l WHERE EXISTS (SELECT 1 FROM checks c WHERE c.link_id = l.id) AND l.checked_at IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0);
+    drop(conn);
+    blog.cmd().arg("run").assert().success();
+    let links = blog.status();
+    assert_eq!(links.len(), 60);
+    assert!(links.iter().all(|l| l["state"] == "ok"), "{links:?}");
+}
+
+#[test]
+fn readers_are_not_locked_out_during_a_run() {
+    let srv = TestServer::start((0..20).fold(Routes::new(), |r, i| {
+        r.at(&format!("/p{i}"), move |_| {
+            Reply::Delayed(Duration::from_millis(100), Box::new(html("<p>x</p>")))
+        })
+    }));
+    let blog = Blog::new();
+    blog.config("concurrency = 2\n");
+    let links: String = (0..20)
+        .map(|i| format!("<{}>\n", srv.url(&format!("/p{i}"))))
+        .collect();
+    blog.post("many.md", &links);
+    blog.cmd().arg("scan").assert().success();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("citewatch"))
+        .current_dir(blog.path())
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..5 {
+        let out = blog
+            .cmd()
+            .args(["status", "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code() == Some(0) || out.status.code() == Some(2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn excluded_links_are_skipped() {
+    let srv = TestServer::start(Routes::new().at("/x", |_| html("x")));
+    let blog = Blog::new();
+    blog.config("exclude = [\"/x$\"]\n")
+        .post("a.md", &format!("<{}>\n", srv.url("/x")));
+    blog.cmd().arg("run").assert().success();
+    let links = blog.status();
+    assert_eq!(state_of(&links, &srv.url("/x")), "skipped");
+    assert_eq!(srv.hits("/x"), 0);
+    let _ = with_headers(200, &[], "");
+}

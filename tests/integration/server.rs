@@ -1,0 +1,395 @@
+//! A loopback HTTP/1.1 server for tests, byte-level enough to misbehave on purpose: drip, stall,
+//! endless bodies, gzip bombs, failures that pass. Runs on its own thread and runtime, so sync
+//! tests (driving the real binary) and async tests use it alike.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What a handler sees of a request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How to answer.
+pub enum Reply {
+    Full {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Headers at once, then one body byte every `every`, `total` bytes.
+    Drip { every: Duration, total: usize },
+    /// Accept and never answer.
+    Stall,
+    /// A body of `total` bytes (sent in chunks), optionally with extra headers.
+    Endless {
+        total: u64,
+        headers: Vec<(String, String)>,
+    },
+    /// Answer after a delay.
+    Delayed(Duration, Box<Reply>),
+}
+
+pub fn html(body: &str) -> Reply {
+    Reply::Full {
+        status: 200,
+        headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+pub fn status(code: u16) -> Reply {
+    Reply::Full {
+        status: code,
+        headers: vec![("content-type".into(), "text/html".into())],
+        body: format!("<html><title>{code}</title><p>status {code}</p></html>").into_bytes(),
+    }
+}
+
+pub fn redirect(code: u16, location: &str) -> Reply {
+    Reply::Full {
+        status: code,
+        headers: vec![("location".into(), location.into())],
+        body: Vec::new(),
+    }
+}
+
+pub fn with_headers(code: u16, headers: &[(&str, &str)], body: &str) -> Reply {
+    Reply::Full {
+        status: code,
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+/// A page of distinct article text: `seed` picks the words.
+pub fn article(title: &str, seed: usize) -> String {
+    let words = [
+        "citation",
+        "archive",
+        "network",
+        "protocol",
+        "history",
+        "library",
+        "journal",
+        "science",
+        "record",
+        "memory",
+        "digital",
+        "preservation",
+        "evidence",
+        "reference",
+        "document",
+        "source",
+        "research",
+        "author",
+        "reader",
+        "page",
+    ];
+    let mut text = String::new();
+    for p in 0..6 {
+        text.push_str("<p>");
+        for i in 0..40 {
+            text.push_str(words[(seed * 7 + p * 13 + i * (seed % 5 + 3)) % words.len()]);
+            text.push(' ');
+        }
+        text.push_str("</p>\n");
+    }
+    format!("<html><head><title>{title}</title></head><body><article><h1>{title}</h1>{text}</article></body></html>")
+}
+
+type Handler = Arc<dyn Fn(&Request) -> Reply + Send + Sync>;
+
+#[derive(Default)]
+struct Stats {
+    hits: HashMap<String, usize>,
+    starts: Vec<(String, Instant)>,
+    requests: Vec<Request>,
+}
+
+pub struct TestServer {
+    pub port: u16,
+    host: String,
+    stats: Arc<Mutex<Stats>>,
+    inflight: Arc<AtomicUsize>,
+    max_inflight: Arc<AtomicUsize>,
+}
+
+pub struct Routes(Vec<(String, Handler)>);
+
+impl Routes {
+    pub fn new() -> Self {
+        Routes(Vec::new())
+    }
+
+    /// A route for an exact path (query ignored).
+    pub fn at(mut self, path: &str, f: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Self {
+        self.0.push((path.to_string(), Arc::new(f)));
+        self
+    }
+}
+
+impl TestServer {
+    pub fn start(routes: Routes) -> TestServer {
+        Self::start_on("127.0.0.1", routes)
+    }
+
+    pub fn start_on(ip: &str, routes: Routes) -> TestServer {
+        let std_listener = std::net::TcpListener::bind((ip, 0)).expect("bind loopback");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let port = std_listener.local_addr().expect("addr").port();
+        let stats = Arc::new(Mutex::new(Stats::default()));
+        let inflight = Arc::new(AtomicUsize::new(0));
+        let max_inflight = Arc::new(AtomicUsize::new(0));
+        let routes: Arc<HashMap<String, Handler>> = Arc::new(routes.0.into_iter().collect());
+        let (st, inf, maxi) = (stats.clone(), inflight.clone(), max_inflight.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = TcpListener::from_std(std_listener).expect("listener");
+                loop {
+                    let Ok((sock, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let (routes, st, inf, maxi) =
+                        (routes.clone(), st.clone(), inf.clone(), maxi.clone());
+                    tokio::spawn(async move {
+                        let _ = serve(sock, routes, st, inf, maxi).await;
+                    });
+                }
+            });
+        });
+        TestServer {
+            port,
+            host: ip.to_string(),
+            stats,
+            inflight,
+            max_inflight,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}:{}{}", self.host, self.port, path)
+    }
+
+    pub fn hits(&self, path: &str) -> usize {
+        self.stats
+            .lock()
+            .unwrap()
+            .hits
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    #[allow(dead_code)]
+    pub fn total_hits(&self) -> usize {
+        self.stats.lock().unwrap().hits.values().sum()
+    }
+
+    pub fn starts(&self, path_prefix: &str) -> Vec<Instant> {
+        self.stats
+            .lock()
+            .unwrap()
+            .starts
+            .iter()
+            .filter(|(p, _)| p.starts_with(path_prefix))
+            .map(|(_, t)| *t)
+            .collect()
+    }
+
+    pub fn requests(&self, path: &str) -> Vec<Request> {
+        self.stats
+            .lock()
+            .unwrap()
+            .requests
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+
+    pub fn max_inflight(&self) -> usize {
+        self.max_inflight.load(Ordering::SeqCst)
+    }
+
+    #[allow(dead_code)]
+    pub fn inflight(&self) -> usize {
+        self.inflight.load(Ordering::SeqCst)
+    }
+}
+
+struct InflightGuard(Arc<AtomicUsize>);
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn serve(
+    mut sock: TcpStream,
+    routes: Arc<HashMap<String, Handler>>,
+    stats: Arc<Mutex<Stats>>,
+    inflight: Arc<AtomicUsize>,
+    max_inflight: Arc<AtomicUsize>,
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 4096];
+    let head_end = loop {
+        let n = sock.read(&mut tmp).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&tmp[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        if buf.len() > 64 * 1024 {
+            return Ok(());
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or("");
+    let target = request_line.split(' ').nth(1).unwrap_or("/").to_string();
+    let path = target.split('?').next().unwrap_or("/").to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let req = Request {
+        path: path.clone(),
+        headers,
+    };
+    let now = inflight.fetch_add(1, Ordering::SeqCst) + 1;
+    let _g = InflightGuard(inflight.clone());
+    max_inflight.fetch_max(now, Ordering::SeqCst);
+    {
+        let mut s = stats.lock().unwrap();
+        *s.hits.entry(path.clone()).or_default() += 1;
+        s.starts.push((path.clone(), Instant::now()));
+        s.requests.push(req.clone());
+    }
+    let reply = match routes.get(&path) {
+        Some(h) => h(&req),
+        None => status(404),
+    };
+    write_reply(&mut sock, reply).await
+}
+
+fn reason(code: u16) -> &'static str {
+    match code {
+        200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        404 => "Not Found",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+fn write_reply(
+    sock: &mut TcpStream,
+    reply: Reply,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send + '_>> {
+    Box::pin(async move {
+        match reply {
+            Reply::Full {
+                status,
+                headers,
+                body,
+            } => {
+                let mut head = format!(
+                    "HTTP/1.1 {status} {}\r\ncontent-length: {}\r\nconnection: close\r\n",
+                    reason(status),
+                    body.len()
+                );
+                for (k, v) in headers {
+                    head.push_str(&format!("{k}: {v}\r\n"));
+                }
+                head.push_str("\r\n");
+                sock.write_all(head.as_bytes()).await?;
+                sock.write_all(&body).await?;
+                sock.flush().await
+            }
+            Reply::Drip { every, total } => {
+                sock.write_all(format!("HTTP/1.1 200 OK\r\ncontent-length: {total}\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n").as_bytes())
+                    .await?;
+                for _ in 0..total {
+                    tokio::time::sleep(every).await;
+                    sock.write_all(b"x").await?;
+                    sock.flush().await?;
+                }
+                Ok(())
+            }
+            Reply::Stall => {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok(())
+            }
+            Reply::Endless { total, headers } => {
+                let mut head = format!("HTTP/1.1 200 OK\r\ncontent-length: {total}\r\ncontent-type: text/html\r\nconnection: close\r\n");
+                for (k, v) in headers {
+                    head.push_str(&format!("{k}: {v}\r\n"));
+                }
+                head.push_str("\r\n");
+                sock.write_all(head.as_bytes()).await?;
+                let chunk = vec![b'a'; 64 * 1024];
+                let mut sent = 0u64;
+                while sent < total {
+                    let n = chunk.len().min((total - sent) as usize);
+                    sock.write_all(&chunk[..n]).await?;
+                    sent += n as u64;
+                }
+                Ok(())
+            }
+            Reply::Delayed(d, inner) => {
+                tokio::time::sleep(d).await;
+                write_reply(sock, *inner).await
+            }
+        }
+    })
+}
+
+/// A gzip body that expands to `expanded` bytes of zeros: a bomb for the body cap.
+pub fn gzip_bomb(expanded: usize) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    let mut left = expanded;
+    while left > 0 {
+        let n = left.min(zeros.len());
+        enc.write_all(&zeros[..n]).expect("in-memory write");
+        left -= n;
+    }
+    enc.finish().expect("in-memory gzip")
+}
+
+/// A counter handlers can share: "fail N times, then succeed".
+pub fn counter() -> Arc<AtomicUsize> {
+    Arc::new(AtomicUsize::new(0))
+}
