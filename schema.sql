@@ -86,3 +86,39 @@ CREATE TABLE checks (
     similarity   REAL                       -- to the baseline, when measured
 );
 CREATE INDEX checks_link_time ON checks(link_id, checked_at);
+
+-- migration 2
+-- Confirmation of each link's verdicts (see src/confirm.rs): what was last confirmed and the
+-- current streak of bad checks.
+CREATE TABLE confirmations (
+    link_id       INTEGER PRIMARY KEY REFERENCES links(id),
+    confirmed     TEXT,                     -- last confirmed bad state, NULL while healthy
+    streak_state  TEXT,
+    streak_count  INTEGER NOT NULL DEFAULT 0,
+    streak_since  TEXT
+);
+
+-- The alert outbox: an event is written in the same transaction as the confirmation that caused
+-- it, with one delivery row per sink; deliveries are retried until they succeed.
+CREATE TABLE alert_events (
+    id          INTEGER PRIMARY KEY,
+    uid         TEXT NOT NULL UNIQUE,       -- the id receivers deduplicate on
+    link_id     INTEGER REFERENCES links(id),
+    created_at  TEXT NOT NULL,
+    event       TEXT NOT NULL,              -- confirmed | recovered
+    old_state   TEXT,
+    new_state   TEXT NOT NULL,
+    payload     TEXT NOT NULL               -- the event JSON as sent
+);
+
+CREATE TABLE alert_deliveries (
+    event_id      INTEGER NOT NULL REFERENCES alert_events(id),
+    sink          TEXT NOT NULL,            -- "log", "webhook:0", "email:0", "command:0"
+    state         TEXT NOT NULL DEFAULT 'pending', -- pending | delivered
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    next_attempt  TEXT NOT NULL,
+    last_error    TEXT,
+    delivered_at  TEXT,
+    PRIMARY KEY (event_id, sink)
+);
+CREATE INDEX alert_deliveries_pending ON alert_deliveries(state, next_attempt);

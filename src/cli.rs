@@ -113,6 +113,21 @@ pub enum Command {
         #[arg(long)]
         raw: bool,
     },
+    /// Run as a service: check on the configured schedule, alert on confirmed changes.
+    Daemon,
+    /// Alert events and their delivery state; `alerts test` tries every sink.
+    Alerts {
+        #[command(subcommand)]
+        action: Option<AlertsAction>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsAction {
+    /// Send a test event to every configured sink and say which worked.
+    Test,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -122,23 +137,34 @@ pub enum Format {
     Csv,
 }
 
+/// Human lines with times on a terminal; plain lines without timestamps under journald (it adds
+/// its own); `RUST_LOG` wins over `-v`/`-q`.
 pub fn init_logging(args: &Args) {
     use tracing_subscriber::EnvFilter;
+    let daemon = matches!(args.command, Command::Daemon);
     let default = if args.quiet {
         "error"
     } else {
-        match args.verbose {
-            0 => "warn",
-            1 => "info,citewatch=debug",
+        match (args.verbose, daemon) {
+            (0, false) => "warn",
+            (0, true) => "info",
+            (1, _) => "info,citewatch=debug",
             _ => "trace",
         }
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    let terminal = std::io::stderr().is_terminal();
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
-        .try_init();
+        .with_ansi(terminal && !journald);
+    let _ = if journald {
+        builder.without_time().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// Loads the config: `--config`, else ./citewatch.toml when present, else the defaults.
@@ -209,6 +235,12 @@ fn open_existing(cfg: &Config) -> Result<Store> {
 
 pub fn run(args: Args) -> Result<Outcome> {
     let cfg = load_config(&args)?;
+    if let Command::Daemon = args.command {
+        return daemon(cfg, &args);
+    }
+    if let Command::Alerts { action, format } = &args.command {
+        return alerts(cfg, action.as_ref(), *format);
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match &args.command {
         Command::Scan { paths } => {
@@ -299,6 +331,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             print(&show(&store, &url)?)?;
             Ok(Outcome::Clean)
         }
+        Command::Daemon | Command::Alerts { .. } => Ok(Outcome::Clean),
         Command::Snapshot { url, at, raw } => {
             let store = open_existing(&cfg)?;
             let url = resolve_url(&store, url)?;
@@ -440,6 +473,7 @@ fn check_with_progress(
         &cfg.check,
         clock,
         links,
+        None,
         move |url, _| {
             if let Some(b) = &b2 {
                 b.inc(1);
@@ -560,4 +594,137 @@ fn show(store: &Store, url: &str) -> Result<String> {
         writeln!(out, "    none")?;
     }
     Ok(out)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn daemon(cfg: Config, args: &Args) -> Result<Outcome> {
+    use citewatch::daemon::{self, Control};
+    let cfg = with_paths(cfg, &[])?;
+    let store = Store::open(&cfg.db)?;
+    let config_arg = args.config.clone();
+    let db_arg = args.db.clone();
+    let reload: daemon::Reloader = Box::new(move || {
+        let path = config_arg
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(config::defaults::CONFIG_FILE));
+        let mut c = Config::load(&path).map_err(|e| e.to_string())?;
+        if let Some(db) = &db_arg {
+            c.db = db.clone();
+        }
+        with_paths(c, &[]).map_err(|e| format!("{e:#}"))
+    });
+    let rt = runtime()?;
+    rt.block_on(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (tx, rx) = tokio::sync::mpsc::channel(8);
+        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+        let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+        tokio::spawn(async move {
+            loop {
+                let c = tokio::select! {
+                    _ = term.recv() => Control::Shutdown,
+                    _ = int.recv() => Control::Shutdown,
+                    _ = hup.recv() => Control::Reload,
+                };
+                if tx.send(c).await.is_err() {
+                    break;
+                }
+            }
+        });
+        daemon::run(
+            cfg,
+            store,
+            reload,
+            Arc::new(SystemClock),
+            citewatch::systemd::Notifier::from_env(),
+            rx,
+        )
+        .await
+        .map_err(anyhow::Error::from)
+    })?;
+    Ok(Outcome::Clean)
+}
+
+fn alerts(cfg: Config, action: Option<&AlertsAction>, format: Format) -> Result<Outcome> {
+    use citewatch::alert::{sink, AlertEvent};
+    match action {
+        Some(AlertsAction::Test) => {
+            let sinks = sink::sinks_from(&cfg.alerts);
+            if sinks.is_empty() {
+                bail!("no alert sinks configured: add [alerts] log = true or an [[alerts.webhook]], [[alerts.email]] or [[alerts.command]]");
+            }
+            let event = AlertEvent::test(SystemClock.now());
+            let http = reqwest::Client::new();
+            let results = runtime()?.block_on(async {
+                let mut out = Vec::new();
+                for s in &sinks {
+                    out.push((
+                        s.describe(),
+                        s.deliver(std::slice::from_ref(&event), &http).await,
+                    ));
+                }
+                out
+            });
+            let mut failed = false;
+            for (name, r) in results {
+                match r {
+                    Ok(()) => println!("ok      {name}"),
+                    Err(e) => {
+                        failed = true;
+                        println!("failed  {name}: {}", report::sanitize(&e.to_string()));
+                    }
+                }
+            }
+            Ok(if failed {
+                Outcome::Fatal
+            } else {
+                Outcome::Clean
+            })
+        }
+        None => {
+            let store = open_existing(&cfg)?;
+            let rows = store.alerts()?;
+            match format {
+                Format::Json => print(&(serde_json::to_string_pretty(&rows)? + "\n"))?,
+                Format::Table | Format::Csv => {
+                    let mut out = String::new();
+                    for a in &rows {
+                        out.push_str(&format!(
+                            "{}  {:<9} {} -> {}  {}  [{}]\n",
+                            a.created_at,
+                            a.event,
+                            a.old_state.as_deref().unwrap_or("-"),
+                            a.new_state,
+                            report::sanitize(a.url.as_deref().unwrap_or("")),
+                            a.id
+                        ));
+                        for d in &a.deliveries {
+                            out.push_str(&format!(
+                                "    {:<12} {:<9} attempts {}{}\n",
+                                d.sink,
+                                d.state,
+                                d.attempts,
+                                d.last_error
+                                    .as_deref()
+                                    .map(|e| format!("  last error: {}", report::sanitize(e)))
+                                    .unwrap_or_default()
+                            ));
+                        }
+                    }
+                    if rows.is_empty() {
+                        out.push_str("no alerts yet\n");
+                    }
+                    print(&out)?;
+                }
+            }
+            Ok(Outcome::Clean)
+        }
+    }
 }

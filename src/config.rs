@@ -33,6 +33,7 @@ pub mod defaults {
     pub const CONFIRM_CHECKS: u32 = 3;
     pub const CONFIRM_PERIOD: Duration = Duration::from_secs(48 * 3600);
     pub const GRACE: Duration = Duration::from_secs(30);
+    pub const ALERT_RETRY: Duration = Duration::from_secs(60);
     pub const WAYBACK_ENDPOINT: &str = "https://archive.org/wayback/available";
     pub const SAVE_PAGE_NOW_ENDPOINT: &str = "https://web.archive.org/save/";
 
@@ -182,6 +183,8 @@ pub struct AlertsConfig {
     /// Known-good URLs: when they fail, the cycle is our outage, not the web's.
     pub canaries: Vec<Url>,
     pub log: bool,
+    /// The first wait before a failed delivery is tried again (doubling, at most an hour).
+    pub retry_interval: Duration,
     pub webhook: Vec<WebhookSink>,
     pub email: Vec<EmailSink>,
     pub command: Vec<CommandSink>,
@@ -195,6 +198,7 @@ impl Default for AlertsConfig {
             digest: false,
             canaries: Vec::new(),
             log: true,
+            retry_interval: defaults::ALERT_RETRY,
             webhook: Vec::new(),
             email: Vec::new(),
             command: Vec::new(),
@@ -361,6 +365,7 @@ struct RawAlerts {
     #[serde(default)]
     canaries: Vec<String>,
     log: Option<bool>,
+    retry_interval: Option<String>,
     #[serde(default)]
     webhook: Vec<RawWebhook>,
     #[serde(default)]
@@ -751,6 +756,11 @@ impl Validator<'_> {
             digest: a.digest.unwrap_or(d.digest),
             canaries,
             log: a.log.unwrap_or(d.log),
+            retry_interval: self.duration(
+                "alerts.retry_interval",
+                a.retry_interval,
+                d.retry_interval,
+            )?,
             webhook,
             email,
             command,

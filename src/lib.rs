@@ -12,6 +12,7 @@ pub mod classify;
 pub mod clock;
 pub mod config;
 pub mod confirm;
+pub mod daemon;
 pub mod drift;
 pub mod extract;
 pub mod guard;

@@ -8,6 +8,7 @@
 //! and the next run finishes the work. Checks run concurrently; one writer thread owns the store.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -275,6 +276,8 @@ fn post_citations(
 pub struct CheckStats {
     pub checked: usize,
     pub by_state: HashMap<State, usize>,
+    /// Each checked link: its id, the state found, and whether no HTTP answer came at all.
+    pub results: Vec<(i64, State, bool)>,
 }
 
 /// One finished fetch on its way to the writer.
@@ -293,6 +296,7 @@ pub async fn check(
     check_cfg: &CheckConfig,
     clock: Arc<dyn Clock>,
     links: Vec<LinkToCheck>,
+    stop: Option<Arc<AtomicBool>>,
     on_done: impl Fn(&str, State) + Send + 'static,
 ) -> Result<(Store, CheckStats), PipelineError> {
     let checker = Checker::new(check_cfg)?;
@@ -306,12 +310,19 @@ pub async fn check(
             store.record_check(&rec)?;
             stats.checked += 1;
             *stats.by_state.entry(verdict.state).or_default() += 1;
+            stats
+                .results
+                .push((f.link.id, verdict.state, f.fetched.is_network_failure()));
             on_done(&f.link.url, verdict.state);
         }
         Ok((store, stats))
     });
     let concurrency = check_cfg.concurrency.max(1);
+    // After a stop request no new check starts; those running finish and are recorded.
     let results = futures_util::stream::iter(links)
+        .take_while(move |_| {
+            std::future::ready(!stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)))
+        })
         .map(|link| {
             let checker = checker.clone();
             let tx = tx.clone();

@@ -6,4 +6,5 @@
 
 mod checker;
 mod cli;
+mod daemon;
 mod server;

@@ -16,6 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 pub struct Request {
     pub path: String,
     pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -282,9 +283,25 @@ async fn serve(
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0)
+        .min(16 << 20);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < len {
+        let n = sock.read(&mut tmp).await?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&tmp[..n]);
+    }
+    body.truncate(len);
     let req = Request {
         path: path.clone(),
         headers,
+        body,
     };
     let now = inflight.fetch_add(1, Ordering::SeqCst) + 1;
     let _g = InflightGuard(inflight.clone());

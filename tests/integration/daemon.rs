@@ -1,0 +1,269 @@
+//! The daemon as a real process with a schedule of every second: confirmed alerts exactly once,
+//! recovery, a failing webhook, restarts and kill -9, SIGHUP with a bad config, SIGTERM, the
+//! command sink and the systemd notify protocol.
+
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::cli::Blog;
+use crate::server::{html, status, with_headers, Routes, TestServer};
+
+/// Received webhook events: (id, event, new_state) of every POST answered 200.
+type Received = Arc<Mutex<Vec<Value>>>;
+
+struct Hook {
+    srv: TestServer,
+    received: Received,
+}
+
+/// A webhook receiver that fails its first `fail_first` requests with 500.
+fn hook(fail_first: usize) -> Hook {
+    let received: Received = Arc::default();
+    let r2 = received.clone();
+    let n = Arc::new(AtomicUsize::new(0));
+    let srv = TestServer::start(Routes::new().at("/hook", move |req| {
+        if n.fetch_add(1, Ordering::SeqCst) < fail_first {
+            return status(500);
+        }
+        if let Ok(v) = serde_json::from_slice::<Value>(&req.body) {
+            r2.lock().unwrap().push(v);
+        }
+        with_headers(200, &[], "ok")
+    }));
+    Hook { srv, received }
+}
+
+fn spawn(blog: &Blog, env: &[(&str, &str)]) -> Child {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("citewatch"));
+    c.current_dir(blog.path())
+        .arg("daemon")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(blog.path().join("daemon.log")).unwrap());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.spawn().unwrap()
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([&format!("-{sig}"), &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{sig}");
+}
+
+fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn events(r: &Received, kind: &str) -> Vec<Value> {
+    r.lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == kind)
+        .cloned()
+        .collect()
+}
+
+fn log(blog: &Blog) -> String {
+    std::fs::read_to_string(blog.path().join("daemon.log")).unwrap_or_default()
+}
+
+fn daemon_config(hook_url: &str, out: &Path, extra: &str) -> String {
+    format!(
+        "[schedule]\ncron = \"* * * * * *\"\nrecheck_ok = \"0s\"\nrecheck_failing = \"0s\"\ngrace = \"5s\"\n\
+         [alerts]\nconfirm_checks = 2\nconfirm_period = \"0s\"\nretry_interval = \"1s\"\n\
+         [[alerts.webhook]]\nurl = \"{hook_url}\"\ntext_field = true\n\
+         [[alerts.command]]\nargv = [\"sh\", \"-c\", \"cat >> \\\"$0\\\"; echo >> \\\"$0\\\"\", \"{}\"]\n{extra}",
+        out.display()
+    )
+}
+
+#[test]
+fn alerts_once_on_confirmation_and_on_recovery_across_restarts() {
+    let broken = Arc::new(AtomicBool::new(false));
+    let b2 = broken.clone();
+    let site = TestServer::start(
+        Routes::new()
+            .at("/flip", move |_| {
+                if b2.load(Ordering::SeqCst) {
+                    status(404)
+                } else {
+                    html("<p>here</p>")
+                }
+            })
+            .at("/steady", |_| html("<p>steady</p>")),
+    );
+    let hook = hook(1);
+    let blog = Blog::new();
+    let out = blog.path().join("command-events.jsonl");
+    blog.config(&daemon_config(&hook.srv.url("/hook"), &out, ""))
+        .post(
+            "p.md",
+            &format!(
+                "---\ntitle: P\n---\nSee [flip]({}) and [steady]({}).\n",
+                site.url("/flip"),
+                site.url("/steady")
+            ),
+        );
+    let mut d = spawn(&blog, &[]);
+    wait_for("first checks", 20, || site.hits("/flip") >= 2);
+    assert!(
+        events(&hook.received, "confirmed").is_empty(),
+        "no alert while fine"
+    );
+
+    broken.store(true, Ordering::SeqCst);
+    wait_for("the confirmed alert", 30, || {
+        !events(&hook.received, "confirmed").is_empty()
+    });
+    let confirmed = events(&hook.received, "confirmed");
+    let e = &confirmed[0];
+    assert_eq!(e["url"], site.url("/flip"));
+    assert_eq!(e["new_state"], "broken");
+    assert_eq!(e["http_status"], 404);
+    assert_eq!(e["citations"][0]["post"], "p.md");
+    assert_eq!(e["citations"][0]["line"], 4);
+    assert!(e["text"].as_str().unwrap().contains("broken"));
+    // More cycles find it still broken: no new alert.
+    let hits = site.hits("/flip");
+    wait_for("more cycles", 20, || site.hits("/flip") >= hits + 3);
+    assert_eq!(events(&hook.received, "confirmed").len(), 1, "alerted once");
+
+    // kill -9 and restart: nothing re-sent, nothing lost.
+    d.kill().unwrap();
+    d.wait().unwrap();
+    let mut d = spawn(&blog, &[]);
+    let hits = site.hits("/flip");
+    wait_for("cycles after restart", 20, || {
+        site.hits("/flip") >= hits + 3
+    });
+    assert_eq!(
+        events(&hook.received, "confirmed").len(),
+        1,
+        "not re-sent after kill -9"
+    );
+
+    broken.store(false, Ordering::SeqCst);
+    wait_for("the recovery alert", 30, || {
+        !events(&hook.received, "recovered").is_empty()
+    });
+    assert_eq!(events(&hook.received, "recovered")[0]["new_state"], "ok");
+
+    // The command sink got the same events as JSON on stdin.
+    wait_for("command sink output", 20, || {
+        std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .contains("recovered")
+    });
+    let cmd = std::fs::read_to_string(&out).unwrap();
+    assert!(cmd.contains("\"event\": \"confirmed\""), "{cmd}");
+    // The outbox says every delivery is done; the webhook's first failure was retried.
+    signal(&d, "TERM");
+    let t = Instant::now();
+    let status = d.wait().unwrap();
+    assert!(
+        status.success(),
+        "SIGTERM exits 0: {status:?}\n{}",
+        log(&blog)
+    );
+    assert!(t.elapsed() < Duration::from_secs(10));
+    let alerts = blog.json(&["alerts", "--format", "json"]);
+    let alerts = alerts.as_array().unwrap();
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    for a in alerts {
+        for d in a["deliveries"].as_array().unwrap() {
+            assert_eq!(d["state"], "delivered", "{a}");
+        }
+    }
+    let webhook_attempts: u64 = alerts
+        .iter()
+        .flat_map(|a| a["deliveries"].as_array().unwrap().iter())
+        .filter(|d| d["sink"] == "webhook:0")
+        .map(|d| d["attempts"].as_u64().unwrap())
+        .sum();
+    assert_eq!(webhook_attempts, 3, "one failure, then each event once");
+    assert_eq!(
+        hook.received.lock().unwrap().len(),
+        2,
+        "each event received once"
+    );
+}
+
+#[test]
+fn sighup_with_a_broken_config_keeps_the_old_one() {
+    let site = TestServer::start(Routes::new().at("/a", |_| html("<p>a</p>")));
+    let hook = hook(0);
+    let blog = Blog::new();
+    let out = blog.path().join("cmd.jsonl");
+    blog.config(&daemon_config(&hook.srv.url("/hook"), &out, ""))
+        .post("p.md", &format!("<{}>\n", site.url("/a")));
+    let d = spawn(&blog, &[]);
+    wait_for("first check", 20, || site.hits("/a") >= 1);
+    std::fs::write(
+        blog.path().join("citewatch.toml"),
+        "[check]\ntimeout = \"never\"\n",
+    )
+    .unwrap();
+    signal(&d, "HUP");
+    wait_for("the rejection in the log", 10, || {
+        log(&blog).contains("keeping the old one")
+    });
+    let hits = site.hits("/a");
+    wait_for("checks go on", 20, || site.hits("/a") >= hits + 2);
+    assert!(log(&blog).contains("check.timeout"), "{}", log(&blog));
+    signal(&d, "TERM");
+    let mut d = d;
+    assert!(d.wait().unwrap().success());
+}
+
+#[test]
+fn systemd_notify_ready_and_stopping() {
+    let site = TestServer::start(Routes::new().at("/a", |_| html("<p>a</p>")));
+    let hook = hook(0);
+    let blog = Blog::new();
+    let out = blog.path().join("cmd.jsonl");
+    blog.config(&daemon_config(&hook.srv.url("/hook"), &out, ""))
+        .post("p.md", &format!("<{}>\n", site.url("/a")));
+    let sock_path = blog.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut d = spawn(
+        &blog,
+        &[
+            ("NOTIFY_SOCKET", sock_path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "2000000"),
+        ],
+    );
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    while !seen.contains("READY=1") {
+        let n = sock.recv(&mut buf).expect("a notify message");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(seen.contains("STATUS=next cycle"), "{seen}");
+    while !seen.contains("WATCHDOG=1") {
+        let n = sock.recv(&mut buf).expect("a watchdog ping");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    signal(&d, "TERM");
+    while !seen.contains("STOPPING=1") {
+        let n = sock.recv(&mut buf).expect("STOPPING");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(d.wait().unwrap().success());
+}
