@@ -4,7 +4,9 @@
 // in clippy.toml are for the library.
 #![allow(clippy::disallowed_methods)]
 
+mod alert_sinks;
 mod checker;
 mod cli;
 mod daemon;
 mod server;
+mod tidy;
