@@ -115,12 +115,31 @@ pub enum Command {
     },
     /// Run as a service: check on the configured schedule, alert on confirmed changes.
     Daemon,
+    /// Export the archive.
+    Export {
+        #[command(subcommand)]
+        what: ExportWhat,
+    },
     /// Alert events and their delivery state; `alerts test` tries every sink.
     Alerts {
         #[command(subcommand)]
         action: Option<AlertsAction>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportWhat {
+    /// Write WARC/1.1 (`.warc.gz`, one gzip member per record) for replay tools.
+    Warc {
+        file: PathBuf,
+        /// Only this link.
+        #[arg(long)]
+        url: Option<String>,
+        /// Only checks at or after this time (RFC 3339 or YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
     },
 }
 
@@ -332,6 +351,16 @@ pub fn run(args: Args) -> Result<Outcome> {
             Ok(Outcome::Clean)
         }
         Command::Daemon | Command::Alerts { .. } => Ok(Outcome::Clean),
+        Command::Export {
+            what: ExportWhat::Warc { file, url, since },
+        } => {
+            let store = open_existing(&cfg)?;
+            let url = url.as_deref().map(|u| resolve_url(&store, u)).transpose()?;
+            let since = since.as_deref().map(parse_since).transpose()?;
+            let n = export_warc(&store, file, url.as_deref(), since, &cfg.check.user_agent)?;
+            eprintln!("wrote {n} records to {}", file.display());
+            Ok(Outcome::Clean)
+        }
         Command::Snapshot { url, at, raw } => {
             let store = open_existing(&cfg)?;
             let url = resolve_url(&store, url)?;
@@ -727,4 +756,84 @@ fn alerts(cfg: Config, action: Option<&AlertsAction>, format: Format) -> Result<
             Ok(Outcome::Clean)
         }
     }
+}
+
+fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        if let Some(t) = d.and_hms_opt(0, 0, 0) {
+            return Ok(t.and_utc());
+        }
+    }
+    parse_time(s)
+}
+
+/// Writes the archive as WARC: the first capture of a body as a response (with its request),
+/// later captures of the same body as revisits. Returns how many captures were written.
+fn export_warc(
+    store: &Store,
+    file: &Path,
+    url: Option<&str>,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    user_agent: &str,
+) -> Result<usize> {
+    use citewatch::warc::{Capture, WarcWriter};
+    let rows = store.archive_rows(url, since)?;
+    // Written to a temporary file first: an interrupted export leaves no half file behind.
+    let tmp = file.with_extension("partial");
+    let out =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let mut w = WarcWriter::new(std::io::BufWriter::new(out));
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    w.warcinfo(
+        &name,
+        &format!("citewatch/{}", env!("CARGO_PKG_VERSION")),
+        SystemClock.now(),
+    )?;
+    let mut first_seen: std::collections::HashMap<String, (String, chrono::DateTime<chrono::Utc>)> =
+        Default::default();
+    for r in &rows {
+        let Some(meta) = store.snapshot_meta(&r.snapshot)? else {
+            continue;
+        };
+        let headers: Vec<(String, String)> =
+            serde_json::from_str(&meta.headers_json).unwrap_or_default();
+        let uri = r.final_url.as_deref().unwrap_or(&r.url);
+        let date = citewatch::store::parse_ts(&r.checked_at);
+        let status = r.http_status.unwrap_or(200);
+        match first_seen.get(&r.snapshot) {
+            Some((first_uri, first_date)) => {
+                // A revisit carries the payload's digest and the response head, not the body.
+                let body = store.snapshot_body(&r.snapshot)?.unwrap_or_default();
+                let c = Capture {
+                    uri,
+                    date,
+                    status,
+                    headers: &headers,
+                    body: &body,
+                };
+                w.revisit(&c, first_uri, *first_date)?;
+            }
+            None => {
+                let body = store.snapshot_body(&r.snapshot)?.unwrap_or_default();
+                let c = Capture {
+                    uri,
+                    date,
+                    status,
+                    headers: &headers,
+                    body: &body,
+                };
+                w.response(&c, user_agent)?;
+                first_seen.insert(r.snapshot.clone(), (uri.to_string(), date));
+            }
+        }
+    }
+    let out = w.into_inner();
+    out.into_inner()
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {}", tmp.display(), e.error()))?
+        .sync_all()?;
+    std::fs::rename(&tmp, file).with_context(|| format!("cannot write {}", file.display()))?;
+    Ok(rows.len())
 }

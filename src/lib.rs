@@ -28,4 +28,5 @@ pub mod source;
 pub mod state;
 pub mod store;
 pub mod systemd;
+pub mod warc;
 pub mod watch;

@@ -1230,3 +1230,38 @@ fn insert_event(
     }
     Ok(())
 }
+
+/// One archived answer, for WARC export.
+#[derive(Debug, Clone)]
+pub struct ArchiveRow {
+    pub url: String,
+    pub final_url: Option<String>,
+    pub checked_at: String,
+    pub http_status: Option<u16>,
+    pub snapshot: String,
+}
+
+impl Store {
+    /// Every check that archived a body, oldest first, optionally of one link or since a time.
+    pub fn archive_rows(
+        &self,
+        url: Option<&str>,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<ArchiveRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT l.url, c.final_url, c.checked_at, c.http_status, c.snapshot FROM checks c JOIN links l ON l.id = c.link_id
+             WHERE c.snapshot IS NOT NULL AND (?1 IS NULL OR l.url = ?1) AND (?2 IS NULL OR c.checked_at >= ?2)
+             ORDER BY c.checked_at, c.id",
+        )?;
+        let rows = stmt.query_map(params![url, since.map(ts)], |r| {
+            Ok(ArchiveRow {
+                url: r.get(0)?,
+                final_url: r.get(1)?,
+                checked_at: r.get(2)?,
+                http_status: r.get::<_, Option<i64>>(3)?.map(|s| s as u16),
+                snapshot: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

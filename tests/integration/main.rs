@@ -10,3 +10,4 @@ mod cli;
 mod daemon;
 mod server;
 mod tidy;
+mod warc;
