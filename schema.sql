@@ -122,3 +122,21 @@ CREATE TABLE alert_deliveries (
     PRIMARY KEY (event_id, sink)
 );
 CREATE INDEX alert_deliveries_pending ON alert_deliveries(state, next_attempt);
+
+-- migration 3
+-- Soft-404 probes: what each origin answers for a path that cannot exist, cached for a day.
+CREATE TABLE probes (
+    origin      TEXT PRIMARY KEY,           -- scheme://host:port
+    fetched_at  TEXT NOT NULL,
+    status      INTEGER,                    -- NULL when no HTTP answer
+    final_url   TEXT,
+    text        TEXT
+);
+
+-- Wayback Machine look-ups: the closest archived copy of a link, cached.
+CREATE TABLE wayback (
+    link_id       INTEGER PRIMARY KEY REFERENCES links(id),
+    looked_up_at  TEXT NOT NULL,
+    archived_url  TEXT,                     -- NULL when the archive has none
+    timestamp     TEXT
+);

@@ -129,6 +129,8 @@ pub struct CheckConfig {
     pub allow_private: bool,
     /// URL regexes; matching links are `skipped`.
     pub exclude: Vec<Regex>,
+    /// Fetch a path that cannot exist once a day per site, to recognise its not-found page.
+    pub soft_404_probe: bool,
 }
 
 impl Default for CheckConfig {
@@ -145,6 +147,7 @@ impl Default for CheckConfig {
             user_agent: defaults::user_agent(),
             allow_private: false,
             exclude: Vec::new(),
+            soft_404_probe: true,
         }
     }
 }
@@ -344,6 +347,7 @@ struct RawCheck {
     allow_private: Option<bool>,
     #[serde(default)]
     exclude: Vec<String>,
+    soft_404_probe: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -634,6 +638,7 @@ impl Validator<'_> {
             user_agent,
             allow_private: c.allow_private.unwrap_or(d.allow_private),
             exclude,
+            soft_404_probe: c.soft_404_probe.unwrap_or(d.soft_404_probe),
         })
     }
 

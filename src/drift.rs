@@ -9,7 +9,47 @@ use std::collections::HashSet;
 /// Words per shingle.
 const SHINGLE: usize = 5;
 
-/// Text normalized for comparison: lowercase words, digit runs replaced (dates, counters, prices).
+/// Month names (English and German, full and short): with the day and year replaced they are
+/// what is left of a date.
+const MONTHS: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "januar",
+    "februar",
+    "märz",
+    "mai",
+    "juni",
+    "juli",
+    "oktober",
+    "dezember",
+    "okt",
+    "dez",
+];
+
+/// Text normalized for comparison: lowercase words; digit runs (dates, times, counters, prices)
+/// and month names replaced by placeholders, so what changes on every visit does not count.
 fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -17,7 +57,12 @@ fn words(text: &str) -> Vec<String> {
             if w.chars().any(|c| c.is_ascii_digit()) {
                 "#".to_string()
             } else {
-                w.to_lowercase()
+                let l = w.to_lowercase();
+                if MONTHS.contains(&l.as_str()) {
+                    "#m".to_string()
+                } else {
+                    l
+                }
             }
         })
         .collect()
@@ -47,6 +92,20 @@ pub fn similarity(baseline: &str, current: &str) -> f64 {
     sa.intersection(&sb).count() as f64 / sa.len() as f64
 }
 
+/// Whether a passage quoted in a post no longer appears in the page's text. Compared on
+/// normalized words, so reflowed lines, case and punctuation do not matter; a quote too short to
+/// mean anything (under four words) is never "missing".
+pub fn quote_missing(quote: &str, page_text: &str) -> bool {
+    let mut q = words(quote);
+    // Quotes kept with a citation may be cut at a length limit: the last word may be partial.
+    q.pop();
+    if q.len() < 4 {
+        return false;
+    }
+    let page = words(page_text);
+    !page.windows(q.len()).any(|w| w == q.as_slice())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +123,19 @@ mod tests {
     fn appended_comments_keep_it_high() {
         let b = format!("{ARTICLE} Comment: great post, thanks for writing it all up so clearly.");
         assert!(similarity(ARTICLE, &b) > 0.95);
+    }
+
+    #[test]
+    fn quotes() {
+        assert!(!quote_missing(
+            "a large share of CITED pages\n disappear",
+            ARTICLE
+        ));
+        assert!(quote_missing(
+            "a large share of cited pages are fine",
+            ARTICLE
+        ));
+        assert!(!quote_missing("too short", ""));
     }
 
     #[test]

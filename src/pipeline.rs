@@ -23,6 +23,7 @@ use crate::extract;
 use crate::normalize::{self, Target};
 use crate::source::{self, FileProblem};
 use crate::state::State;
+use crate::store::Probe;
 use crate::store::{
     CheckRecord, CitationRecord, FileStamp, LinkToCheck, PostRecord, Store, StoreError,
 };
@@ -300,12 +301,25 @@ pub async fn check(
     on_done: impl Fn(&str, State) + Send + 'static,
 ) -> Result<(Store, CheckStats), PipelineError> {
     let checker = Checker::new(check_cfg)?;
+    let mut store = store;
+    let probes = if check_cfg.soft_404_probe {
+        probe_origins(
+            &mut store,
+            &checker,
+            &links,
+            clock.now(),
+            check_cfg.concurrency,
+        )
+        .await?
+    } else {
+        HashMap::new()
+    };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Finished>(256);
     let writer = std::thread::spawn(move || -> Result<(Store, CheckStats), StoreError> {
         let mut store = store;
         let mut stats = CheckStats::default();
         while let Some(f) = rx.blocking_recv() {
-            let verdict = judge(&store, &f)?;
+            let verdict = judge(&store, &f, &probes)?;
             let rec = record_for(&f, &verdict);
             store.record_check(&rec)?;
             stats.checked += 1;
@@ -360,8 +374,114 @@ pub async fn check(
     Ok((store, stats))
 }
 
-/// Classifies a finished fetch against what the store knows of the link (its baseline).
-fn judge(store: &Store, f: &Finished) -> Result<Verdict, StoreError> {
+/// The origin (`scheme://host:port`) of a URL: what politeness and probes are kept per.
+fn origin_of(url: &str) -> Option<String> {
+    let u = Url::parse(url).ok()?;
+    match u.origin() {
+        url::Origin::Tuple(..) => Some(u.origin().ascii_serialization()),
+        url::Origin::Opaque(_) => None,
+    }
+}
+
+/// How long a probe of a site is trusted.
+const PROBE_TTL: chrono::Duration = chrono::Duration::days(1);
+
+/// For each origin of `links`, what it answers for a path that cannot exist: from the cache when
+/// fetched within a day, else fetched now (concurrently) and cached.
+async fn probe_origins(
+    store: &mut Store,
+    checker: &Checker,
+    links: &[LinkToCheck],
+    now: DateTime<Utc>,
+    concurrency: usize,
+) -> Result<HashMap<String, Probe>, StoreError> {
+    let origins: HashSet<String> = links.iter().filter_map(|l| origin_of(&l.url)).collect();
+    let mut out = HashMap::new();
+    let mut missing = Vec::new();
+    for o in origins {
+        match store.probe(&o, now - PROBE_TTL)? {
+            Some(p) => {
+                out.insert(o, p);
+            }
+            None => missing.push(o),
+        }
+    }
+    let fetched: Vec<Probe> = futures_util::stream::iter(missing)
+        .map(|origin| {
+            let checker = checker.clone();
+            async move {
+                let seed: u64 = rand::random();
+                let url = format!(
+                    "{origin}/citewatch-probe-{seed:016x}/{:08x}",
+                    seed.rotate_left(17) as u32
+                );
+                let f = match Url::parse(&url) {
+                    Ok(u) => checker.check(&u).await,
+                    Err(e) => Fetched::invalid(&url, e.to_string()),
+                };
+                let (status, final_url, text) = match &f.outcome {
+                    Ok(r) => {
+                        let page = crate::readable::readable(&r.body, r.header("content-type"));
+                        let final_url = (!f.hops.is_empty()).then(|| r.url.to_string());
+                        (Some(r.status), final_url, Some(page.text))
+                    }
+                    Err(_) => (None, None, None),
+                };
+                Probe {
+                    origin,
+                    fetched_at: now,
+                    status,
+                    final_url,
+                    text,
+                }
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    for p in fetched {
+        store.save_probe(&p)?;
+        out.insert(p.origin.clone(), p);
+    }
+    Ok(out)
+}
+
+/// Whether a page looks like its site's answer for a path that cannot exist. `None` when the probe
+/// cannot tell (no answer, or a JavaScript shell with no text that every page shares).
+fn looks_like_probe(probe: &Probe, f: &Fetched, text: Option<&str>) -> Option<bool> {
+    let status = probe.status?;
+    if !(200..300).contains(&status) {
+        // The site answers not-found properly: its 200s are real pages.
+        return Some(false);
+    }
+    if let (Some(pf), Ok(r)) = (&probe.final_url, &f.outcome) {
+        if !f.hops.is_empty() && pf == r.url.as_str() {
+            return Some(true);
+        }
+    }
+    let pt = probe.text.as_deref().unwrap_or("");
+    let ct = text.unwrap_or("");
+    // A page with no readable text is a JavaScript shell that every path of the site shares:
+    // nothing can be told from it.
+    if pt.split_whitespace().next().is_none() {
+        return None;
+    }
+    Some(
+        crate::drift::similarity(pt, ct) >= PROBE_ALIKE
+            && crate::drift::similarity(ct, pt) >= PROBE_ALIKE,
+    )
+}
+
+/// Mutual similarity above which a page is the site's not-found page.
+const PROBE_ALIKE: f64 = 0.8;
+
+/// Classifies a finished fetch against what the store knows of the link (its baseline) and of its
+/// site (the probe).
+fn judge(
+    store: &Store,
+    f: &Finished,
+    probes: &HashMap<String, Probe>,
+) -> Result<Verdict, StoreError> {
     let similarity = match (&f.link.baseline, &f.snapshot) {
         (Some(base), Some(snap)) if base != &snap.hash => {
             let base_text = store.snapshot_text(base)?;
@@ -373,9 +493,31 @@ fn judge(store: &Store, f: &Finished) -> Result<Verdict, StoreError> {
         (Some(_), Some(_)) => Some(1.0),
         _ => None,
     };
+    let quote_missing = match &f.snapshot {
+        Some(snap) => match &snap.text {
+            Some(text) => store
+                .citations_of(f.link.id)?
+                .iter()
+                .any(|c| c.kind == "quote" && crate::drift::quote_missing(&c.text, text)),
+            None => false,
+        },
+        None => false,
+    };
+    let looks = match (
+        &f.fetched.outcome,
+        origin_of(&f.link.url).and_then(|o| probes.get(&o)),
+    ) {
+        (Ok(r), Some(p)) if (200..300).contains(&r.status) => looks_like_probe(
+            p,
+            &f.fetched,
+            f.snapshot.as_ref().and_then(|s| s.text.as_deref()),
+        ),
+        _ => None,
+    };
     let ctx = classify::Context {
         similarity,
-        ..Default::default()
+        quote_missing,
+        looks_like_probe: looks,
     };
     Ok(classify::classify(&f.fetched, &ctx))
 }

@@ -1265,3 +1265,108 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
+
+/// What an origin answered for a path that cannot exist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    pub origin: String,
+    pub fetched_at: DateTime<Utc>,
+    pub status: Option<u16>,
+    pub final_url: Option<String>,
+    pub text: Option<String>,
+}
+
+impl Store {
+    /// The cached probe of an origin, if fetched after `fresh_after`.
+    pub fn probe(&self, origin: &str, fresh_after: DateTime<Utc>) -> Result<Option<Probe>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT fetched_at, status, final_url, text FROM probes WHERE origin = ?1 AND fetched_at >= ?2")?
+            .query_row(params![origin, ts(fresh_after)], |r| {
+                Ok(Probe {
+                    origin: origin.to_string(),
+                    fetched_at: parse_ts(&r.get::<_, String>(0)?),
+                    status: r.get::<_, Option<i64>>(1)?.map(|s| s as u16),
+                    final_url: r.get(2)?,
+                    text: r.get(3)?,
+                })
+            })
+            .optional()?)
+    }
+
+    pub fn save_probe(&mut self, p: &Probe) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO probes (origin, fetched_at, status, final_url, text) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (origin) DO UPDATE SET fetched_at = excluded.fetched_at, status = excluded.status,
+               final_url = excluded.final_url, text = excluded.text",
+            params![p.origin, ts(p.fetched_at), p.status, p.final_url, p.text],
+        )?;
+        Ok(())
+    }
+
+    /// Links in a state worth an archived copy whose look-up is missing or older than `stale`.
+    pub fn wayback_due(&self, stale: DateTime<Utc>) -> Result<Vec<(i64, String, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT l.id, l.url, l.first_seen FROM links l LEFT JOIN wayback w ON w.link_id = l.id
+             WHERE l.state IN ('broken', 'changed', 'soft_404') AND l.url LIKE 'http%'
+               AND EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id)
+               AND (w.link_id IS NULL OR (w.archived_url IS NULL AND w.looked_up_at < ?1))
+             ORDER BY l.id",
+        )?;
+        let rows = stmt.query_map(params![ts(stale)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn save_wayback(
+        &mut self,
+        link_id: i64,
+        archived_url: Option<&str>,
+        timestamp: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO wayback (link_id, looked_up_at, archived_url, timestamp) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (link_id) DO UPDATE SET looked_up_at = excluded.looked_up_at,
+               archived_url = excluded.archived_url, timestamp = excluded.timestamp",
+            params![link_id, ts(now), archived_url, timestamp],
+        )?;
+        Ok(())
+    }
+
+    /// The archived copy known for a link.
+    pub fn archived_url(&self, link_id: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT archived_url FROM wayback WHERE link_id = ?1")?
+            .query_row(params![link_id], |r| r.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten())
+    }
+
+    /// Makes the latest archived snapshot of a link its baseline (`citewatch accept`). A link in
+    /// `changed` is `ok` again from now on. Returns the new baseline's hash.
+    pub fn accept(&mut self, link_id: i64, now: DateTime<Utc>) -> Result<Option<String>> {
+        let tx = self.conn.transaction()?;
+        let latest: Option<String> = tx
+            .query_row(
+                "SELECT snapshot FROM checks WHERE link_id = ?1 AND snapshot IS NOT NULL ORDER BY checked_at DESC, id DESC LIMIT 1",
+                params![link_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(h) = &latest {
+            tx.execute(
+                "UPDATE links SET baseline = ?2 WHERE id = ?1",
+                params![link_id, h],
+            )?;
+            tx.execute(
+                "UPDATE links SET state = 'ok', since = ?2, streak = 0, error = NULL WHERE id = ?1 AND state = 'changed'",
+                params![link_id, ts(now)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(latest)
+    }
+}

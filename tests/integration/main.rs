@@ -8,6 +8,7 @@ mod alert_sinks;
 mod checker;
 mod cli;
 mod daemon;
+mod evidence;
 mod server;
 mod tidy;
 mod warc;

@@ -143,6 +143,11 @@ impl Routes {
         Routes(Vec::new())
     }
 
+    /// What every path without a route of its own answers.
+    pub fn fallback(self, f: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Self {
+        self.at("*", f)
+    }
+
     /// A route for an exact path (query ignored).
     pub fn at(mut self, path: &str, f: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Self {
         self.0.push((path.to_string(), Arc::new(f)));
@@ -312,7 +317,7 @@ async fn serve(
         s.starts.push((path.clone(), Instant::now()));
         s.requests.push(req.clone());
     }
-    let reply = match routes.get(&path) {
+    let reply = match routes.get(&path).or_else(|| routes.get("*")) {
         Some(h) => h(&req),
         None => status(404),
     };
