@@ -463,9 +463,7 @@ fn looks_like_probe(probe: &Probe, f: &Fetched, text: Option<&str>) -> Option<bo
     let ct = text.unwrap_or("");
     // A page with no readable text is a JavaScript shell that every path of the site shares:
     // nothing can be told from it.
-    if pt.split_whitespace().next().is_none() {
-        return None;
-    }
+    pt.split_whitespace().next()?;
     Some(
         crate::drift::similarity(pt, ct) >= PROBE_ALIKE
             && crate::drift::similarity(ct, pt) >= PROBE_ALIKE,
