@@ -497,7 +497,8 @@ fn check_with_progress(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let (store, _stats) = runtime.block_on(pipeline::check(
+    let now_clock = clock.clone();
+    let (mut store, _stats) = runtime.block_on(pipeline::check(
         store,
         &cfg.check,
         clock,
@@ -509,6 +510,12 @@ fn check_with_progress(
                 b.set_message(report::sanitize(url));
             }
         },
+    ))?;
+    runtime.block_on(pipeline::lookup_archives(
+        &mut store,
+        &cfg.archive,
+        &cfg.check.user_agent,
+        now_clock.now(),
     ))?;
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -564,6 +571,9 @@ fn show(store: &Store, url: &str) -> Result<String> {
     }
     if let Some(e) = &row.error {
         writeln!(out, "  error:      {}", report::sanitize(e))?;
+    }
+    if let Some(a) = &row.archived_url {
+        writeln!(out, "  archived:   {}", report::sanitize(a))?;
     }
     writeln!(out, "  cited by:")?;
     for c in &row.citations {

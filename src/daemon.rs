@@ -340,12 +340,13 @@ fn event_for(
     now: DateTime<Utc>,
 ) -> Result<AlertEvent, StoreError> {
     let row = store.link_status_by_id(link_id)?;
-    let (url, http_status, error, final_url, citations) = match row {
+    let (url, http_status, error, final_url, archived_url, citations) = match row {
         Some(r) => (
             r.url,
             r.http_status,
             r.error,
             r.final_url,
+            r.archived_url,
             r.citations
                 .into_iter()
                 .map(|c| EventCitation {
@@ -355,7 +356,7 @@ fn event_for(
                 })
                 .collect(),
         ),
-        None => (String::new(), None, None, None, Vec::new()),
+        None => (String::new(), None, None, None, None, Vec::new()),
     };
     Ok(AlertEvent {
         id: format!(
@@ -370,7 +371,7 @@ fn event_for(
         http_status,
         error,
         final_url,
-        archived_url: None,
+        archived_url,
         citations,
         at: now,
     })

@@ -30,3 +30,4 @@ pub mod store;
 pub mod systemd;
 pub mod warc;
 pub mod watch;
+pub mod wayback;

@@ -550,3 +550,56 @@ fn record_for(f: &Finished, v: &Verdict) -> CheckRecord {
         set_baseline,
     }
 }
+
+/// How long a "no archived copy" answer is trusted before asking again.
+const WAYBACK_RETRY: chrono::Duration = chrono::Duration::days(7);
+
+/// The most look-ups one run makes: the archive is a shared public service.
+const WAYBACK_MAX_PER_RUN: usize = 500;
+
+/// Looks up the closest archived copy of each dead, changed or soft-404 link that has none yet,
+/// near the date its citing post was published. Failures are logged and retried next time.
+pub async fn lookup_archives(
+    store: &mut Store,
+    cfg: &crate::config::ArchiveConfig,
+    user_agent: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    if !cfg.wayback {
+        return Ok(0);
+    }
+    let due = store.wayback_due(now - WAYBACK_RETRY)?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let wayback = match crate::wayback::Wayback::new(cfg.wayback_endpoint.clone(), user_agent) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!("{e}");
+            return Ok(0);
+        }
+    };
+    let results: Vec<_> = futures_util::stream::iter(due.into_iter().take(WAYBACK_MAX_PER_RUN))
+        .map(|(id, url, date)| {
+            let wayback = &wayback;
+            async move {
+                let ts = crate::wayback::timestamp_of(&date);
+                (id, wayback.closest(&url, &ts).await)
+            }
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    let mut found = 0;
+    for (id, r) in results {
+        match r {
+            Ok(Some(c)) => {
+                found += 1;
+                store.save_wayback(id, Some(&c.url), Some(&c.timestamp), now)?;
+            }
+            Ok(None) => store.save_wayback(id, None, None, now)?,
+            Err(e) => tracing::warn!("{e}"),
+        }
+    }
+    Ok(found)
+}

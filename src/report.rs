@@ -22,6 +22,8 @@ pub struct StatusJson<'a> {
     pub error: Option<&'a str>,
     /// Consecutive checks that found the link in `state`.
     pub streak: i64,
+    /// The closest Wayback Machine copy, for dead, changed and soft-404 links.
+    pub archived_url: Option<&'a str>,
     pub citations: Vec<CitationJson<'a>>,
 }
 
@@ -69,6 +71,7 @@ pub fn status_json_value(r: &StatusRow) -> StatusJson<'_> {
         final_url: r.final_url.as_deref(),
         error: r.error.as_deref(),
         streak: r.streak,
+        archived_url: r.archived_url.as_deref(),
         citations: r.citations.iter().map(citation_json).collect(),
     }
 }
@@ -299,6 +302,7 @@ mod tests {
             http_status: Some(404),
             final_url: None,
             error: None,
+            archived_url: None,
             citations: vec![CitationRow {
                 post: "a.md".into(),
                 line: 3,

@@ -181,6 +181,8 @@ pub struct StatusRow {
     pub http_status: Option<u16>,
     pub final_url: Option<String>,
     pub error: Option<String>,
+    /// The closest archived copy, when one was looked up.
+    pub archived_url: Option<String>,
     pub citations: Vec<CitationRow>,
 }
 
@@ -605,7 +607,8 @@ impl Store {
     /// Links with their current state and citations, filtered; sorted by URL.
     pub fn status(&self, filter: &StatusFilter) -> Result<Vec<StatusRow>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, url, state, since, streak, checked_at, http_status, final_url, error FROM links l
+            "SELECT id, url, state, since, streak, checked_at, http_status, final_url, error,
+               (SELECT archived_url FROM wayback w WHERE w.link_id = l.id) FROM links l
              WHERE EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id) OR ?1 = 0
              ORDER BY url",
         )?;
@@ -620,6 +623,7 @@ impl Store {
                 http_status: r.get::<_, Option<i64>>(6)?.map(|s| s as u16),
                 final_url: r.get(7)?,
                 error: r.get(8)?,
+                archived_url: r.get(9)?,
                 citations: Vec::new(),
             })
         })?;
@@ -645,7 +649,8 @@ impl Store {
         let row = self
             .conn
             .query_row(
-                "SELECT id, url, state, since, streak, checked_at, http_status, final_url, error FROM links WHERE url = ?1",
+                "SELECT id, url, state, since, streak, checked_at, http_status, final_url, error,
+                   (SELECT archived_url FROM wayback w WHERE w.link_id = links.id) FROM links WHERE url = ?1",
                 params![url],
                 |r| {
                     Ok(StatusRow {
@@ -658,6 +663,7 @@ impl Store {
                         http_status: r.get::<_, Option<i64>>(6)?.map(|s| s as u16),
                         final_url: r.get(7)?,
                         error: r.get(8)?,
+                        archived_url: r.get(9)?,
                         citations: Vec::new(),
                     })
                 },
@@ -1307,7 +1313,10 @@ impl Store {
     /// Links in a state worth an archived copy whose look-up is missing or older than `stale`.
     pub fn wayback_due(&self, stale: DateTime<Utc>) -> Result<Vec<(i64, String, String)>> {
         let mut stmt = self.conn.prepare(
-            "SELECT l.id, l.url, l.first_seen FROM links l LEFT JOIN wayback w ON w.link_id = l.id
+            "SELECT l.id, l.url,
+               COALESCE((SELECT MIN(p.date) FROM citations c JOIN posts p ON p.id = c.post_id
+                         WHERE c.link_id = l.id AND p.date IS NOT NULL), l.first_seen)
+             FROM links l LEFT JOIN wayback w ON w.link_id = l.id
              WHERE l.state IN ('broken', 'changed', 'soft_404') AND l.url LIKE 'http%'
                AND EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id)
                AND (w.link_id IS NULL OR (w.archived_url IS NULL AND w.looked_up_at < ?1))

@@ -37,7 +37,9 @@ impl Blog {
 
     pub fn config(&self, extra: &str) -> &Self {
         let text = format!(
-            "db = \"citewatch.db\"\n[[source]]\npath = \"posts\"\n[check]\nallow_private = true\ntimeout = \"3s\"\nretries = 1\nper_host_interval = \"0s\"\n{extra}"
+            "db = \"citewatch.db\"\n[[source]]\npath = \"posts\"\n[check]\nallow_private = true\ntimeout = \"3s\"\nretries = 1\nper_host_interval = \"0s\"\n{extra}\n{}",
+            // No test may reach the real Wayback Machine.
+            if extra.contains("[archive]") { "" } else { "[archive]\nwayback = false\n" }
         );
         std::fs::write(self.dir.path().join("citewatch.toml"), text).unwrap();
         self
@@ -614,4 +616,58 @@ fn excluded_links_are_skipped() {
     assert_eq!(state_of(&links, &srv.url("/x")), "skipped");
     assert_eq!(srv.hits("/x"), 0);
     let _ = with_headers(200, &[], "");
+}
+
+#[test]
+fn archived_copies_of_dead_links_come_from_the_wayback_endpoint() {
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let a2 = asked.clone();
+    let srv = TestServer::start(
+        Routes::new()
+            .at("/dead", |_| status(404))
+            .at("/fine", |_| html("<p>fine</p>"))
+            .at("/wayback/available", move |req| {
+                a2.lock().unwrap().push(req.path.clone());
+                with_headers(
+                    200,
+                    &[("content-type", "application/json")],
+                    r#"{"archived_snapshots":{"closest":{"status":"200","available":true,"url":"http://web.archive.org/web/20190325000000/http://example.org/dead","timestamp":"20190325000000"}}}"#,
+                )
+            }),
+    );
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[archive]\nwayback_endpoint = \"{}\"\n",
+        srv.url("/wayback/available")
+    ))
+    .post(
+        "p.md",
+        &format!(
+            "---\ndate: 2019-03-25\n---\n[dead]({})\n[fine]({})\n",
+            srv.url("/dead"),
+            srv.url("/fine")
+        ),
+    );
+    blog.cmd().arg("run").assert().code(2);
+    let links = blog.status();
+    assert_eq!(
+        find(&links, &srv.url("/dead"))["archived_url"],
+        "https://web.archive.org/web/20190325000000/http://example.org/dead"
+    );
+    assert_eq!(find(&links, &srv.url("/fine"))["archived_url"], Value::Null);
+    assert_eq!(
+        srv.hits("/wayback/available"),
+        1,
+        "only the dead link is looked up"
+    );
+    // Cached: a second run asks again only for links without a copy.
+    blog.cmd().arg("run").assert().code(2);
+    assert_eq!(srv.hits("/wayback/available"), 1);
+    let show = blog
+        .cmd()
+        .args(["show", &srv.url("/dead")])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&show.stdout).contains("archived:   https://web.archive.org/"));
+    let _ = asked;
 }

@@ -309,7 +309,9 @@ async fn serve(
         body,
     };
     let now = inflight.fetch_add(1, Ordering::SeqCst) + 1;
-    let _g = InflightGuard(inflight.clone());
+    // In flight until the answer starts going out: the client may finish reading (and start its
+    // next request) before this task returns.
+    let mut guard = Some(InflightGuard(inflight.clone()));
     max_inflight.fetch_max(now, Ordering::SeqCst);
     {
         let mut s = stats.lock().unwrap();
@@ -321,7 +323,7 @@ async fn serve(
         Some(h) => h(&req),
         None => status(404),
     };
-    write_reply(&mut sock, reply).await
+    write_reply(&mut sock, reply, &mut guard).await
 }
 
 fn reason(code: u16) -> &'static str {
@@ -336,11 +338,15 @@ fn reason(code: u16) -> &'static str {
     }
 }
 
-fn write_reply(
-    sock: &mut TcpStream,
+fn write_reply<'a>(
+    sock: &'a mut TcpStream,
     reply: Reply,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send + '_>> {
+    guard: &'a mut Option<InflightGuard>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send + 'a>> {
     Box::pin(async move {
+        if !matches!(reply, Reply::Delayed(..)) {
+            guard.take();
+        }
         match reply {
             Reply::Full {
                 status,
@@ -392,7 +398,7 @@ fn write_reply(
             }
             Reply::Delayed(d, inner) => {
                 tokio::time::sleep(d).await;
-                write_reply(sock, *inner).await
+                write_reply(sock, *inner, guard).await
             }
         }
     })
