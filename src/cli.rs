@@ -113,6 +113,23 @@ pub enum Command {
         #[arg(long)]
         raw: bool,
     },
+    /// Make the latest snapshot of a link its new baseline (accept a change).
+    Accept { url: String },
+    /// Word diff of a link's text between two snapshots (default: baseline → latest).
+    Diff {
+        url: String,
+        /// The snapshot current at this time instead of the baseline.
+        #[arg(long)]
+        from: Option<String>,
+        /// The snapshot current at this time instead of the latest.
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Database maintenance.
+    Db {
+        #[command(subcommand)]
+        what: DbWhat,
+    },
     /// Run as a service: check on the configured schedule, alert on confirmed changes.
     Daemon,
     /// Export the archive.
@@ -127,6 +144,12 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbWhat {
+    /// Sizes and row counts.
+    Stats,
 }
 
 #[derive(Debug, Subcommand)]
@@ -351,6 +374,89 @@ pub fn run(args: Args) -> Result<Outcome> {
             Ok(Outcome::Clean)
         }
         Command::Daemon | Command::Alerts { .. } => Ok(Outcome::Clean),
+        Command::Accept { url } => {
+            let mut store = open_existing(&cfg)?;
+            let url = resolve_url(&store, url)?;
+            let id = store.link_id(&url)?.context("link vanished")?;
+            match store.accept(id, clock.now())? {
+                Some(h) => println!("{url}: baseline is now snapshot {}", &h[..h.len().min(16)]),
+                None => {
+                    bail!("{url} has no archived snapshot yet; run `citewatch check {url}` first")
+                }
+            }
+            Ok(Outcome::Clean)
+        }
+        Command::Diff { url, from, to } => {
+            let store = open_existing(&cfg)?;
+            let url = resolve_url(&store, url)?;
+            let id = store.link_id(&url)?.context("link vanished")?;
+            let history = store.history(id)?;
+            let at = |t: &Option<String>| -> Result<Option<String>> {
+                let Some(t) = t else { return Ok(None) };
+                let t = parse_time(t)?;
+                Ok(history
+                    .iter()
+                    .rfind(|c| {
+                        c.snapshot.is_some() && citewatch::store::parse_ts(&c.checked_at) <= t
+                    })
+                    .and_then(|c| c.snapshot.clone()))
+            };
+            let old = match at(from)? {
+                Some(h) => h,
+                None if from.is_some() => bail!(
+                    "no snapshot of {url} at or before {}",
+                    from.as_deref().unwrap_or("")
+                ),
+                None => store
+                    .baseline(id)?
+                    .context("no baseline yet: the link was never archived in a good state")?,
+            };
+            let new = match at(to)? {
+                Some(h) => h,
+                None if to.is_some() => bail!(
+                    "no snapshot of {url} at or before {}",
+                    to.as_deref().unwrap_or("")
+                ),
+                None => history
+                    .iter()
+                    .rev()
+                    .find_map(|c| c.snapshot.clone())
+                    .context("no snapshot yet")?,
+            };
+            let text = |h: &str| -> Result<String> {
+                Ok(store
+                    .snapshot_meta(h)?
+                    .and_then(|m| m.text)
+                    .unwrap_or_default())
+            };
+            if old == new {
+                println!(
+                    "{url}: no difference (same snapshot {})",
+                    &old[..old.len().min(16)]
+                );
+                return Ok(Outcome::Clean);
+            }
+            // Scraped text is data: control characters are neutralised before colours are added.
+            let ops = citewatch::diff::word_diff(
+                &report::sanitize_block(&text(&old)?),
+                &report::sanitize_block(&text(&new)?),
+            );
+            let color = std::io::stdout().is_terminal();
+            print(&format!(
+                "--- {}\n+++ {}\n{}\n",
+                &old[..old.len().min(16)],
+                &new[..new.len().min(16)],
+                citewatch::diff::render(&ops, color)
+            ))?;
+            Ok(Outcome::Clean)
+        }
+        Command::Db {
+            what: DbWhat::Stats,
+        } => {
+            let store = open_existing(&cfg)?;
+            print(&report::db_stats(&store.stats()?))?;
+            Ok(Outcome::Clean)
+        }
         Command::Export {
             what: ExportWhat::Warc { file, url, since },
         } => {

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod confirm;
 pub mod daemon;
+pub mod diff;
 pub mod drift;
 pub mod extract;
 pub mod guard;

@@ -1379,3 +1379,52 @@ impl Store {
         Ok(latest)
     }
 }
+
+/// Sizes and counts for `citewatch db stats`.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Stats {
+    pub file_bytes: u64,
+    pub wal_bytes: u64,
+    pub posts: i64,
+    pub citations: i64,
+    pub links: i64,
+    pub checks: i64,
+    pub snapshots: i64,
+    pub snapshot_raw_bytes: i64,
+    pub snapshot_stored_bytes: i64,
+    pub alert_events: i64,
+    pub schema_version: i64,
+}
+
+impl Store {
+    pub fn stats(&self) -> Result<Stats> {
+        let count = |table: &str| -> Result<i64> {
+            Ok(self
+                .conn
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?)
+        };
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        let (raw, stored): (i64, i64) = self.conn.query_row(
+            "SELECT COALESCE(SUM(size), 0), COALESCE(SUM(LENGTH(body)), 0) FROM snapshots",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(Stats {
+            file_bytes: size(&self.path),
+            wal_bytes: size(Path::new(&wal)),
+            posts: count("posts")?,
+            citations: count("citations")?,
+            links: count("links")?,
+            checks: count("checks")?,
+            snapshots: count("snapshots")?,
+            snapshot_raw_bytes: raw,
+            snapshot_stored_bytes: stored,
+            alert_events: count("alert_events")?,
+            schema_version: self
+                .conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))?,
+        })
+    }
+}

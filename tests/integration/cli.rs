@@ -671,3 +671,49 @@ fn archived_copies_of_dead_links_come_from_the_wayback_endpoint() {
     assert!(String::from_utf8_lossy(&show.stdout).contains("archived:   https://web.archive.org/"));
     let _ = asked;
 }
+
+#[test]
+fn diff_then_accept_a_change() {
+    let v2 = Arc::new(AtomicBool::new(false));
+    let v = v2.clone();
+    let srv = TestServer::start(Routes::new().at("/page", move |_| {
+        if v.load(Ordering::SeqCst) {
+            html("<html><body><article><p>Completely different words now fill this page about gardening and tomatoes.</p></article></body></html>")
+        } else {
+            html("<html><body><article><p>The original article about link rot and archives as it was cited.</p></article></body></html>")
+        }
+    }));
+    let blog = Blog::new();
+    blog.config("")
+        .post("p.md", &format!("<{}>\n", srv.url("/page")));
+    blog.cmd().arg("run").assert().success();
+    v2.store(true, Ordering::SeqCst);
+    blog.cmd().arg("run").assert().success();
+    assert_eq!(state_of(&blog.status(), &srv.url("/page")), "changed");
+    let out = blog
+        .cmd()
+        .args(["diff", &srv.url("/page")])
+        .output()
+        .unwrap();
+    let diff = String::from_utf8(out.stdout).unwrap();
+    assert!(diff.contains("[-The original article"), "{diff}");
+    assert!(diff.contains("{+Completely different"), "{diff}");
+    assert!(!diff.contains('\x1b'), "no colours when piped");
+    blog.cmd()
+        .args(["accept", &srv.url("/page")])
+        .assert()
+        .success();
+    assert_eq!(state_of(&blog.status(), &srv.url("/page")), "ok");
+    blog.cmd().arg("run").assert().success();
+    assert_eq!(state_of(&blog.status(), &srv.url("/page")), "ok");
+    let out = blog
+        .cmd()
+        .args(["diff", &srv.url("/page")])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no difference"));
+    let stats = blog.cmd().args(["db", "stats"]).output().unwrap();
+    let stats = String::from_utf8(stats.stdout).unwrap();
+    assert!(stats.contains("checks        3"), "{stats}");
+    assert!(stats.contains("snapshots     2"), "{stats}");
+}
