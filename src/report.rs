@@ -287,6 +287,37 @@ pub fn run_summary(counts: &[(State, u64)], bad: &[StatusRow]) -> String {
     out
 }
 
+fn human(bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    if b >= 1e9 {
+        format!("{:.2} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.2} MB", b / 1e6)
+    } else if b >= 1e3 {
+        format!("{:.1} kB", b / 1e3)
+    } else {
+        format!("{b} B")
+    }
+}
+
+/// `citewatch db stats`.
+pub fn db_stats(s: &crate::store::Stats) -> String {
+    format!(
+        "database      {} (+ {} write-ahead log), schema version {}\nposts         {}\ncitations     {}\nlinks         {}\nchecks        {}\nsnapshots     {} ({} of bodies stored as {})\nalert events  {}\n",
+        human(s.file_bytes as i64),
+        human(s.wal_bytes as i64),
+        s.schema_version,
+        s.posts,
+        s.citations,
+        s.links,
+        s.checks,
+        s.snapshots,
+        human(s.snapshot_raw_bytes),
+        human(s.snapshot_stored_bytes),
+        s.alert_events
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,35 +388,4 @@ mod tests {
         assert!(s.contains("\na.md\n"), "{s}");
         assert!(s.contains("    3  broken"), "{s}");
     }
-}
-
-fn human(bytes: i64) -> String {
-    let b = bytes.max(0) as f64;
-    if b >= 1e9 {
-        format!("{:.2} GB", b / 1e9)
-    } else if b >= 1e6 {
-        format!("{:.2} MB", b / 1e6)
-    } else if b >= 1e3 {
-        format!("{:.1} kB", b / 1e3)
-    } else {
-        format!("{b} B")
-    }
-}
-
-/// `citewatch db stats`.
-pub fn db_stats(s: &crate::store::Stats) -> String {
-    format!(
-        "database      {} (+ {} write-ahead log), schema version {}\nposts         {}\ncitations     {}\nlinks         {}\nchecks        {}\nsnapshots     {} ({} of bodies stored as {})\nalert events  {}\n",
-        human(s.file_bytes as i64),
-        human(s.wal_bytes as i64),
-        s.schema_version,
-        s.posts,
-        s.citations,
-        s.links,
-        s.checks,
-        s.snapshots,
-        human(s.snapshot_raw_bytes),
-        human(s.snapshot_stored_bytes),
-        s.alert_events
-    )
 }

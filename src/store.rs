@@ -850,134 +850,6 @@ fn upsert_link(
     Ok(id)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn migrations_are_numbered_from_one() {
-        let m = migrations().unwrap();
-        assert!(!m.is_empty());
-        assert_eq!(m[0].0, 1);
-        assert!(m[0].1.contains("CREATE TABLE links"));
-    }
-
-    fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
-            .unwrap()
-            .with_timezone(&Utc)
-    }
-
-    fn post(path: &str) -> PostRecord {
-        PostRecord {
-            source: "posts".into(),
-            path: path.into(),
-            title: Some("T".into()),
-            date: None,
-            draft: false,
-            url: None,
-            size: 1,
-            mtime_ns: 2,
-            hash: "h".into(),
-        }
-    }
-
-    fn cite(link: &str, line: u32) -> CitationRecord {
-        CitationRecord {
-            link: link.into(),
-            line,
-            text: "t".into(),
-            kind: "link".into(),
-            raw: link.into(),
-            fragment: None,
-            static_verdict: None,
-        }
-    }
-
-    #[test]
-    fn too_new_database_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.db");
-        Store::open(&p).unwrap();
-        let c = Connection::open(&p).unwrap();
-        c.execute_batch("PRAGMA user_version = 999").unwrap();
-        drop(c);
-        let e = Store::open(&p).unwrap_err().to_string();
-        assert!(e.contains("newer"), "{e}");
-    }
-
-    #[test]
-    fn replace_post_and_record_check() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
-        s.replace_post(
-            &post("a.md"),
-            &[cite("https://a.org/", 3), cite("https://b.org/", 4)],
-            now(),
-        )
-        .unwrap();
-        let todo = s.links_to_check(None).unwrap();
-        assert_eq!(todo.len(), 2);
-        let rec = CheckRecord {
-            link_id: todo[0].id,
-            checked_at: now(),
-            state: State::Broken,
-            http_status: Some(404),
-            final_url: None,
-            redirects_json: None,
-            error: None,
-            elapsed_ms: 5,
-            attempts: 1,
-            snapshot: Some(NewSnapshot {
-                hash: "abc".into(),
-                size: 3,
-                body_zstd: zstd::encode_all(&b"abc"[..], 3).unwrap(),
-                content_type: None,
-                headers_json: "[]".into(),
-                title: None,
-                text: Some("abc".into()),
-                truncated: false,
-            }),
-            similarity: None,
-            set_baseline: true,
-        };
-        let c1 = s.record_check(&rec).unwrap();
-        assert_eq!((c1.state, c1.streak), (State::Broken, 1));
-        let c2 = s.record_check(&rec).unwrap();
-        assert_eq!((c2.state, c2.streak), (State::Broken, 2));
-        assert_eq!(s.history(todo[0].id).unwrap().len(), 2);
-        assert_eq!(s.snapshot_body("abc").unwrap().unwrap(), b"abc");
-        let n: i64 = s
-            .conn
-            .query_row("SELECT COUNT(*) FROM snapshots", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(n, 1, "a body is stored once however many checks saw it");
-        // Re-scanning the post without one citation drops that citation, keeps history.
-        s.replace_post(&post("a.md"), &[cite("https://b.org/", 4)], now())
-            .unwrap();
-        assert_eq!(s.links_to_check(None).unwrap().len(), 1);
-        assert_eq!(s.history(todo[0].id).unwrap().len(), 2);
-    }
-
-    #[test]
-    fn static_verdicts_apply_and_lift() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
-        let mut c = cite("mailto:a@b.org", 1);
-        c.static_verdict = Some((State::Skipped, "scheme".into()));
-        s.replace_post(&post("a.md"), &[c.clone()], now()).unwrap();
-        let row = s.link_status("mailto:a@b.org").unwrap().unwrap();
-        assert_eq!(row.state, State::Skipped);
-        assert!(s.links_to_check(None).unwrap().is_empty());
-        c.static_verdict = None;
-        s.replace_post(&post("a.md"), &[c], now()).unwrap();
-        assert_eq!(
-            s.link_status("mailto:a@b.org").unwrap().unwrap().state,
-            State::Unchecked
-        );
-    }
-}
-
 /// A link as scheduling and confirmation see it.
 #[derive(Debug, Clone)]
 pub struct LinkFactsRow {
@@ -1426,5 +1298,133 @@ impl Store {
                 .conn
                 .query_row("PRAGMA user_version", [], |r| r.get(0))?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_from_one() {
+        let m = migrations().unwrap();
+        assert!(!m.is_empty());
+        assert_eq!(m[0].0, 1);
+        assert!(m[0].1.contains("CREATE TABLE links"));
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn post(path: &str) -> PostRecord {
+        PostRecord {
+            source: "posts".into(),
+            path: path.into(),
+            title: Some("T".into()),
+            date: None,
+            draft: false,
+            url: None,
+            size: 1,
+            mtime_ns: 2,
+            hash: "h".into(),
+        }
+    }
+
+    fn cite(link: &str, line: u32) -> CitationRecord {
+        CitationRecord {
+            link: link.into(),
+            line,
+            text: "t".into(),
+            kind: "link".into(),
+            raw: link.into(),
+            fragment: None,
+            static_verdict: None,
+        }
+    }
+
+    #[test]
+    fn too_new_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.db");
+        Store::open(&p).unwrap();
+        let c = Connection::open(&p).unwrap();
+        c.execute_batch("PRAGMA user_version = 999").unwrap();
+        drop(c);
+        let e = Store::open(&p).unwrap_err().to_string();
+        assert!(e.contains("newer"), "{e}");
+    }
+
+    #[test]
+    fn replace_post_and_record_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
+        s.replace_post(
+            &post("a.md"),
+            &[cite("https://a.org/", 3), cite("https://b.org/", 4)],
+            now(),
+        )
+        .unwrap();
+        let todo = s.links_to_check(None).unwrap();
+        assert_eq!(todo.len(), 2);
+        let rec = CheckRecord {
+            link_id: todo[0].id,
+            checked_at: now(),
+            state: State::Broken,
+            http_status: Some(404),
+            final_url: None,
+            redirects_json: None,
+            error: None,
+            elapsed_ms: 5,
+            attempts: 1,
+            snapshot: Some(NewSnapshot {
+                hash: "abc".into(),
+                size: 3,
+                body_zstd: zstd::encode_all(&b"abc"[..], 3).unwrap(),
+                content_type: None,
+                headers_json: "[]".into(),
+                title: None,
+                text: Some("abc".into()),
+                truncated: false,
+            }),
+            similarity: None,
+            set_baseline: true,
+        };
+        let c1 = s.record_check(&rec).unwrap();
+        assert_eq!((c1.state, c1.streak), (State::Broken, 1));
+        let c2 = s.record_check(&rec).unwrap();
+        assert_eq!((c2.state, c2.streak), (State::Broken, 2));
+        assert_eq!(s.history(todo[0].id).unwrap().len(), 2);
+        assert_eq!(s.snapshot_body("abc").unwrap().unwrap(), b"abc");
+        let n: i64 = s
+            .conn
+            .query_row("SELECT COUNT(*) FROM snapshots", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1, "a body is stored once however many checks saw it");
+        // Re-scanning the post without one citation drops that citation, keeps history.
+        s.replace_post(&post("a.md"), &[cite("https://b.org/", 4)], now())
+            .unwrap();
+        assert_eq!(s.links_to_check(None).unwrap().len(), 1);
+        assert_eq!(s.history(todo[0].id).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn static_verdicts_apply_and_lift() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
+        let mut c = cite("mailto:a@b.org", 1);
+        c.static_verdict = Some((State::Skipped, "scheme".into()));
+        s.replace_post(&post("a.md"), &[c.clone()], now()).unwrap();
+        let row = s.link_status("mailto:a@b.org").unwrap().unwrap();
+        assert_eq!(row.state, State::Skipped);
+        assert!(s.links_to_check(None).unwrap().is_empty());
+        c.static_verdict = None;
+        s.replace_post(&post("a.md"), &[c], now()).unwrap();
+        assert_eq!(
+            s.link_status("mailto:a@b.org").unwrap().unwrap().state,
+            State::Unchecked
+        );
     }
 }
