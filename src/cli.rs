@@ -150,6 +150,8 @@ pub enum Command {
 pub enum DbWhat {
     /// Sizes and row counts.
     Stats,
+    /// Thin old checks (see `[retention]`) and give the space back.
+    Compact,
 }
 
 #[derive(Debug, Subcommand)]
@@ -448,6 +450,25 @@ pub fn run(args: Args) -> Result<Outcome> {
                 &new[..new.len().min(16)],
                 citewatch::diff::render(&ops, color)
             ))?;
+            Ok(Outcome::Clean)
+        }
+        Command::Db {
+            what: DbWhat::Compact,
+        } => {
+            let mut store = open_existing(&cfg)?;
+            let before = store.stats()?;
+            let n = match cfg.thin_checks_after {
+                Some(d) => store
+                    .thin_checks(clock.now() - chrono::Duration::from_std(d).unwrap_or_default())?,
+                None => 0,
+            };
+            store.vacuum()?;
+            let after = store.stats()?;
+            println!(
+                "deleted {n} repeated checks; database {} → {} bytes",
+                before.file_bytes + before.wal_bytes,
+                after.file_bytes + after.wal_bytes
+            );
             Ok(Outcome::Clean)
         }
         Command::Db {

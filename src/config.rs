@@ -34,6 +34,7 @@ pub mod defaults {
     pub const CONFIRM_PERIOD: Duration = Duration::from_secs(48 * 3600);
     pub const GRACE: Duration = Duration::from_secs(30);
     pub const ALERT_RETRY: Duration = Duration::from_secs(60);
+    pub const THIN_CHECKS_AFTER: Duration = Duration::from_secs(180 * 24 * 3600);
     pub const WAYBACK_ENDPOINT: &str = "https://archive.org/wayback/available";
     pub const SAVE_PAGE_NOW_ENDPOINT: &str = "https://web.archive.org/save/";
 
@@ -77,6 +78,8 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     pub alerts: AlertsConfig,
     pub archive: ArchiveConfig,
+    /// Checks older than this are thinned to the transitions (`None`: keep every check).
+    pub thin_checks_after: Option<Duration>,
 }
 
 /// One folder of posts.
@@ -294,6 +297,7 @@ impl Default for Config {
             schedule: ScheduleConfig::default(),
             alerts: AlertsConfig::default(),
             archive: ArchiveConfig::default(),
+            thin_checks_after: Some(defaults::THIN_CHECKS_AFTER),
         }
     }
 }
@@ -316,6 +320,14 @@ struct RawConfig {
     alerts: RawAlerts,
     #[serde(default)]
     archive: RawArchive,
+    #[serde(default)]
+    retention: RawRetention,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetention {
+    thin_checks_after: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -548,6 +560,14 @@ impl Validator<'_> {
             schedule: self.schedule(raw.schedule)?,
             alerts: self.alerts(raw.alerts)?,
             archive: self.archive(raw.archive)?,
+            thin_checks_after: {
+                let d = self.duration(
+                    "retention.thin_checks_after",
+                    raw.retention.thin_checks_after,
+                    defaults::THIN_CHECKS_AFTER,
+                )?;
+                (!d.is_zero()).then_some(d)
+            },
         })
     }
 

@@ -195,6 +195,14 @@ pub async fn run(
                 return Ok(());
             }
             next_cycle = plan.cron.next_after(&clock.now());
+            if let Some(keep) = cfg.thin_checks_after {
+                let cutoff = clock.now() - chrono::Duration::from_std(keep).unwrap_or_default();
+                match store.thin_checks(cutoff) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("retention: thinned {n} old repeated checks"),
+                    Err(e) => tracing::warn!("retention: {e}"),
+                }
+            }
             notifier.status(&status_line(&store, next_cycle));
         }
         deliver(&mut store, &cfg, &http, clock.now()).await?;

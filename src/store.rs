@@ -1301,6 +1301,36 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Thins the history older than `before`: a check is kept when it is a transition (the
+    /// first check of a link, or a state different from the one before), the first check that
+    /// archived its snapshot, or the latest check of its link; the rest is deleted. The history of
+    /// states stays whole; the database grows with changes, not with checks. Returns the number
+    /// of checks deleted.
+    pub fn thin_checks(&mut self, before: DateTime<Utc>) -> Result<usize> {
+        let n = self.conn.execute(
+            "WITH ordered AS (
+                 SELECT id, checked_at, state,
+                        LAG(state) OVER (PARTITION BY link_id ORDER BY checked_at, id) AS prev
+                 FROM checks),
+             firsts AS (SELECT MIN(id) AS id FROM checks WHERE snapshot IS NOT NULL GROUP BY snapshot),
+             latest AS (SELECT MAX(id) AS id FROM checks GROUP BY link_id)
+             DELETE FROM checks WHERE id IN (
+                 SELECT id FROM ordered
+                 WHERE checked_at < ?1 AND prev IS NOT NULL AND prev = state
+                   AND id NOT IN (SELECT id FROM firsts) AND id NOT IN (SELECT id FROM latest))",
+            params![ts(before)],
+        )?;
+        Ok(n)
+    }
+
+    /// Gives the space of deleted rows back to the filesystem.
+    pub fn vacuum(&mut self) -> Result<()> {
+        self.conn.execute_batch("VACUUM")?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1426,5 +1456,45 @@ mod tests {
             s.link_status("mailto:a@b.org").unwrap().unwrap().state,
             State::Unchecked
         );
+    }
+
+    #[test]
+    fn thinning_keeps_transitions_first_archivals_and_the_latest() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
+        s.replace_post(&post("a.md"), &[cite("https://a.org/", 1)], now())
+            .unwrap();
+        let id = s.links_to_check(None).unwrap()[0].id;
+        let states = [
+            State::Ok,
+            State::Ok,
+            State::Ok,
+            State::Broken,
+            State::Broken,
+            State::Ok,
+            State::Ok,
+        ];
+        for (i, st) in states.iter().enumerate() {
+            let rec = CheckRecord {
+                link_id: id,
+                checked_at: now() + chrono::Duration::days(i as i64),
+                state: *st,
+                http_status: None,
+                final_url: None,
+                redirects_json: None,
+                error: None,
+                elapsed_ms: 1,
+                attempts: 1,
+                snapshot: None,
+                similarity: None,
+                set_baseline: false,
+            };
+            s.record_check(&rec).unwrap();
+        }
+        // Only checks older than day 5 may go: days 1, 2 (repeated ok) and 4 (repeated broken).
+        let n = s.thin_checks(now() + chrono::Duration::days(5)).unwrap();
+        assert_eq!(n, 3);
+        let kept: Vec<State> = s.history(id).unwrap().iter().map(|c| c.state).collect();
+        assert_eq!(kept, [State::Ok, State::Broken, State::Ok, State::Ok]);
     }
 }
