@@ -133,6 +133,13 @@ CREATE TABLE probes (
     text        TEXT
 );
 
+-- Save Page Now requests for newly cited links (when enabled), so each is asked for once.
+CREATE TABLE save_requests (
+    link_id       INTEGER PRIMARY KEY REFERENCES links(id),
+    requested_at  TEXT NOT NULL,
+    outcome       TEXT NOT NULL             -- "HTTP 200", or the error
+);
+
 -- Wayback Machine look-ups: the closest archived copy of a link, cached.
 CREATE TABLE wayback (
     link_id       INTEGER PRIMARY KEY REFERENCES links(id),

@@ -551,13 +551,45 @@ fn record_for(f: &Finished, v: &Verdict) -> CheckRecord {
     }
 }
 
+/// The most Save Page Now requests one run makes: the service rate-limits anonymous callers.
+const SAVE_MAX_PER_RUN: usize = 20;
+
+/// Asks Save Page Now to archive newly cited links that answered well (when enabled), once each,
+/// one at a time.
+async fn save_new_links(
+    store: &mut Store,
+    cfg: &crate::config::ArchiveConfig,
+    user_agent: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if !cfg.save_page_now {
+        return Ok(());
+    }
+    let due = store.save_due(SAVE_MAX_PER_RUN)?;
+    let Ok(client) = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .user_agent(user_agent.to_string())
+        .build()
+    else {
+        return Ok(());
+    };
+    for (id, url) in due {
+        let outcome =
+            crate::wayback::save_page_now(&client, &cfg.save_page_now_endpoint, &url).await;
+        tracing::info!("save page now {url}: {outcome}");
+        store.save_requested(id, &outcome, now)?;
+    }
+    Ok(())
+}
+
 /// How long a "no archived copy" answer is trusted before asking again.
 const WAYBACK_RETRY: chrono::Duration = chrono::Duration::days(7);
 
 /// The most look-ups one run makes: the archive is a shared public service.
 const WAYBACK_MAX_PER_RUN: usize = 500;
 
-/// Looks up the closest archived copy of each dead, changed or soft-404 link that has none yet,
+/// After a check run: asks Save Page Now to archive newly cited good links (when enabled), and
+/// looks up the closest archived copy of each dead, changed or soft-404 link that has none yet,
 /// near the date its citing post was published. Failures are logged and retried next time.
 pub async fn lookup_archives(
     store: &mut Store,
@@ -565,6 +597,7 @@ pub async fn lookup_archives(
     user_agent: &str,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
+    save_new_links(store, cfg, user_agent, now).await?;
     if !cfg.wayback {
         return Ok(0);
     }

@@ -1302,6 +1302,34 @@ impl Store {
 }
 
 impl Store {
+    /// Good, cited links never sent to Save Page Now.
+    pub fn save_due(&self, limit: usize) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT l.id, l.url FROM links l
+             WHERE l.state IN ('ok', 'redirected') AND l.url LIKE 'http%'
+               AND EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id)
+               AND NOT EXISTS (SELECT 1 FROM save_requests s WHERE s.link_id = l.id)
+             ORDER BY l.id LIMIT ?1",
+        )?;
+        let rows = stmt.query_map(params![limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn save_requested(
+        &mut self,
+        link_id: i64,
+        outcome: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO save_requests (link_id, requested_at, outcome) VALUES (?1, ?2, ?3)",
+            params![link_id, ts(now), outcome],
+        )?;
+        Ok(())
+    }
+}
+
+impl Store {
     /// Thins the history older than `before`: a check is kept when it is a transition (the
     /// first check of a link, or a state different from the one before), the first check that
     /// archived its snapshot, or the latest check of its link; the rest is deleted. The history of

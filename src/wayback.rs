@@ -116,6 +116,16 @@ impl Wayback {
     }
 }
 
+/// Asks Save Page Now to archive `url`: a GET of the endpoint with the URL appended, as the
+/// public endpoint takes it. Returns a short outcome for the record.
+pub async fn save_page_now(client: &reqwest::Client, endpoint: &Url, url: &str) -> String {
+    let target = format!("{}{}", endpoint.as_str(), url);
+    match client.get(&target).send().await {
+        Ok(r) => format!("HTTP {}", r.status().as_u16()),
+        Err(e) => e.without_url().to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

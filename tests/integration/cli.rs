@@ -717,3 +717,26 @@ fn diff_then_accept_a_change() {
     assert!(stats.contains("checks        3"), "{stats}");
     assert!(stats.contains("snapshots     2"), "{stats}");
 }
+
+#[test]
+fn save_page_now_is_asked_once_per_new_link_when_enabled() {
+    let srv = TestServer::start(Routes::new().at("/fine", |_| html("<p>fine</p>")).fallback(
+        |req| {
+            if req.path.starts_with("/save/") {
+                with_headers(200, &[], "saved")
+            } else {
+                status(404)
+            }
+        },
+    ));
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[archive]\nwayback = false\nsave_page_now = true\nsave_page_now_endpoint = \"{}\"\n",
+        srv.url("/save/")
+    ))
+    .post("p.md", &format!("<{}>\n", srv.url("/fine")));
+    blog.cmd().arg("run").assert().success();
+    blog.cmd().arg("run").assert().success();
+    let saves = srv.requests(&format!("/save/{}", srv.url("/fine")));
+    assert_eq!(saves.len(), 1, "asked once");
+}
