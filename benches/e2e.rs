@@ -325,7 +325,12 @@ fn main() {
         raw.as_secs_f64()
     ));
 
-    for engine_only in [true, false] {
+    // CITEWATCH_BENCH_SETTINGS=engine skips the paced run (minutes at 100 ms per host).
+    let settings: &[bool] = match std::env::var("CITEWATCH_BENCH_SETTINGS").as_deref() {
+        Ok("engine") => &[true],
+        _ => &[true, false],
+    };
+    for &engine_only in settings {
         let cfg = write_config(dir.path(), engine_only);
         let label = if engine_only {
             "engine only"

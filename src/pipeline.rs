@@ -281,6 +281,9 @@ pub struct CheckStats {
     pub results: Vec<(i64, State, bool)>,
 }
 
+/// The most checks written in one transaction.
+const WRITE_BATCH: usize = 64;
+
 /// One finished fetch on its way to the writer.
 struct Finished {
     link: LinkToCheck,
@@ -314,20 +317,36 @@ pub async fn check(
     } else {
         HashMap::new()
     };
+    let quoted = store.quoted_links()?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Finished>(256);
     let writer = std::thread::spawn(move || -> Result<(Store, CheckStats), StoreError> {
         let mut store = store;
         let mut stats = CheckStats::default();
-        while let Some(f) = rx.blocking_recv() {
-            let verdict = judge(&store, &f, &probes)?;
-            let rec = record_for(&f, &verdict);
-            store.record_check(&rec)?;
-            stats.checked += 1;
-            *stats.by_state.entry(verdict.state).or_default() += 1;
-            stats
-                .results
-                .push((f.link.id, verdict.state, f.fetched.is_network_failure()));
-            on_done(&f.link.url, verdict.state);
+        while let Some(first) = rx.blocking_recv() {
+            // Whatever else has arrived meanwhile goes into the same transaction.
+            let mut batch = vec![first];
+            while batch.len() < WRITE_BATCH {
+                match rx.try_recv() {
+                    Ok(f) => batch.push(f),
+                    Err(_) => break,
+                }
+            }
+            let mut verdicts = Vec::with_capacity(batch.len());
+            let mut records = Vec::with_capacity(batch.len());
+            for f in &batch {
+                let verdict = judge(&store, f, &probes, &quoted)?;
+                records.push(record_for(f, &verdict));
+                verdicts.push(verdict);
+            }
+            store.record_checks(&records)?;
+            for (f, verdict) in batch.iter().zip(&verdicts) {
+                stats.checked += 1;
+                *stats.by_state.entry(verdict.state).or_default() += 1;
+                stats
+                    .results
+                    .push((f.link.id, verdict.state, f.fetched.is_network_failure()));
+                on_done(&f.link.url, verdict.state);
+            }
         }
         Ok((store, stats))
     });
@@ -479,6 +498,7 @@ fn judge(
     store: &Store,
     f: &Finished,
     probes: &HashMap<String, Probe>,
+    quoted: &HashSet<i64>,
 ) -> Result<Verdict, StoreError> {
     let similarity = match (&f.link.baseline, &f.snapshot) {
         (Some(base), Some(snap)) if base != &snap.hash => {
@@ -491,7 +511,7 @@ fn judge(
         (Some(_), Some(_)) => Some(1.0),
         _ => None,
     };
-    let quote_missing = match &f.snapshot {
+    let quote_missing = match f.snapshot.as_ref().filter(|_| quoted.contains(&f.link.id)) {
         Some(snap) => match &snap.text {
             Some(text) => store
                 .citations_of(f.link.id)?

@@ -542,64 +542,20 @@ impl Store {
     /// Records one check: the snapshot (once per hash), the check row and the link's new state,
     /// in one transaction.
     pub fn record_check(&mut self, rec: &CheckRecord) -> Result<Current> {
+        let mut out = self.record_checks(std::slice::from_ref(rec))?;
+        Ok(out.remove(0))
+    }
+
+    /// Records several checks in one transaction: each is whole or absent after a crash, and a
+    /// busy run pays for one commit per batch instead of one per link.
+    pub fn record_checks(&mut self, recs: &[CheckRecord]) -> Result<Vec<Current>> {
         let tx = self.conn.transaction()?;
-        let prev = current_of(&tx, rec.link_id)?;
-        let next = crate::state::advance(prev.as_ref(), rec.state, rec.checked_at);
-        let snap_hash = rec.snapshot.as_ref().map(|s| s.hash.clone());
-        if let Some(s) = &rec.snapshot {
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO snapshots (hash, size, body, content_type, headers, title, text, truncated, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
-                s.hash,
-                s.size as i64,
-                s.body_zstd,
-                s.content_type,
-                s.headers_json,
-                s.title,
-                s.text,
-                s.truncated,
-                ts(rec.checked_at)
-            ])?;
+        let mut out = Vec::with_capacity(recs.len());
+        for rec in recs {
+            out.push(write_check(&tx, rec)?);
         }
-        tx.prepare_cached(
-            "INSERT INTO checks (link_id, checked_at, state, http_status, final_url, redirects, error, elapsed_ms, attempts, snapshot, similarity)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )?
-        .execute(params![
-            rec.link_id,
-            ts(rec.checked_at),
-            rec.state.as_str(),
-            rec.http_status,
-            rec.final_url,
-            rec.redirects_json,
-            rec.error,
-            rec.elapsed_ms as i64,
-            rec.attempts,
-            snap_hash,
-            rec.similarity
-        ])?;
-        tx.prepare_cached(
-            "UPDATE links SET state = ?2, since = ?3, streak = ?4, checked_at = ?5, http_status = ?6,
-               final_url = ?7, error = ?8,
-               baseline = CASE WHEN ?9 AND baseline IS NULL THEN ?10 ELSE baseline END
-             WHERE id = ?1",
-        )?
-        .execute(params![
-            rec.link_id,
-            next.state.as_str(),
-            ts(next.since),
-            next.streak,
-            ts(rec.checked_at),
-            rec.http_status,
-            rec.final_url,
-            rec.error,
-            rec.set_baseline,
-            snap_hash
-        ])?;
         tx.commit()?;
-        Ok(next)
+        Ok(out)
     }
 
     // -- queries ------------------------------------------------------------------------------
@@ -797,6 +753,66 @@ impl Store {
         out.sort();
         Ok(out)
     }
+}
+
+/// Writes one check: the snapshot (once per hash), the check row and the link's new state.
+fn write_check(tx: &Transaction<'_>, rec: &CheckRecord) -> Result<Current> {
+    let prev = current_of(tx, rec.link_id)?;
+    let next = crate::state::advance(prev.as_ref(), rec.state, rec.checked_at);
+    let snap_hash = rec.snapshot.as_ref().map(|s| s.hash.clone());
+    if let Some(s) = &rec.snapshot {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO snapshots (hash, size, body, content_type, headers, title, text, truncated, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![
+            s.hash,
+            s.size as i64,
+            s.body_zstd,
+            s.content_type,
+            s.headers_json,
+            s.title,
+            s.text,
+            s.truncated,
+            ts(rec.checked_at)
+        ])?;
+    }
+    tx.prepare_cached(
+        "INSERT INTO checks (link_id, checked_at, state, http_status, final_url, redirects, error, elapsed_ms, attempts, snapshot, similarity)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        rec.link_id,
+        ts(rec.checked_at),
+        rec.state.as_str(),
+        rec.http_status,
+        rec.final_url,
+        rec.redirects_json,
+        rec.error,
+        rec.elapsed_ms as i64,
+        rec.attempts,
+        snap_hash,
+        rec.similarity
+    ])?;
+    tx.prepare_cached(
+        "UPDATE links SET state = ?2, since = ?3, streak = ?4, checked_at = ?5, http_status = ?6,
+           final_url = ?7, error = ?8,
+           baseline = CASE WHEN ?9 AND baseline IS NULL THEN ?10 ELSE baseline END
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        rec.link_id,
+        next.state.as_str(),
+        ts(next.since),
+        next.streak,
+        ts(rec.checked_at),
+        rec.http_status,
+        rec.final_url,
+        rec.error,
+        rec.set_baseline,
+        snap_hash
+    ])?;
+    Ok(next)
 }
 
 /// The current state of a link inside a transaction.
@@ -1302,6 +1318,15 @@ impl Store {
 }
 
 impl Store {
+    /// Links some post quotes from (`<blockquote cite>`, `<q cite>`).
+    pub fn quoted_links(&self) -> Result<std::collections::HashSet<i64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT link_id FROM citations WHERE kind = 'quote'")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Good, cited links never sent to Save Page Now.
     pub fn save_due(&self, limit: usize) -> Result<Vec<(i64, String)>> {
         let mut stmt = self.conn.prepare(
