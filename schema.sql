@@ -133,6 +133,10 @@ CREATE TABLE probes (
     text        TEXT
 );
 
+-- Lines of a page that differed between its baseline and its first re-check while the page was
+-- otherwise the same (rotating widgets, "most read" boxes): left out of later comparisons.
+ALTER TABLE links ADD COLUMN volatile TEXT;    -- JSON array of line keys, NULL until learned
+
 -- Save Page Now requests for newly cited links (when enabled), so each is asked for once.
 CREATE TABLE save_requests (
     link_id       INTEGER PRIMARY KEY REFERENCES links(id),

@@ -92,6 +92,52 @@ pub fn similarity(baseline: &str, current: &str) -> f64 {
     sa.intersection(&sb).count() as f64 / sa.len() as f64
 }
 
+/// Lines longer than this (in words) are content, never "volatile": a rewritten paragraph must
+/// stay visible to later comparisons.
+const VOLATILE_MAX_WORDS: usize = 25;
+
+/// The identity of a line after normalization (numbers, dates, case).
+pub fn line_key(line: &str) -> u64 {
+    hash(&words(line).join(" "))
+}
+
+/// Keys of the short lines present in one text and not the other: what varies between two
+/// fetches of a page that is otherwise the same.
+pub fn volatile_lines(a: &str, b: &str) -> Vec<u64> {
+    let short = |t: &str| -> HashSet<u64> {
+        t.lines()
+            .filter(|l| {
+                let n = l.split_whitespace().count();
+                n > 0 && n <= VOLATILE_MAX_WORDS
+            })
+            .map(line_key)
+            .collect()
+    };
+    let (ka, kb) = (short(a), short(b));
+    let all_a: HashSet<u64> = a.lines().map(line_key).collect();
+    let all_b: HashSet<u64> = b.lines().map(line_key).collect();
+    let mut out: Vec<u64> = ka
+        .iter()
+        .filter(|k| !all_b.contains(k))
+        .chain(kb.iter().filter(|k| !all_a.contains(k)))
+        .copied()
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The text without the lines whose keys are in `drop`.
+pub fn without_lines(text: &str, drop: &HashSet<u64>) -> String {
+    if drop.is_empty() {
+        return text.to_string();
+    }
+    text.lines()
+        .filter(|l| !drop.contains(&line_key(l)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Whether a passage quoted in a post no longer appears in the page's text. Compared on
 /// normalized words, so reflowed lines, case and punctuation do not matter; a quote too short to
 /// mean anything (under four words) is never "missing".
@@ -123,6 +169,18 @@ mod tests {
     fn appended_comments_keep_it_high() {
         let b = format!("{ARTICLE} Comment: great post, thanks for writing it all up so clearly.");
         assert!(similarity(ARTICLE, &b) > 0.95);
+    }
+
+    #[test]
+    fn volatile_lines_are_short_differences() {
+        let a = format!("{ARTICLE}\nMost read: the weather today\nQuote of the day: be kind");
+        let b = format!("{ARTICLE}\nMost read: elections results\nQuote of the day: be kind");
+        let v: HashSet<u64> = volatile_lines(&a, &b).into_iter().collect();
+        assert_eq!(v.len(), 2);
+        assert_eq!(without_lines(&a, &v), without_lines(&b, &v));
+        // A long paragraph that changed is content, not volatile.
+        let c = ARTICLE.replace("decay", "grow");
+        assert!(volatile_lines(ARTICLE, &c).is_empty());
     }
 
     #[test]

@@ -334,8 +334,10 @@ pub async fn check(
             let mut verdicts = Vec::with_capacity(batch.len());
             let mut records = Vec::with_capacity(batch.len());
             for f in &batch {
-                let verdict = judge(&store, f, &probes, &quoted)?;
-                records.push(record_for(f, &verdict));
+                let (verdict, learned) = judge(&store, f, &probes, &quoted)?;
+                let mut record = record_for(f, &verdict);
+                record.volatile = learned;
+                records.push(record);
                 verdicts.push(verdict);
             }
             store.record_checks(&records)?;
@@ -499,12 +501,26 @@ fn judge(
     f: &Finished,
     probes: &HashMap<String, Probe>,
     quoted: &HashSet<i64>,
-) -> Result<Verdict, StoreError> {
+) -> Result<(Verdict, Option<String>), StoreError> {
+    let mut learned = None;
     let similarity = match (&f.link.baseline, &f.snapshot) {
         (Some(base), Some(snap)) if base != &snap.hash => {
             let base_text = store.snapshot_text(base)?;
             match (base_text, &snap.text) {
-                (Some(b), Some(c)) => Some(crate::drift::similarity(&b, c)),
+                (Some(b), Some(c)) => {
+                    let drop: HashSet<u64> = f.link.volatile.iter().flatten().copied().collect();
+                    let (b, c) = (
+                        crate::drift::without_lines(&b, &drop),
+                        crate::drift::without_lines(c, &drop),
+                    );
+                    let sim = crate::drift::similarity(&b, &c);
+                    // The first re-check that finds the page the same teaches which short lines
+                    // vary between fetches; later comparisons leave them out.
+                    if f.link.volatile.is_none() && sim >= classify::CHANGED_BELOW {
+                        learned = serde_json::to_string(&crate::drift::volatile_lines(&b, &c)).ok();
+                    }
+                    Some(sim)
+                }
                 _ => None,
             }
         }
@@ -537,7 +553,7 @@ fn judge(
         quote_missing,
         looks_like_probe: looks,
     };
-    Ok(classify::classify(&f.fetched, &ctx))
+    Ok((classify::classify(&f.fetched, &ctx), learned))
 }
 
 fn record_for(f: &Finished, v: &Verdict) -> CheckRecord {
@@ -568,6 +584,7 @@ fn record_for(f: &Finished, v: &Verdict) -> CheckRecord {
         snapshot: f.snapshot.clone(),
         similarity: v.similarity,
         set_baseline,
+        volatile: None,
     }
 }
 

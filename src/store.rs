@@ -136,6 +136,8 @@ pub struct LinkToCheck {
     pub url: String,
     pub current: Current,
     pub baseline: Option<String>,
+    /// Keys of lines left out of comparisons (see `drift::volatile_lines`), once learned.
+    pub volatile: Option<Vec<u64>>,
 }
 
 /// A snapshot ready to store: hashed, compressed, text extracted.
@@ -167,6 +169,8 @@ pub struct CheckRecord {
     pub similarity: Option<f64>,
     /// Make this check's snapshot the link's baseline (the first archived answer).
     pub set_baseline: bool,
+    /// Volatile line keys learned by this check (JSON), to keep with the link.
+    pub volatile: Option<String>,
 }
 
 /// A row of `citewatch status`.
@@ -491,7 +495,7 @@ impl Store {
     /// Cited links that need the network (no static verdict), optionally only those URLs.
     pub fn links_to_check(&self, only: Option<&[String]>) -> Result<Vec<LinkToCheck>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, url, state, since, streak, checked_at, baseline FROM links l
+            "SELECT id, url, state, since, streak, checked_at, baseline, volatile FROM links l
              WHERE static_state IS NULL
                AND EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id)
              ORDER BY id",
@@ -507,6 +511,9 @@ impl Store {
                     checked_at: r.get::<_, Option<String>>(5)?.map(|s| parse_ts(&s)),
                 },
                 baseline: r.get(6)?,
+                volatile: r
+                    .get::<_, Option<String>>(7)?
+                    .and_then(|v| serde_json::from_str(&v).ok()),
             })
         })?;
         let all: Vec<LinkToCheck> = rows.collect::<rusqlite::Result<_>>()?;
@@ -812,6 +819,10 @@ fn write_check(tx: &Transaction<'_>, rec: &CheckRecord) -> Result<Current> {
         rec.set_baseline,
         snap_hash
     ])?;
+    if let Some(v) = &rec.volatile {
+        tx.prepare_cached("UPDATE links SET volatile = ?2 WHERE id = ?1 AND volatile IS NULL")?
+            .execute(params![rec.link_id, v])?;
+    }
     Ok(next)
 }
 
@@ -1474,6 +1485,7 @@ mod tests {
             }),
             similarity: None,
             set_baseline: true,
+            volatile: None,
         };
         let c1 = s.record_check(&rec).unwrap();
         assert_eq!((c1.state, c1.streak), (State::Broken, 1));
@@ -1541,6 +1553,7 @@ mod tests {
                 snapshot: None,
                 similarity: None,
                 set_baseline: false,
+                volatile: None,
             };
             s.record_check(&rec).unwrap();
         }

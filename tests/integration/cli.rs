@@ -740,3 +740,42 @@ fn save_page_now_is_asked_once_per_new_link_when_enabled() {
     let saves = srv.requests(&format!("/save/{}", srv.url("/fine")));
     assert_eq!(saves.len(), 1, "asked once");
 }
+
+#[test]
+fn text_that_varies_between_fetches_is_learned_and_left_out() {
+    let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let n2 = n.clone();
+    let widgets = [
+        "weather storms ahead",
+        "elections tonight",
+        "football scores",
+        "markets fall again",
+    ];
+    let srv = TestServer::start(Routes::new().at("/news", move |_| {
+        let i = n2.fetch_add(1, Ordering::SeqCst);
+        html(&format!(
+            "<html><body><article>{}<p>Most read: {}</p></article></body></html>",
+            "<p>The article text stays the same on every visit, sentence after sentence, word after word.</p>".repeat(4),
+            widgets[i % widgets.len()]
+        ))
+    }));
+    let blog = Blog::new();
+    blog.config("")
+        .post("p.md", &format!("<{}>\n", srv.url("/news")));
+    for _ in 0..3 {
+        blog.cmd().arg("run").assert().success();
+    }
+    let h = blog.json(&["history", &srv.url("/news"), "--format", "json"]);
+    let sims: Vec<f64> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["similarity"].as_f64())
+        .collect();
+    assert_eq!(sims.len(), 2, "{h}");
+    assert!(
+        sims[0] < 1.0,
+        "the first re-check sees the widget change: {sims:?}"
+    );
+    assert_eq!(sims[1], 1.0, "then the widget line is left out: {sims:?}");
+}
