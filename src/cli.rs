@@ -426,10 +426,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                     .context("no snapshot yet")?,
             };
             let text = |h: &str| -> Result<String> {
-                Ok(store
-                    .snapshot_meta(h)?
-                    .and_then(|m| m.text)
-                    .unwrap_or_default())
+                Ok(store.snapshot_text_or_extract(h)?.unwrap_or_default())
             };
             if old == new {
                 println!(
@@ -524,7 +521,8 @@ pub fn run(args: Args) -> Result<Outcome> {
                 if let Some(t) = &meta.title {
                     out.push_str(&format!("# {}\n\n", report::sanitize(t)));
                 }
-                out.push_str(&report::sanitize_block(meta.text.as_deref().unwrap_or("")));
+                let text = store.snapshot_text_or_extract(&hash)?.unwrap_or_default();
+                out.push_str(&report::sanitize_block(&text));
                 out.push('\n');
                 print(&out)?;
             }

@@ -318,6 +318,9 @@ pub async fn check(
         HashMap::new()
     };
     let quoted = store.quoted_links()?;
+    let probes = Arc::new(probes);
+    let quoted = Arc::new(quoted);
+    let (probes_for_tasks, quoted_for_tasks) = (probes.clone(), quoted.clone());
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Finished>(256);
     let writer = std::thread::spawn(move || -> Result<(Store, CheckStats), StoreError> {
         let mut store = store;
@@ -362,14 +365,28 @@ pub async fn check(
             let checker = checker.clone();
             let tx = tx.clone();
             let clock = clock.clone();
+            let probes_for_tasks = probes_for_tasks.clone();
+            let quoted_for_tasks = quoted_for_tasks.clone();
             async move {
                 let fetched = match Url::parse(&link.url) {
                     Ok(url) => checker.check(&url).await,
                     Err(e) => Fetched::invalid(&link.url, e.to_string()),
                 };
                 let checked_at = clock.now();
+                // Text is extracted now only when this check compares it: with a baseline of
+                // other content, a site probe that answered 200, or a quoted passage.
+                let probe_200 = origin_of(&link.url)
+                    .and_then(|o| probes_for_tasks.get(&o))
+                    .and_then(|p| p.status)
+                    .is_some_and(|s| (200..300).contains(&s));
+                let quotes = quoted_for_tasks.contains(&link.id);
+                let baseline = link.baseline.clone();
                 let (fetched, snapshot) = tokio::task::spawn_blocking(move || {
-                    let snap = fetched.outcome.as_ref().ok().map(crate::snapshot::prepare);
+                    let snap = fetched.outcome.as_ref().ok().map(|r| {
+                        crate::snapshot::prepare(r, |hash| {
+                            probe_200 || quotes || baseline.as_deref().is_some_and(|b| b != hash)
+                        })
+                    });
                     (fetched, snap)
                 })
                 .await
@@ -505,7 +522,7 @@ fn judge(
     let mut learned = None;
     let similarity = match (&f.link.baseline, &f.snapshot) {
         (Some(base), Some(snap)) if base != &snap.hash => {
-            let base_text = store.snapshot_text(base)?;
+            let base_text = store.snapshot_text_or_extract(base)?;
             match (base_text, &snap.text) {
                 (Some(b), Some(c)) => {
                     let drop: HashSet<u64> = f.link.volatile.iter().flatten().copied().collect();

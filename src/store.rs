@@ -546,6 +546,26 @@ impl Store {
             .flatten())
     }
 
+    /// A snapshot's readable text, extracted from the archived body (and kept) when it was not
+    /// extracted at fetch time.
+    pub fn snapshot_text_or_extract(&self, hash: &str) -> Result<Option<String>> {
+        if let Some(t) = self.snapshot_text(hash)? {
+            return Ok(Some(t));
+        }
+        let Some(meta) = self.snapshot_meta(hash)? else {
+            return Ok(None);
+        };
+        let Some(body) = self.snapshot_body(hash)? else {
+            return Ok(None);
+        };
+        let text = crate::readable::readable(&body, meta.content_type.as_deref()).text;
+        self.conn.execute(
+            "UPDATE snapshots SET text = ?2 WHERE hash = ?1 AND text IS NULL",
+            params![hash, text],
+        )?;
+        Ok(Some(text))
+    }
+
     /// Records one check: the snapshot (once per hash), the check row and the link's new state,
     /// in one transaction.
     pub fn record_check(&mut self, rec: &CheckRecord) -> Result<Current> {
@@ -769,8 +789,9 @@ fn write_check(tx: &Transaction<'_>, rec: &CheckRecord) -> Result<Current> {
     let snap_hash = rec.snapshot.as_ref().map(|s| s.hash.clone());
     if let Some(s) = &rec.snapshot {
         tx.prepare_cached(
-            "INSERT OR IGNORE INTO snapshots (hash, size, body, content_type, headers, title, text, truncated, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO snapshots (hash, size, body, content_type, headers, title, text, truncated, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (hash) DO UPDATE SET text = COALESCE(snapshots.text, excluded.text)",
         )?
         .execute(params![
             s.hash,
