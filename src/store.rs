@@ -595,21 +595,7 @@ impl Store {
              WHERE EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id) OR ?1 = 0
              ORDER BY url",
         )?;
-        let rows = stmt.query_map(params![filter.cited_only], |r| {
-            Ok(StatusRow {
-                id: r.get(0)?,
-                url: r.get(1)?,
-                state: state_col(&r.get::<_, String>(2)?),
-                since: r.get(3)?,
-                streak: r.get(4)?,
-                checked_at: r.get(5)?,
-                http_status: r.get::<_, Option<i64>>(6)?.map(|s| s as u16),
-                final_url: r.get(7)?,
-                error: r.get(8)?,
-                archived_url: r.get(9)?,
-                citations: Vec::new(),
-            })
-        })?;
+        let rows = stmt.query_map(params![filter.cited_only], status_row)?;
         let mut out = Vec::new();
         for row in rows {
             let mut row = row?;
@@ -635,21 +621,7 @@ impl Store {
                 "SELECT id, url, state, since, streak, checked_at, http_status, final_url, error,
                    (SELECT archived_url FROM wayback w WHERE w.link_id = links.id) FROM links WHERE url = ?1",
                 params![url],
-                |r| {
-                    Ok(StatusRow {
-                        id: r.get(0)?,
-                        url: r.get(1)?,
-                        state: state_col(&r.get::<_, String>(2)?),
-                        since: r.get(3)?,
-                        streak: r.get(4)?,
-                        checked_at: r.get(5)?,
-                        http_status: r.get::<_, Option<i64>>(6)?.map(|s| s as u16),
-                        final_url: r.get(7)?,
-                        error: r.get(8)?,
-                        archived_url: r.get(9)?,
-                        citations: Vec::new(),
-                    })
-                },
+                status_row,
             )
             .optional()?;
         match row {
@@ -845,6 +817,24 @@ fn write_check(tx: &Transaction<'_>, rec: &CheckRecord) -> Result<Current> {
             .execute(params![rec.link_id, v])?;
     }
     Ok(next)
+}
+
+/// A `StatusRow` (without citations) from the columns `id, url, state, since, streak,
+/// checked_at, http_status, final_url, error, archived_url`.
+fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StatusRow> {
+    Ok(StatusRow {
+        id: r.get(0)?,
+        url: r.get(1)?,
+        state: state_col(&r.get::<_, String>(2)?),
+        since: r.get(3)?,
+        streak: r.get(4)?,
+        checked_at: r.get(5)?,
+        http_status: r.get::<_, Option<i64>>(6)?.map(|s| s as u16),
+        final_url: r.get(7)?,
+        error: r.get(8)?,
+        archived_url: r.get(9)?,
+        citations: Vec::new(),
+    })
 }
 
 /// The current state of a link inside a transaction.
