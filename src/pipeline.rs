@@ -28,6 +28,9 @@ use crate::store::{
     CheckRecord, CitationRecord, FileStamp, LinkToCheck, PostRecord, Store, StoreError,
 };
 
+/// Posts written per transaction during a scan.
+const POST_BATCH: usize = 64;
+
 /// Bumped when extraction or normalization changes what a post yields, so unchanged files are
 /// read again once.
 const EXTRACTOR_VERSION: &str = "1";
@@ -119,6 +122,7 @@ fn scan_source(
     // Post references resolve against the set of posts: when it changes, every post is read again
     // so that a reference to a removed (or newly added) post gets its new verdict.
     let set_changed = stamps.len() != known.len() || stamps.keys().any(|p| !known.contains(p));
+    let mut pending: Vec<(PostRecord, Vec<CitationRecord>)> = Vec::new();
     for file in &files {
         let old = stamps.get(&file.rel_path);
         if !set_changed {
@@ -182,8 +186,15 @@ fn scan_source(
             mtime_ns: file.mtime_ns,
             hash,
         };
-        store.replace_post(&record, &citations, now)?;
+        pending.push((record, citations));
+        if pending.len() >= POST_BATCH {
+            store.replace_posts(&pending, now)?;
+            pending.clear();
+        }
         report.read += 1;
+    }
+    if !pending.is_empty() {
+        store.replace_posts(&pending, now)?;
     }
     report.removed += store.mark_absent(&key, &known)?;
     Ok(())

@@ -11,6 +11,28 @@ use crate::store::NewSnapshot;
 /// zstd level: 3 is zstd's default, a good ratio at a few hundred MB/s.
 const ZSTD_LEVEL: i32 = 3;
 
+thread_local! {
+    // A compression context costs more to set up than a small page costs to compress: keep one
+    // per blocking thread.
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// zstd-compresses a body (a standard zstd frame, read back with `zstd::decode_all`).
+pub fn compress(body: &[u8]) -> Vec<u8> {
+    COMPRESSOR.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_none() {
+            *c = zstd::bulk::Compressor::new(ZSTD_LEVEL).ok();
+        }
+        match c.as_mut().map(|z| z.compress(body)) {
+            Some(Ok(v)) => v,
+            // Compressing in memory does not fail; should it, the one-shot path still works.
+            _ => zstd::encode_all(body, ZSTD_LEVEL).unwrap_or_default(),
+        }
+    })
+}
+
 /// The content address of a body.
 pub fn content_hash(body: &[u8]) -> String {
     blake3::hash(body).to_hex().to_string()
@@ -33,8 +55,7 @@ pub fn prepare(resp: &Response, needs_text: impl FnOnce(&str) -> bool) -> NewSna
     NewSnapshot {
         hash,
         size: resp.body.len() as u64,
-        // Compressing a Vec in memory cannot fail; an empty blob would still decode to nothing.
-        body_zstd: zstd::encode_all(&resp.body[..], ZSTD_LEVEL).unwrap_or_default(),
+        body_zstd: compress(&resp.body),
         content_type,
         headers_json,
         title: page.title,

@@ -419,39 +419,19 @@ impl Store {
         citations: &[CitationRecord],
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let now_s = ts(now);
+        self.replace_posts(&[(post.clone(), citations.to_vec())], now)
+    }
+
+    /// Replaces everything recorded for several posts in one transaction: each post is whole or
+    /// absent after a crash, and a first scan of a big blog pays one commit per batch.
+    pub fn replace_posts(
+        &mut self,
+        posts: &[(PostRecord, Vec<CitationRecord>)],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO posts (source, path, title, date, draft, url, size, mtime_ns, hash, scanned_at, present)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)
-             ON CONFLICT (source, path) DO UPDATE SET title = excluded.title, date = excluded.date,
-               draft = excluded.draft, url = excluded.url, size = excluded.size, mtime_ns = excluded.mtime_ns,
-               hash = excluded.hash, scanned_at = excluded.scanned_at, present = 1",
-            params![
-                post.source,
-                post.path,
-                post.title,
-                post.date,
-                post.draft,
-                post.url,
-                post.size as i64,
-                post.mtime_ns,
-                post.hash,
-                now_s
-            ],
-        )?;
-        let post_id: i64 = tx.query_row(
-            "SELECT id FROM posts WHERE source = ?1 AND path = ?2",
-            params![post.source, post.path],
-            |r| r.get(0),
-        )?;
-        tx.execute("DELETE FROM citations WHERE post_id = ?1", params![post_id])?;
-        for c in citations {
-            let link_id = upsert_link(&tx, &c.link, c.static_verdict.as_ref(), &now_s)?;
-            tx.prepare_cached(
-                "INSERT INTO citations (post_id, link_id, line, text, kind, raw, fragment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![post_id, link_id, c.line, c.text, c.kind, c.raw, c.fragment])?;
+        for (post, citations) in posts {
+            write_post(&tx, post, citations, now)?;
         }
         tx.commit()?;
         Ok(())
@@ -752,6 +732,49 @@ impl Store {
         out.sort();
         Ok(out)
     }
+}
+
+/// Writes one post and its citations (replacing what was recorded).
+fn write_post(
+    tx: &Transaction<'_>,
+    post: &PostRecord,
+    citations: &[CitationRecord],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let now_s = ts(now);
+    tx.execute(
+        "INSERT INTO posts (source, path, title, date, draft, url, size, mtime_ns, hash, scanned_at, present)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)
+         ON CONFLICT (source, path) DO UPDATE SET title = excluded.title, date = excluded.date,
+           draft = excluded.draft, url = excluded.url, size = excluded.size, mtime_ns = excluded.mtime_ns,
+           hash = excluded.hash, scanned_at = excluded.scanned_at, present = 1",
+        params![
+            post.source,
+            post.path,
+            post.title,
+            post.date,
+            post.draft,
+            post.url,
+            post.size as i64,
+            post.mtime_ns,
+            post.hash,
+            now_s
+        ],
+    )?;
+    let post_id: i64 = tx.query_row(
+        "SELECT id FROM posts WHERE source = ?1 AND path = ?2",
+        params![post.source, post.path],
+        |r| r.get(0),
+    )?;
+    tx.execute("DELETE FROM citations WHERE post_id = ?1", params![post_id])?;
+    for c in citations {
+        let link_id = upsert_link(tx, &c.link, c.static_verdict.as_ref(), &now_s)?;
+        tx.prepare_cached(
+            "INSERT INTO citations (post_id, link_id, line, text, kind, raw, fragment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![post_id, link_id, c.line, c.text, c.kind, c.raw, c.fragment])?;
+    }
+    Ok(())
 }
 
 /// Writes one check: the snapshot (once per hash), the check row and the link's new state.
