@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::state::{Current, State};
 
@@ -270,32 +270,16 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens an existing database for queries. Never creates one; never migrates one that a
-    /// running daemon may be using, but refuses one that is too new or too old to read.
+    /// Opens an existing database for queries: never creates one (a typo in `--db` is an error,
+    /// not an empty database). An older database is brought up to date like any other: migrations
+    /// are additive and transactional.
     pub fn open_existing(path: &Path) -> Result<Store> {
         if !path.exists() {
             return Err(StoreError::Missing {
                 path: path.to_path_buf(),
             });
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                | OpenFlags::SQLITE_OPEN_URI,
-        )
-        .map_err(|source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut store = Store {
-            conn,
-            path: path.to_path_buf(),
-        };
-        store.configure()?;
-        // An older database is brought up to date: migrations are additive and transactional.
-        store.migrate()?;
-        Ok(store)
+        Store::open(path)
     }
 
     pub fn path(&self) -> &Path {
