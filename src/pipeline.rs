@@ -3,9 +3,10 @@
 //! `scan`: sources → post files → front matter and citations → normalized links → store.
 //! `check`: links → checker → snapshot → classification → state → store.
 //!
-//! Invariants: a bad post is reported and skipped, never fatal; each post's citations and each
-//! check are written in one transaction each, so an interrupted run leaves a consistent database
-//! and the next run finishes the work. Checks run concurrently; one writer thread owns the store.
+//! Invariants: a bad post is reported and skipped, never fatal; a post and its citations, and a
+//! check with its snapshot and new state, are never split across transactions (batches of up to
+//! 64 share one), so an interrupted run leaves a consistent database and the next run finishes
+//! the work. Checks run concurrently; one writer thread owns the store.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
