@@ -133,32 +133,43 @@ pub fn extract(format: Format, text: &str, opts: &Options) -> Extracted {
     }
 }
 
-/// Byte offset → 1-based line, by binary search over line starts.
-pub(crate) struct Lines {
-    starts: Vec<usize>,
+/// Byte offset → 1-based line. Lookups mostly move forward through the text, so each counts the
+/// newlines since the previous one (memchr, linear over the whole post); a lookup that goes back
+/// builds an index of line starts once and searches it.
+pub(crate) struct Lines<'a> {
+    text: &'a [u8],
+    last: std::cell::Cell<(usize, u32)>,
+    starts: std::cell::OnceCell<Vec<usize>>,
 }
 
-impl Lines {
-    pub(crate) fn new(text: &str) -> Self {
-        let mut starts = Vec::with_capacity(text.len() / 40 + 1);
-        starts.push(0);
-        starts.extend(memchr_newlines(text.as_bytes()).map(|i| i + 1));
-        Lines { starts }
+impl<'a> Lines<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Lines {
+            text: text.as_bytes(),
+            last: std::cell::Cell::new((0, 1)),
+            starts: std::cell::OnceCell::new(),
+        }
     }
 
     pub(crate) fn line_of(&self, offset: usize) -> u32 {
-        match self.starts.binary_search(&offset) {
-            Ok(i) => i as u32 + 1,
-            Err(i) => i as u32,
-        }
+        let offset = offset.min(self.text.len());
+        let (from, line) = self.last.get();
+        let line = if offset >= from {
+            line + memchr::memchr_iter(b'\n', &self.text[from..offset]).count() as u32
+        } else {
+            let starts = self.starts.get_or_init(|| {
+                std::iter::once(0)
+                    .chain(memchr::memchr_iter(b'\n', self.text).map(|i| i + 1))
+                    .collect()
+            });
+            match starts.binary_search(&offset) {
+                Ok(i) => i as u32 + 1,
+                Err(i) => i as u32,
+            }
+        };
+        self.last.set((offset, line));
+        line
     }
-}
-
-fn memchr_newlines(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    b.iter()
-        .enumerate()
-        .filter(|(_, c)| **c == b'\n')
-        .map(|(i, _)| i)
 }
 
 /// Collapses runs of whitespace to one space and trims.

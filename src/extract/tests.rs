@@ -277,6 +277,18 @@ mod properties {
         }
 
         #[test]
+        fn line_lookups_in_any_order_match_counting_newlines(
+            text in "[a\n]{0,200}",
+            offsets in prop::collection::vec(0usize..220, 0..30),
+        ) {
+            let lines = Lines::new(&text);
+            for o in offsets {
+                let want = 1 + text.as_bytes()[..o.min(text.len())].iter().filter(|b| **b == b'\n').count() as u32;
+                prop_assert_eq!(lines.line_of(o), want, "offset {}", o);
+            }
+        }
+
+        #[test]
         fn finds_planted_urls(
             words in prop::collection::vec("[a-z]{1,8}", 1..40),
             plants in prop::collection::vec((0usize..40, 0usize..3, "[a-z]{1,10}"), 1..8),
