@@ -340,6 +340,10 @@ impl Checker {
         let mut visited = HashSet::new();
         let mut cookies: Vec<(String, String, String)> = Vec::new(); // (host, name, value)
         let mut cur = url.clone();
+        // The host permit is kept while the chain stays on one host: a check is one visit, and
+        // its redirect hops are not paced again (as browsers and lychee do); a hop to another
+        // host waits for that host's turn.
+        let mut permit: Option<(String, crate::politeness::HostPermit)> = None;
         loop {
             // A URL seen again is a loop, unless the site set a cookie since: that is a cookie
             // wall redirecting to itself, which a browser passes.
@@ -355,7 +359,12 @@ impl Checker {
             }
             let host = cur.host_str().unwrap_or("").to_ascii_lowercase();
             let key = format!("{host}:{}", cur.port_or_known_default().unwrap_or(0));
-            let _permit = self.inner.polite.acquire(&key).await;
+            if permit.as_ref().is_none_or(|(held, _)| *held != key) {
+                // Let go of the old host first: two chains crossing between two hosts in
+                // opposite directions must not wait on each other.
+                drop(permit.take());
+                permit = Some((key.clone(), self.inner.polite.acquire(&key).await));
+            }
             let cookie_header: String = cookies
                 .iter()
                 .filter(|(h, _, _)| *h == host)

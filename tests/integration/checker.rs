@@ -392,6 +392,31 @@ fn per_host_concurrency_and_interval() {
 }
 
 #[test]
+fn redirect_hops_on_the_same_host_are_one_paced_visit() {
+    let srv = TestServer::start(
+        Routes::new()
+            .at("/hop1", |_| redirect(301, "/hop2"))
+            .at("/hop2", |_| redirect(302, "/hop3"))
+            .at("/hop3", |_| redirect(301, "/end"))
+            .at("/end", |_| html("<p>end</p>")),
+    );
+    let mut c = cfg();
+    // Paced hops would take at least 3 × 2 s.
+    c.per_host_interval = Duration::from_secs(2);
+    let checker = Checker::new(&c).unwrap();
+    let url = Url::parse(&srv.url("/hop1")).unwrap();
+    let f = rt().block_on(checker.check(&url));
+    assert_eq!(f.hops.len(), 3);
+    assert_eq!(state(&f), State::Redirected);
+    let (first, last) = (srv.starts("/hop1")[0], srv.starts("/end")[0]);
+    assert!(
+        last - first < Duration::from_secs(2),
+        "hops were paced: {:?}",
+        last - first
+    );
+}
+
+#[test]
 fn concurrent_checks_share_one_checker() {
     let hits = Arc::new(AtomicUsize::new(0));
     let h2 = hits.clone();
