@@ -50,6 +50,9 @@ pub type Reloader = Box<dyn Fn() -> Result<Config, String> + Send + Sync>;
 /// Quiet time after a post change before rescanning: editors write files in bursts.
 const DEBOUNCE: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// How often the daemon thins old checks (after the cycle that finds it due).
+const THIN_EVERY: chrono::Duration = chrono::Duration::days(1);
+
 /// The longest wait between two delivery retries.
 const MAX_RETRY: std::time::Duration = std::time::Duration::from_secs(3600);
 
@@ -90,6 +93,7 @@ pub async fn run(
     let mut next_cycle = plan.cron.next_after(&now);
     let mut next_scan = plan.scan.next_after(&now);
     let mut rescan_at: Option<DateTime<Utc>> = None;
+    let mut next_thin: Option<DateTime<Utc>> = None;
     // Read the posts once at start so the first cycle knows every citation.
     scan(&mut store, &cfg, clock.now());
     let (watch_tx, mut watch_rx) = mpsc::channel::<()>(1);
@@ -196,11 +200,16 @@ pub async fn run(
             }
             next_cycle = plan.cron.next_after(&clock.now());
             if let Some(keep) = cfg.thin_checks_after {
-                let cutoff = clock.now() - chrono::Duration::from_std(keep).unwrap_or_default();
-                match store.thin_checks(cutoff) {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!("retention: thinned {n} old repeated checks"),
-                    Err(e) => tracing::warn!("retention: {e}"),
+                let now = clock.now();
+                // Thinning reads the whole history: once a day is enough for a cutoff in days.
+                if next_thin.is_none_or(|t| t <= now) {
+                    next_thin = Some(now + THIN_EVERY);
+                    let cutoff = now - chrono::Duration::from_std(keep).unwrap_or_default();
+                    match store.thin_checks(cutoff) {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!("retention: thinned {n} old repeated checks"),
+                        Err(e) => tracing::warn!("retention: {e}"),
+                    }
                 }
             }
             notifier.status(&status_line(&store, next_cycle));

@@ -267,3 +267,43 @@ fn systemd_notify_ready_and_stopping() {
     }
     assert!(d.wait().unwrap().success());
 }
+
+#[test]
+fn the_daemon_thins_old_repeated_checks_and_keeps_transitions() {
+    let site = TestServer::start(Routes::new().at("/page", |_| html("<p>steady</p>")));
+    let blog = Blog::new();
+    blog.config(
+        "[schedule]\ncron = \"* * * * * *\"\nrecheck_ok = \"0s\"\n[retention]\nthin_checks_after = \"30d\"\n",
+    )
+    .post("p.md", &format!("[page]({})\n", site.url("/page")));
+    for _ in 0..4 {
+        blog.cmd().arg("run").assert().success();
+    }
+    // Make that history a year old.
+    let conn = rusqlite::Connection::open(blog.db()).unwrap();
+    conn.execute(
+        "UPDATE checks SET checked_at = '2025-01-0' || id || 'T00:00:00Z'",
+        [],
+    )
+    .unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let old = "SELECT COUNT(*) FROM checks WHERE checked_at < '2026-01-01'";
+    assert_eq!(count(old), 4);
+    let mut d = spawn(&blog, &[]);
+    wait_for("a check cycle", 20, || {
+        count("SELECT COUNT(*) FROM checks WHERE checked_at >= '2026-01-01'") >= 1
+    });
+    wait_for("thinning", 20, || count(old) == 1);
+    signal(&d, "TERM");
+    assert!(d.wait().unwrap().success(), "{}", log(&blog));
+    // The first check of the year-old run stays (it archived the page and began the state).
+    let first: String = conn
+        .query_row("SELECT MIN(checked_at) FROM checks", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(first, "2025-01-01T00:00:00Z");
+    assert!(
+        log(&blog).contains("retention: thinned 3"),
+        "{}",
+        log(&blog)
+    );
+}
