@@ -151,3 +151,13 @@ CREATE TABLE wayback (
     archived_url  TEXT,                     -- NULL when the archive has none
     timestamp     TEXT
 );
+
+-- migration 4
+-- The set of post files each source had at its last scan (blake3 of the sorted paths): when it
+-- changes, posts that reference other posts are read again so their references resolve anew.
+-- Kept apart from `posts` because files that could not be read have no row there.
+CREATE TABLE source_files (
+    source       TEXT PRIMARY KEY,
+    fingerprint  TEXT NOT NULL,
+    scanned_at   TEXT NOT NULL
+);

@@ -1,265 +1,43 @@
-//! End-to-end benchmark: `cargo bench --bench e2e` (size: `CITEWATCH_BENCH_SIZE=small|large`).
+//! End-to-end benchmark: `cargo bench --bench e2e`. Reports; asserts nothing.
 //!
-//! Starts its own web server on a few hundred loopback addresses (127.0.x.y: Linux routes all of
-//! 127.0.0.0/8 to the loopback interface), writes a synthetic blog whose citations spread over
-//! those hosts Zipf-like, runs `citewatch run` on it from an empty database, and reports wall
-//! time, links per second, peak RSS and database size; then the re-scan of unchanged posts.
-//! With `lychee` on the PATH it runs lychee on the same posts against the same server, A/B
-//! alternated, and prints the ratio. A raw HTTP client fetching the same URLs gives the floor.
-//! It reports; it asserts nothing.
+//! Starts its own web server on 300 loopback hosts, writes a synthetic blog whose citations spread
+//! over them Zipf-like, and measures, A/B alternated round by round:
+//! - **engine only** (no per-host pacing, 64 per host, no soft-404 probes): a raw HTTP client
+//!   fetching the same URLs (the floor), `citewatch run` from an empty database, and lychee
+//!   (`--host-request-interval 0s --host-concurrency 64`) when it is on the PATH;
+//! - **defaults**: `citewatch run` with its defaults (100 ms and 4 requests per host, probes on),
+//!   lychee with the same pacing, and lychee with its own defaults;
+//! - **growth**: repeated check cycles over the unchanged links (`citewatch check --all`), what
+//!   they add to the database, and what `citewatch db compact` gives back;
+//! - **re-scan**: a 5,000-post blog scanned once, then again unchanged and with new mtimes.
+//!
+//! Knobs: `CITEWATCH_BENCH_SIZE=large` (10×), `CITEWATCH_BENCH_ROUNDS=N` (3),
+//! `CITEWATCH_BENCH_SETTINGS=engine` (skip the paced runs, minutes each),
+//! `CITEWATCH_BENCH_CYCLES=N` (100 growth cycles; 0 skips), `CITEWATCH_BENCH_REPORT=FILE`,
+//! `CITEWATCH_BENCH_KEEP=1` (write the blog, print where, and serve it until interrupted, for
+//! profiling by hand).
 
-use std::io::Write as _;
-use std::net::SocketAddr;
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use support::{db_size, measure, median, mib, remove_db, Measured, Report};
 
-struct Size {
-    posts: usize,
-    urls: usize,
-    citations: usize,
-    hosts: usize,
-}
-
-const SMALL: Size = Size {
-    posts: 500,
-    urls: 5_000,
-    citations: 15_000,
-    hosts: 300,
-};
-const LARGE: Size = Size {
-    posts: 5_000,
-    urls: 50_000,
-    citations: 150_000,
-    hosts: 300,
-};
-
-/// A page of a few KiB, the same for the same path.
-fn page(n: u64) -> Vec<u8> {
-    let mut body =
-        format!("<html><head><title>Page {n}</title></head><body><article><h1>Page {n}</h1>");
-    for p in 0..12 {
-        body.push_str(&format!(
-            "<p>Paragraph {p} of page {n}: citations decay, archives remember, and checkers keep an eye on both. </p>"
-        ));
-    }
-    body.push_str("</article></body></html>");
-    body.into_bytes()
-}
-
-async fn serve(mut sock: tokio::net::TcpStream, served: Arc<AtomicU64>) {
-    let mut buf = Vec::with_capacity(4096);
-    let mut tmp = [0u8; 4096];
-    loop {
-        // Read one request head (benchmark clients send no bodies with GET).
-        let end = loop {
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            match sock.read(&mut tmp).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&tmp[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-        buf.drain(..end);
-        let path = head.split(' ').nth(1).unwrap_or("/").to_string();
-        let num = |p: &str| {
-            p.rsplit('/')
-                .next()
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        let (status, extra, body) = if path.starts_with("/gone/") {
-            (
-                "404 Not Found",
-                String::new(),
-                b"<html><title>Not found</title></html>".to_vec(),
-            )
-        } else if path.starts_with("/old/") {
-            (
-                "301 Moved Permanently",
-                format!("location: /p/{}\r\n", num(&path)),
-                Vec::new(),
-            )
-        } else {
-            ("200 OK", String::new(), page(num(&path)))
-        };
-        let resp = format!(
-            "HTTP/1.1 {status}\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\n{extra}\r\n",
-            body.len()
-        );
-        served.fetch_add(1, Ordering::Relaxed);
-        if sock.write_all(resp.as_bytes()).await.is_err() || sock.write_all(&body).await.is_err() {
-            return;
-        }
-    }
-}
-
-/// Binds `n` loopback hosts and serves them on a background runtime.
-fn start_server(n: usize) -> (Vec<SocketAddr>, Arc<AtomicU64>) {
-    let served = Arc::new(AtomicU64::new(0));
-    let mut listeners = Vec::new();
-    for i in 0..n {
-        let ip = format!("127.0.{}.{}", 1 + i / 250, 1 + i % 250);
-        let l = std::net::TcpListener::bind((ip.as_str(), 0)).expect("bind a loopback address");
-        l.set_nonblocking(true).expect("nonblocking");
-        listeners.push(l);
-    }
-    let addrs: Vec<SocketAddr> = listeners
-        .iter()
-        .map(|l| l.local_addr().expect("addr"))
-        .collect();
-    let s2 = served.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            for l in listeners {
-                let l = tokio::net::TcpListener::from_std(l).expect("listener");
-                let s = s2.clone();
-                tokio::spawn(async move {
-                    while let Ok((sock, _)) = l.accept().await {
-                        let _ = sock.set_nodelay(true);
-                        tokio::spawn(serve(sock, s.clone()));
-                    }
-                });
-            }
-            std::future::pending::<()>().await;
-        });
-    });
-    (addrs, served)
-}
-
-/// A deterministic xorshift generator: the blog is the same on every run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// Host index with Zipf-like weights (a few hosts get most citations, as in real blogs).
-fn zipf_host(rng: &mut Rng, hosts: usize) -> usize {
-    let u = (rng.next() % 1_000_000) as f64 / 1_000_000.0;
-    let x = (hosts as f64 + 1.0).powf(u) - 1.0;
-    (x as usize).min(hosts - 1)
-}
-
-fn write_blog(dir: &Path, size: &Size, addrs: &[SocketAddr]) -> Vec<String> {
-    let mut rng = Rng(0x5eed_cafe_f00d_1234);
-    let urls: Vec<String> = (0..size.urls)
-        .map(|i| {
-            let a = addrs[zipf_host(&mut rng, addrs.len())];
-            let kind = rng.below(100);
-            let path = if kind < 5 {
-                format!("/gone/{i}")
-            } else if kind < 10 {
-                format!("/old/{i}")
-            } else {
-                format!("/p/{i}")
-            };
-            format!("http://{a}{path}")
-        })
-        .collect();
-    let posts = dir.join("posts");
-    std::fs::create_dir_all(&posts).expect("mkdir");
-    let per_post = size.citations / size.posts;
-    for p in 0..size.posts {
-        let mut text = format!(
-            "---\ntitle: \"Post {p}\"\ndate: 2020-01-{:02}T10:00:00Z\n---\n\n",
-            1 + p % 28
-        );
-        for c in 0..per_post {
-            // Every URL is cited at least once; the rest at random.
-            let k = p * per_post + c;
-            let u = if k < size.urls {
-                &urls[k]
-            } else {
-                &urls[rng.below(size.urls)]
-            };
-            match c % 3 {
-                0 => text.push_str(&format!(
-                    "Some prose before [a citation]({u}) and after it.\n\n"
-                )),
-                1 => text.push_str(&format!(
-                    "A bare link {u} in running text, then more words.\n\n"
-                )),
-                _ => text.push_str(&format!(
-                    "Angle brackets: <{u}>, followed by a sentence.\n\n"
-                )),
-            }
-        }
-        std::fs::write(posts.join(format!("post-{p:05}.md")), text).expect("write post");
-    }
-    urls
-}
-
-/// Runs a command, returning wall time, exit code and the child's peak RSS in KiB.
-#[allow(clippy::zombie_processes)] // reaped by wait4, which also reports its peak RSS
-fn measure(cmd: &mut Command) -> (Duration, i32, i64) {
-    let t = Instant::now();
-    let child = cmd
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child; `usage` is a valid, writable rusage.
-    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    (t.elapsed(), code, usage.ru_maxrss)
-}
-
-fn db_size(db: &Path) -> u64 {
-    ["", "-wal", "-shm"]
-        .iter()
-        .filter_map(|s| std::fs::metadata(format!("{}{s}", db.display())).ok())
-        .map(|m| m.len())
-        .sum()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
-fn write_config(dir: &Path, engine_only: bool) -> PathBuf {
-    let path = dir.join(if engine_only {
-        "engine.toml"
-    } else {
-        "defaults.toml"
-    });
-    let pacing = if engine_only {
-        "per_host_interval = \"0s\"\nper_host_concurrency = 64\n"
-    } else {
-        ""
-    };
+/// citewatch's configuration for a setting. `[archive]` is off: the Wayback Machine is not on
+/// loopback. `allow_private` is needed to fetch loopback at all.
+fn write_config(dir: &Path, name: &str, posts: &str, extra: &str) -> PathBuf {
+    let path = dir.join(name);
     let text = format!(
-        "[[source]]\npath = \"posts\"\n[check]\nallow_private = true\nsoft_404_probe = false\n{pacing}[archive]\nwayback = false\n"
+        "[[source]]\npath = \"{posts}\"\n[check]\nallow_private = true\n{extra}\n[archive]\nwayback = false\n"
     );
     std::fs::write(&path, text).expect("config");
     path
 }
+
+const ENGINE: &str =
+    "soft_404_probe = false\nper_host_interval = \"0s\"\nper_host_concurrency = 64";
 
 /// The floor: a plain reqwest client fetching every URL once, as fast as the server allows.
 fn raw_client(urls: &[String]) -> Duration {
@@ -290,146 +68,293 @@ fn raw_client(urls: &[String]) -> Duration {
     t.elapsed()
 }
 
+struct Tools<'a> {
+    bin: &'a str,
+    dir: &'a Path,
+    lychee: Option<String>,
+}
+
+impl Tools<'_> {
+    fn citewatch(&self, cfg: &Path, db: &Path, args: &[&str]) -> Measured {
+        let m = measure(
+            Command::new(self.bin)
+                .current_dir(self.dir)
+                .args(["--config", &cfg.to_string_lossy()])
+                .args(["--db", &db.to_string_lossy(), "-q"])
+                .args(args),
+        );
+        assert!(
+            m.code == 0 || m.code == 2,
+            "citewatch {args:?} failed with {}",
+            m.code
+        );
+        m
+    }
+
+    fn lychee(&self, pacing: Option<(&str, &str)>) -> Measured {
+        let mut c = Command::new("lychee");
+        c.current_dir(self.dir)
+            .args(["--no-progress", "--max-concurrency", "128"]);
+        if let Some((interval, per_host)) = pacing {
+            c.args(["--max-retries", "2"])
+                .args(["--host-request-interval", interval])
+                .args(["--host-concurrency", per_host]);
+        }
+        c.arg("posts");
+        measure(&mut c)
+    }
+}
+
+/// Medians of a series of measured runs.
+#[derive(Default)]
+struct Series(Vec<Measured>);
+
+impl Series {
+    fn wall(&self) -> f64 {
+        median(self.0.iter().map(|m| m.wall.as_secs_f64()).collect())
+    }
+    fn rss_mib(&self) -> f64 {
+        median(
+            self.0
+                .iter()
+                .map(|m| m.peak_rss_kib as f64 / 1024.0)
+                .collect(),
+        )
+    }
+    fn cpu(&self) -> f64 {
+        median(self.0.iter().map(|m| m.cpu.as_secs_f64()).collect())
+    }
+    fn line(&self, what: &str, links: usize) -> String {
+        format!(
+            "{what}: {:.2} s median of {} ({:.0} links/s), CPU {:.2} s, peak RSS {:.0} MiB",
+            self.wall(),
+            self.0.len(),
+            links as f64 / self.wall(),
+            self.cpu(),
+            self.rss_mib()
+        )
+    }
+}
+
 fn main() {
-    // `cargo bench` passes --bench; nothing else is read.
-    let size = match std::env::var("CITEWATCH_BENCH_SIZE").as_deref() {
-        Ok("large") => LARGE,
-        _ => SMALL,
-    };
-    let rounds: usize = std::env::var("CITEWATCH_BENCH_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(3);
+    let size = support::size_from_env();
+    let rounds = support::env_number("CITEWATCH_BENCH_ROUNDS", 3).max(1);
+    let cycles = support::env_number("CITEWATCH_BENCH_CYCLES", 100);
+    let paced = std::env::var("CITEWATCH_BENCH_SETTINGS").as_deref() != Ok("engine");
     let bin = env!("CARGO_BIN_EXE_citewatch");
-    let (addrs, _served) = start_server(size.hosts);
+    let server = support::start_server(size.hosts);
     let dir = tempfile::tempdir().expect("tempdir");
-    let urls = write_blog(dir.path(), &size, &addrs);
+    let urls = support::write_blog(dir.path(), &size, &server.addrs);
+    let engine = write_config(dir.path(), "engine.toml", "posts", ENGINE);
+    let defaults = write_config(dir.path(), "defaults.toml", "posts", "");
+    if std::env::var_os("CITEWATCH_BENCH_KEEP").is_some() {
+        let dir = dir.keep();
+        println!(
+            "blog and configs (engine.toml, defaults.toml) in {}; server up until interrupted",
+            dir.display()
+        );
+        loop {
+            std::thread::park();
+        }
+    }
     let lychee = Command::new("lychee")
         .arg("--version")
         .output()
         .ok()
-        .filter(|o| o.status.success());
-    let mut report = String::new();
-    let mut say = |s: String| {
-        println!("{s}");
-        report.push_str(&s);
-        report.push('\n');
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let tools = Tools {
+        bin,
+        dir: dir.path(),
+        lychee,
     };
-    say(format!(
-        "blog: {} posts, {} unique URLs, {} citations, {} loopback hosts; {} rounds",
-        size.posts, size.urls, size.citations, size.hosts, rounds
-    ));
-    let raw = raw_client(&urls);
-    say(format!(
-        "raw client (reqwest, 128 in flight, no pacing): {:.2} s",
-        raw.as_secs_f64()
+    let db = dir.path().join("bench.db");
+    let mut r = Report::default();
+    r.say(format!(
+        "blog: {} posts, {} unique URLs, {} citations, {} loopback hosts; {rounds} rounds; {}",
+        size.posts,
+        size.urls,
+        size.citations,
+        size.hosts,
+        tools
+            .lychee
+            .as_deref()
+            .unwrap_or("lychee not on PATH (`cargo install lychee` to compare)")
     ));
 
-    // CITEWATCH_BENCH_SETTINGS=engine skips the paced run (minutes at 100 ms per host).
-    let settings: &[bool] = match std::env::var("CITEWATCH_BENCH_SETTINGS").as_deref() {
-        Ok("engine") => &[true],
-        _ => &[true, false],
-    };
-    for &engine_only in settings {
-        let cfg = write_config(dir.path(), engine_only);
-        let label = if engine_only {
-            "engine only"
-        } else {
-            "defaults"
-        };
-        let (mut cw, mut ly, mut cw_rss, mut ly_rss) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut last_db = 0;
+    // Engine only: raw client, citewatch, lychee, alternated so that drift in the machine's speed
+    // falls on all three alike.
+    let (mut raw, mut cw, mut ly) = (Vec::new(), Series::default(), Series::default());
+    for _ in 0..rounds {
+        raw.push(raw_client(&urls).as_secs_f64());
+        remove_db(&db);
+        cw.0.push(tools.citewatch(&engine, &db, &["run"]));
+        if tools.lychee.is_some() {
+            ly.0.push(tools.lychee(Some(("0s", "64"))));
+        }
+    }
+    let raw = median(raw);
+    r.say("engine only (no per-host pacing, 64 per host):");
+    r.say(format!(
+        "  raw client (reqwest, 128 in flight, no parsing, no storage): {raw:.2} s median ({:.0} links/s)",
+        size.urls as f64 / raw
+    ));
+    r.say(format!(
+        "  {}, database {:.1} MiB; {:.1}× the raw client",
+        cw.line("citewatch run (scan, check, archive, history)", size.urls),
+        mib(db_size(&db) as f64),
+        cw.wall() / raw
+    ));
+    if !ly.0.is_empty() {
+        r.say(format!("  {}", ly.line("lychee", size.urls)));
+        r.say(format!(
+            "  citewatch/lychee: wall {:.2}, peak RSS {:.2}",
+            cw.wall() / ly.wall(),
+            cw.rss_mib() / ly.rss_mib()
+        ));
+    }
+
+    growth(&tools, &mut r, &db, &engine, cycles, size.urls);
+
+    if paced {
+        let (mut cw, mut same, mut own) = (Series::default(), Series::default(), Series::default());
         for _ in 0..rounds {
-            let db = dir.path().join("bench.db");
-            for s in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{s}", db.display()));
-            }
-            let (t, code, rss) = measure(Command::new(bin).current_dir(dir.path()).args([
-                "--config",
-                cfg.to_str().unwrap_or(""),
-                "--db",
-                db.to_str().unwrap_or(""),
-                "-q",
-                "run",
-            ]));
-            assert!(code == 0 || code == 2, "citewatch failed with {code}");
-            cw.push(t.as_secs_f64());
-            cw_rss.push(rss as f64);
-            last_db = db_size(&db);
-            if lychee.is_some() {
-                let mut c = Command::new("lychee");
-                c.current_dir(dir.path()).args([
-                    "--no-progress",
-                    "--max-concurrency",
-                    "128",
-                    "--max-retries",
-                    "2",
-                    "posts",
-                ]);
-                if engine_only {
-                    c.args(["--host-request-interval", "0s", "--host-concurrency", "64"]);
-                } else {
-                    c.args([
-                        "--host-request-interval",
-                        "100ms",
-                        "--host-concurrency",
-                        "4",
-                    ]);
-                }
-                let (t, _, rss) = measure(&mut c);
-                ly.push(t.as_secs_f64());
-                ly_rss.push(rss as f64);
+            let db = dir.path().join("paced.db");
+            remove_db(&db);
+            cw.0.push(tools.citewatch(&defaults, &db, &["run"]));
+            if tools.lychee.is_some() {
+                same.0.push(tools.lychee(Some(("100ms", "4"))));
+                own.0.push(tools.lychee(None));
             }
         }
-        let m = median(cw.clone());
-        say(format!(
-            "citewatch run, {label}: {:.2} s median ({:.0} links/s), peak RSS {:.0} MiB, database {:.1} MiB; {:.1}× the raw client",
-            m,
-            size.urls as f64 / m,
-            median(cw_rss) / 1024.0,
-            last_db as f64 / 1_048_576.0,
-            m / raw.as_secs_f64()
+        r.say("defaults (per-host pacing; the most-cited host has about 12 % of the URLs):");
+        r.say(format!(
+            "  {}",
+            cw.line(
+                "citewatch run (100 ms and 4 per host, soft-404 probes)",
+                size.urls
+            )
         ));
-        if let Some(v) = &lychee {
-            let l = median(ly);
-            say(format!(
-                "lychee ({}), {label}: {:.2} s median, peak RSS {:.0} MiB; citewatch/lychee = {:.2}",
-                String::from_utf8_lossy(&v.stdout).trim(),
-                l,
-                median(ly_rss) / 1024.0,
-                m / l
+        if !same.0.is_empty() {
+            r.say(format!(
+                "  {}",
+                same.line(
+                    "lychee with the same pacing (100 ms, 4 per host)",
+                    size.urls
+                )
+            ));
+            r.say(format!(
+                "  {}",
+                own.line(
+                    "lychee with its own defaults (50 ms, 10 per host)",
+                    size.urls
+                )
+            ));
+            r.say(format!(
+                "  citewatch/lychee at the same pacing: {:.2}",
+                cw.wall() / same.wall()
             ));
         }
     }
-    if lychee.is_none() {
-        say("lychee not on PATH: `cargo install lychee` to compare".into());
+
+    rescan(&tools, &mut r, &server.addrs);
+    r.save();
+}
+
+/// Repeated cycles over unchanged links: check rows accumulate, snapshot bodies do not; then
+/// compaction with a retention that thins everything older than a second.
+fn growth(tools: &Tools, r: &mut Report, db: &Path, cfg: &Path, cycles: usize, links: usize) {
+    if cycles == 0 {
+        return;
     }
-    // Re-scanning unchanged posts: size and mtime match, nothing is read.
-    let db = dir.path().join("bench.db");
-    let cfg = write_config(dir.path(), true);
-    let scans: Vec<f64> = (0..5)
-        .map(|_| {
-            measure(Command::new(bin).current_dir(dir.path()).args([
-                "--config",
-                cfg.to_str().unwrap_or(""),
-                "--db",
-                db.to_str().unwrap_or(""),
-                "-q",
-                "scan",
-            ]))
-            .0
-            .as_secs_f64()
-        })
-        .collect();
-    say(format!(
-        "scan of {} unchanged posts: {:.3} s median",
-        size.posts,
-        median(scans)
+    let counts = |db: &Path| -> (i64, i64, i64) {
+        let c = rusqlite::Connection::open(db).expect("open the benchmark database");
+        c.query_row(
+            "SELECT (SELECT COUNT(*) FROM checks), (SELECT COUNT(*) FROM snapshots),
+                    (SELECT COALESCE(SUM(LENGTH(body)), 0) FROM snapshots)",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .expect("count rows")
+    };
+    let before = (counts(db), db_size(db));
+    let mut walls = Vec::new();
+    for _ in 0..cycles {
+        walls.push(
+            tools
+                .citewatch(cfg, db, &["check", "--all"])
+                .wall
+                .as_secs_f64(),
+        );
+    }
+    let after = (counts(db), db_size(db));
+    r.say(format!(
+        "growth: {cycles} check cycles over the {links} unchanged links ({:.2} s median each):",
+        median(walls)
     ));
-    if let Ok(path) = std::env::var("CITEWATCH_BENCH_REPORT") {
-        if let Ok(mut f) = std::fs::File::create(path) {
-            let _ = f.write_all(report.as_bytes());
+    r.say(format!(
+        "  checks {} → {} (+{:.0} bytes of database each); snapshots {} → {}, compressed bodies {} → {} bytes; database {:.1} → {:.1} MiB",
+        before.0 .0,
+        after.0 .0,
+        (after.1 as f64 - before.1 as f64) / (after.0 .0 - before.0 .0).max(1) as f64,
+        before.0 .1,
+        after.0 .1,
+        before.0 .2,
+        after.0 .2,
+        mib(before.1 as f64),
+        mib(after.1 as f64)
+    ));
+    let compact = write_config(
+        tools.dir,
+        "compact.toml",
+        "posts",
+        &format!("{ENGINE}\n[retention]\nthin_checks_after = \"1s\""),
+    );
+    support::pause(Duration::from_millis(1100));
+    let m = tools.citewatch(&compact, db, &["db", "compact"]);
+    let thinned = (counts(db), db_size(db));
+    r.say(format!(
+        "  db compact (retention 1 s): {:.2} s; checks {} → {}; database {:.1} → {:.1} MiB",
+        m.wall.as_secs_f64(),
+        after.0 .0,
+        thinned.0 .0,
+        mib(after.1 as f64),
+        mib(thinned.1 as f64)
+    ));
+}
+
+/// Scanning a 5,000-post blog: the first time, then unchanged, then with every mtime moved.
+fn rescan(tools: &Tools, r: &mut Report, addrs: &[std::net::SocketAddr]) {
+    let size = support::LARGE;
+    let dir = tools.dir.join("rescan");
+    support::write_blog(&dir, &size, addrs);
+    let cfg = write_config(&dir, "scan.toml", "posts", ENGINE);
+    let db = dir.join("scan.db");
+    let scans = Tools {
+        bin: tools.bin,
+        dir: &dir,
+        lychee: None,
+    };
+    let first = scans.citewatch(&cfg, &db, &["scan"]);
+    let unchanged: Vec<f64> = (0..5)
+        .map(|_| scans.citewatch(&cfg, &db, &["scan"]).wall.as_secs_f64())
+        .collect();
+    let later = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000);
+    for e in std::fs::read_dir(dir.join("posts"))
+        .expect("posts")
+        .flatten()
+    {
+        if let Ok(f) = std::fs::File::options().write(true).open(e.path()) {
+            let _ = f.set_modified(later);
         }
     }
+    let touched = scans.citewatch(&cfg, &db, &["scan"]);
+    r.say(format!(
+        "scan of {} posts ({} citations): first {:.2} s; unchanged {:.3} s median of 5; same bytes with new mtimes {:.2} s",
+        size.posts,
+        size.citations,
+        first.wall.as_secs_f64(),
+        median(unchanged),
+        touched.wall.as_secs_f64()
+    ));
 }

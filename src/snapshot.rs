@@ -38,11 +38,17 @@ pub fn content_hash(body: &[u8]) -> String {
     blake3::hash(body).to_hex().to_string()
 }
 
-/// Prepares a response's body for the archive. `needs_text` says whether the readable text is
+/// Prepares a response's body for the archive. A body whose hash is one of `archived` is already
+/// in the archive and is not compressed again. `needs_text` says whether the readable text is
 /// wanted now; it is asked with the body's hash, so an unchanged body is never parsed.
-pub fn prepare(resp: &Response, needs_text: impl FnOnce(&str) -> bool) -> NewSnapshot {
+pub fn prepare(
+    resp: &Response,
+    archived: &[Option<&str>],
+    needs_text: impl FnOnce(&str) -> bool,
+) -> NewSnapshot {
     let content_type = resp.header("content-type").map(str::to_string);
     let hash = content_hash(&resp.body);
+    let known = archived.contains(&Some(hash.as_str()));
     let page = if needs_text(&hash) {
         crate::readable::readable(&resp.body, content_type.as_deref())
     } else {
@@ -55,7 +61,7 @@ pub fn prepare(resp: &Response, needs_text: impl FnOnce(&str) -> bool) -> NewSna
     NewSnapshot {
         hash,
         size: resp.body.len() as u64,
-        body_zstd: compress(&resp.body),
+        body_zstd: (!known).then(|| compress(&resp.body)),
         content_type,
         headers_json,
         title: page.title,
@@ -65,5 +71,34 @@ pub fn prepare(resp: &Response, needs_text: impl FnOnce(&str) -> bool) -> NewSna
             Some(page.text)
         },
         truncated: resp.truncated,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(body: &str) -> Response {
+        Response {
+            url: url::Url::parse("https://example.org/").unwrap(),
+            status: 200,
+            headers: vec![("content-type".into(), "text/html".into())],
+            body: body.as_bytes().to_vec(),
+            truncated: false,
+        }
+    }
+
+    #[test]
+    fn a_new_body_is_compressed_and_a_known_one_is_not() {
+        let r = page("<title>T</title><article><p>Some words of the page.</p></article>");
+        let new = prepare(&r, &[None, Some("another hash")], |_| false);
+        let body = new.body_zstd.expect("a new body is archived");
+        assert_eq!(zstd::decode_all(&body[..]).unwrap(), r.body);
+        assert_eq!(new.title.as_deref(), Some("T"));
+        assert_eq!(new.text, None, "text only when asked for");
+        let seen = prepare(&r, &[Some(new.hash.as_str())], |_| true);
+        assert_eq!(seen.hash, new.hash);
+        assert!(seen.body_zstd.is_none());
+        assert!(seen.text.is_some_and(|t| t.contains("Some words")));
     }
 }

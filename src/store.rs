@@ -7,6 +7,7 @@
 //! so `kill -9` at any moment leaves a consistent database. WAL mode lets readers (the CLI) query
 //! while a run writes.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -121,6 +122,24 @@ pub struct CitationRecord {
     pub static_verdict: Option<(State, String)>,
 }
 
+/// One file of a scan batch, as the store records it.
+#[derive(Debug, Clone)]
+pub enum ScannedFile {
+    /// A new or changed post: replaces what was recorded for it.
+    Post(PostRecord, Vec<CitationRecord>),
+    /// The bytes are the same although size or mtime moved: only the stamp is updated.
+    Unchanged {
+        source: String,
+        path: String,
+        stamp: FileStamp,
+    },
+}
+
+/// Link ids already looked up during a scan. A link's id never changes (links are never
+/// deleted), so the cache cannot go stale while a scan runs.
+#[derive(Debug, Default)]
+pub struct LinkIds(HashMap<String, i64>);
+
 /// What the scan remembers of a file to skip it when unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileStamp {
@@ -136,6 +155,9 @@ pub struct LinkToCheck {
     pub url: String,
     pub current: Current,
     pub baseline: Option<String>,
+    /// The snapshot its latest check archived: a body with this hash (or the baseline's) is
+    /// already in the archive and is not compressed again.
+    pub last_snapshot: Option<String>,
     /// Keys of lines left out of comparisons (see `drift::volatile_lines`), once learned.
     pub volatile: Option<Vec<u64>>,
 }
@@ -145,7 +167,9 @@ pub struct LinkToCheck {
 pub struct NewSnapshot {
     pub hash: String,
     pub size: u64,
-    pub body_zstd: Vec<u8>,
+    /// The zstd-compressed body; `None` when the body is known to be archived already (it
+    /// hashed to the link's baseline or latest snapshot), so nothing new is stored.
+    pub body_zstd: Option<Vec<u8>>,
     pub content_type: Option<String>,
     pub headers_json: String,
     pub title: Option<String>,
@@ -381,21 +405,6 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Records that a file's bytes are unchanged although its mtime moved.
-    pub fn update_stamp(
-        &mut self,
-        source: &str,
-        path: &str,
-        stamp: &FileStamp,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        self.conn.execute(
-            "UPDATE posts SET size = ?3, mtime_ns = ?4, scanned_at = ?5 WHERE source = ?1 AND path = ?2",
-            params![source, path, stamp.size as i64, stamp.mtime_ns, ts(now)],
-        )?;
-        Ok(())
-    }
-
     /// Replaces everything recorded for one post, in one transaction.
     pub fn replace_post(
         &mut self,
@@ -413,12 +422,78 @@ impl Store {
         posts: &[(PostRecord, Vec<CitationRecord>)],
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let batch: Vec<ScannedFile> = posts
+            .iter()
+            .map(|(p, c)| ScannedFile::Post(p.clone(), c.clone()))
+            .collect();
+        self.record_scan_batch(&batch, now, &mut LinkIds::default())
+    }
+
+    /// Records one batch of a scan in one transaction: new or changed posts with their
+    /// citations, and the new stamps of files whose bytes did not change. `link_ids` lives as
+    /// long as the scan: a link cited by many posts is looked up once.
+    pub fn record_scan_batch(
+        &mut self,
+        batch: &[ScannedFile],
+        now: DateTime<Utc>,
+        link_ids: &mut LinkIds,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        for (post, citations) in posts {
-            write_post(&tx, post, citations, now)?;
+        for file in batch {
+            match file {
+                ScannedFile::Post(post, citations) => {
+                    write_post(&tx, post, citations, now, link_ids)?
+                }
+                ScannedFile::Unchanged {
+                    source,
+                    path,
+                    stamp,
+                } => {
+                    tx.prepare_cached(
+                        "UPDATE posts SET size = ?3, mtime_ns = ?4, scanned_at = ?5 WHERE source = ?1 AND path = ?2",
+                    )?
+                    .execute(params![source, path, stamp.size as i64, stamp.mtime_ns, ts(now)])?;
+                }
+            }
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// The fingerprint of a source's set of post files at its last scan.
+    pub fn source_files(&self, source: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT fingerprint FROM source_files WHERE source = ?1")?
+            .query_row(params![source], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Records the fingerprint of a source's set of post files after a scan.
+    pub fn save_source_files(
+        &mut self,
+        source: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO source_files (source, fingerprint, scanned_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (source) DO UPDATE SET fingerprint = excluded.fingerprint, scanned_at = excluded.scanned_at",
+            params![source, fingerprint, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Present posts of `source` that cite another post (`post:` links): their verdicts depend
+    /// on which posts exist.
+    pub fn posts_citing_posts(&self, source: &str) -> Result<HashSet<String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT DISTINCT p.path FROM posts p
+             JOIN citations c ON c.post_id = p.id JOIN links l ON l.id = c.link_id
+             WHERE p.source = ?1 AND p.present = 1 AND l.url LIKE 'post:%'",
+        )?;
+        let rows = stmt.query_map(params![source], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Marks posts of `source` that were not seen in this scan as gone: their citations stop
@@ -459,7 +534,10 @@ impl Store {
     /// Cited links that need the network (no static verdict), optionally only those URLs.
     pub fn links_to_check(&self, only: Option<&[String]>) -> Result<Vec<LinkToCheck>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, url, state, since, streak, checked_at, baseline, volatile FROM links l
+            "SELECT id, url, state, since, streak, checked_at, baseline, volatile,
+                    (SELECT snapshot FROM checks k WHERE k.link_id = l.id
+                     ORDER BY checked_at DESC, id DESC LIMIT 1)
+             FROM links l
              WHERE static_state IS NULL
                AND EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id)
              ORDER BY id",
@@ -478,6 +556,7 @@ impl Store {
                 volatile: r
                     .get::<_, Option<String>>(7)?
                     .and_then(|v| serde_json::from_str(&v).ok()),
+                last_snapshot: r.get(8)?,
             })
         })?;
         let all: Vec<LinkToCheck> = rows.collect::<rusqlite::Result<_>>()?;
@@ -724,35 +803,44 @@ fn write_post(
     post: &PostRecord,
     citations: &[CitationRecord],
     now: DateTime<Utc>,
+    link_ids: &mut LinkIds,
 ) -> Result<()> {
     let now_s = ts(now);
-    tx.execute(
-        "INSERT INTO posts (source, path, title, date, draft, url, size, mtime_ns, hash, scanned_at, present)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)
-         ON CONFLICT (source, path) DO UPDATE SET title = excluded.title, date = excluded.date,
-           draft = excluded.draft, url = excluded.url, size = excluded.size, mtime_ns = excluded.mtime_ns,
-           hash = excluded.hash, scanned_at = excluded.scanned_at, present = 1",
-        params![
-            post.source,
-            post.path,
-            post.title,
-            post.date,
-            post.draft,
-            post.url,
-            post.size as i64,
-            post.mtime_ns,
-            post.hash,
-            now_s
-        ],
-    )?;
-    let post_id: i64 = tx.query_row(
-        "SELECT id FROM posts WHERE source = ?1 AND path = ?2",
-        params![post.source, post.path],
-        |r| r.get(0),
-    )?;
-    tx.execute("DELETE FROM citations WHERE post_id = ?1", params![post_id])?;
+    let post_id: i64 = tx
+        .prepare_cached(
+            "INSERT INTO posts (source, path, title, date, draft, url, size, mtime_ns, hash, scanned_at, present)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)
+             ON CONFLICT (source, path) DO UPDATE SET title = excluded.title, date = excluded.date,
+               draft = excluded.draft, url = excluded.url, size = excluded.size, mtime_ns = excluded.mtime_ns,
+               hash = excluded.hash, scanned_at = excluded.scanned_at, present = 1
+             RETURNING id",
+        )?
+        .query_row(
+            params![
+                post.source,
+                post.path,
+                post.title,
+                post.date,
+                post.draft,
+                post.url,
+                post.size as i64,
+                post.mtime_ns,
+                post.hash,
+                now_s
+            ],
+            |r| r.get(0),
+        )?;
+    tx.prepare_cached("DELETE FROM citations WHERE post_id = ?1")?
+        .execute(params![post_id])?;
     for c in citations {
-        let link_id = upsert_link(tx, &c.link, c.static_verdict.as_ref(), &now_s)?;
+        let link_id = match link_ids.0.get(&c.link) {
+            Some(&id) => id,
+            None => {
+                let id = upsert_link(tx, &c.link, c.static_verdict.as_ref(), &now_s)?;
+                link_ids.0.insert(c.link.clone(), id);
+                id
+            }
+        };
         tx.prepare_cached(
             "INSERT INTO citations (post_id, link_id, line, text, kind, raw, fragment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
@@ -766,23 +854,43 @@ fn write_check(tx: &Transaction<'_>, rec: &CheckRecord) -> Result<Current> {
     let prev = current_of(tx, rec.link_id)?;
     let next = crate::state::advance(prev.as_ref(), rec.state, rec.checked_at);
     let snap_hash = rec.snapshot.as_ref().map(|s| s.hash.clone());
-    if let Some(s) = &rec.snapshot {
-        tx.prepare_cached(
-            "INSERT INTO snapshots (hash, size, body, content_type, headers, title, text, truncated, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT (hash) DO UPDATE SET text = COALESCE(snapshots.text, excluded.text)",
-        )?
-        .execute(params![
-            s.hash,
-            s.size as i64,
-            s.body_zstd,
-            s.content_type,
-            s.headers_json,
-            s.title,
-            s.text,
-            s.truncated,
-            ts(rec.checked_at)
-        ])?;
+    // A body archived before is stored once: only its text is filled in if it was missing, and
+    // an unchanged page writes no snapshot page at all.
+    match &rec.snapshot {
+        Some(
+            s @ NewSnapshot {
+                body_zstd: Some(body),
+                ..
+            },
+        ) => {
+            tx.prepare_cached(
+                "INSERT INTO snapshots (hash, size, body, content_type, headers, title, text, truncated, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (hash) DO UPDATE SET text = excluded.text
+                 WHERE snapshots.text IS NULL AND excluded.text IS NOT NULL",
+            )?
+            .execute(params![
+                s.hash,
+                s.size as i64,
+                body,
+                s.content_type,
+                s.headers_json,
+                s.title,
+                s.text,
+                s.truncated,
+                ts(rec.checked_at)
+            ])?;
+        }
+        Some(NewSnapshot {
+            hash,
+            text: Some(text),
+            body_zstd: None,
+            ..
+        }) => {
+            tx.prepare_cached("UPDATE snapshots SET text = ?2 WHERE hash = ?1 AND text IS NULL")?
+                .execute(params![hash, text])?;
+        }
+        _ => {}
     }
     tx.prepare_cached(
         "INSERT INTO checks (link_id, checked_at, state, http_status, final_url, redirects, error, elapsed_ms, attempts, snapshot, similarity)
@@ -1494,7 +1602,7 @@ mod tests {
             snapshot: Some(NewSnapshot {
                 hash: "abc".into(),
                 size: 3,
-                body_zstd: zstd::encode_all(&b"abc"[..], 3).unwrap(),
+                body_zstd: Some(zstd::encode_all(&b"abc"[..], 3).unwrap()),
                 content_type: None,
                 headers_json: "[]".into(),
                 title: None,
@@ -1521,6 +1629,65 @@ mod tests {
             .unwrap();
         assert_eq!(s.links_to_check(None).unwrap().len(), 1);
         assert_eq!(s.history(todo[0].id).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn an_already_archived_body_adds_a_check_but_no_snapshot_and_fills_missing_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
+        s.replace_post(&post("a.md"), &[cite("https://a.org/", 1)], now())
+            .unwrap();
+        let id = s.links_to_check(None).unwrap()[0].id;
+        let snap = |body: Option<Vec<u8>>, text: Option<&str>| NewSnapshot {
+            hash: "h1".into(),
+            size: 5,
+            body_zstd: body,
+            content_type: None,
+            headers_json: "[]".into(),
+            title: None,
+            text: text.map(str::to_string),
+            truncated: false,
+        };
+        let check = |snapshot: NewSnapshot, day: i64| CheckRecord {
+            link_id: id,
+            checked_at: now() + chrono::Duration::days(day),
+            state: State::Ok,
+            http_status: Some(200),
+            final_url: None,
+            redirects_json: None,
+            error: None,
+            elapsed_ms: 1,
+            attempts: 1,
+            snapshot: Some(snapshot),
+            similarity: None,
+            set_baseline: true,
+            volatile: None,
+        };
+        let body = zstd::encode_all(&b"first"[..], 3).unwrap();
+        s.record_checks(&[check(snap(Some(body), None), 0)])
+            .unwrap();
+        assert_eq!(
+            s.links_to_check(None).unwrap()[0].last_snapshot.as_deref(),
+            Some("h1")
+        );
+        // Seen again: no body is sent, the row is untouched but for the text it lacked.
+        s.record_checks(&[
+            check(snap(None, None), 1),
+            check(snap(None, Some("first words")), 2),
+            check(snap(None, Some("other words")), 3),
+        ])
+        .unwrap();
+        let (n, text): (i64, Option<String>) = s
+            .conn
+            .query_row("SELECT COUNT(*), MAX(text) FROM snapshots", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((n, text.as_deref()), (1, Some("first words")));
+        assert_eq!(s.snapshot_body("h1").unwrap().unwrap(), b"first");
+        let history = s.history(id).unwrap();
+        assert_eq!(history.len(), 4);
+        assert!(history.iter().all(|c| c.snapshot.as_deref() == Some("h1")));
     }
 
     #[test]

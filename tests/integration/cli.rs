@@ -342,6 +342,116 @@ fn bad_posts_are_reported_and_the_rest_is_read() {
 }
 
 #[test]
+fn a_scan_of_many_posts_keeps_every_citation_in_order_and_reports_bad_ones() {
+    // More posts than one batch, so reading runs on several threads and writing overlaps it.
+    let blog = Blog::new();
+    blog.config("");
+    for i in 0..150 {
+        blog.post(
+            &format!("p{i:03}.md"),
+            &format!("# Post {i}\n\n[its own](https://s{i}.invalid/page)\n\nand [a shared one](https://shared.invalid/)\n"),
+        );
+    }
+    blog.post_bytes("p070.md", b"\x00\x01binary\x00junk");
+    let out = blog.cmd().arg("scan").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("p070.md") && err.contains("binary"), "{err}");
+    assert!(
+        err.contains("(149 read, 0 unchanged, 1 skipped, 0 removed): 298 citations"),
+        "{err}"
+    );
+    let links = blog.status();
+    assert_eq!(links.len(), 150, "149 own links and the shared one");
+    for i in [0, 69, 71, 149] {
+        let c = &find(&links, &format!("https://s{i}.invalid/page"))["citations"][0];
+        assert_eq!(c["post"], format!("p{i:03}.md"));
+        assert_eq!(c["line"], 3);
+        assert_eq!(c["text"], "its own");
+    }
+    let shared = find(&links, "https://shared.invalid/")["citations"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(shared, 149);
+    // Links are numbered in the order posts cite them first, whatever thread read them.
+    let conn = rusqlite::Connection::open(blog.db()).unwrap();
+    let first: Vec<String> = conn
+        .prepare("SELECT url FROM links ORDER BY id LIMIT 3")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        first,
+        [
+            "https://s0.invalid/page",
+            "https://shared.invalid/",
+            "https://s1.invalid/page"
+        ]
+    );
+    // New mtimes, same bytes: nothing is re-extracted, and the new stamps are recorded so the
+    // next scan does not even read the files.
+    let later = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000);
+    for i in (0..150).filter(|i| *i != 70) {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(blog.path().join(format!("posts/p{i:03}.md")))
+            .unwrap();
+        f.set_modified(later).unwrap();
+    }
+    for _ in 0..2 {
+        blog.cmd()
+            .arg("scan")
+            .assert()
+            .success()
+            .stderr(predicates::str::contains(
+                "(0 read, 149 unchanged, 1 skipped",
+            ));
+    }
+    let stamped: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM posts WHERE mtime_ns = 2000000000000000000",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stamped, 149);
+}
+
+#[test]
+fn a_bad_file_does_not_make_every_scan_read_everything_and_refs_follow_new_posts() {
+    let blog = Blog::new();
+    blog.config("")
+        .post("a.md", "[later]({{< ref \"b\" >}})\n")
+        .post("c.md", "<https://c.invalid/>\n")
+        .post_bytes("junk.md", b"\x00\x01binary\x00junk");
+    blog.cmd()
+        .arg("scan")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("(2 read, 0 unchanged, 1 skipped"));
+    assert_eq!(state_of(&blog.status(), "post:b"), "broken");
+    // The unreadable file is still there: nothing else is read again.
+    blog.cmd()
+        .arg("scan")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("(0 read, 2 unchanged, 1 skipped"));
+    // A new post: it is read, and so is the post that references posts; the other is not.
+    blog.post("b.md", "no links\n");
+    blog.cmd()
+        .arg("scan")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("(2 read, 1 unchanged, 1 skipped"));
+    let links = blog.status();
+    assert_eq!(state_of(&links, "post:b.md"), "ok");
+    assert!(!links.iter().any(|l| l["url"] == "post:b"), "{links:?}");
+}
+
+#[test]
 fn extraction_cases_through_the_binary() {
     let blog = Blog::new();
     blog.config("[[source]]\npath = \"site\"\nbase_url = \"https://blog.example.invalid/\"\n");
