@@ -974,11 +974,17 @@ fn upsert_link(
     verdict: Option<&(State, String)>,
     now: &str,
 ) -> Result<i64> {
-    tx.prepare_cached("INSERT OR IGNORE INTO links (url, state, since, first_seen) VALUES (?1, 'unchecked', ?2, ?2)")?
-        .execute(params![url, now])?;
-    let (id, state, static_state): (i64, String, Option<String>) = tx
-        .prepare_cached("SELECT id, state, static_state FROM links WHERE url = ?1")?
-        .query_row(params![url], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let inserted = tx
+        .prepare_cached("INSERT OR IGNORE INTO links (url, state, since, first_seen) VALUES (?1, 'unchecked', ?2, ?2)")?
+        .execute(params![url, now])?
+        == 1;
+    // A new row is known without reading it back.
+    let (id, state, static_state): (i64, String, Option<String>) = if inserted {
+        (tx.last_insert_rowid(), "unchecked".into(), None)
+    } else {
+        tx.prepare_cached("SELECT id, state, static_state FROM links WHERE url = ?1")?
+            .query_row(params![url], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+    };
     match verdict {
         Some((st, reason))
             if state != st.as_str() || static_state.as_deref() != Some(st.as_str()) =>
