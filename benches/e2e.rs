@@ -184,11 +184,18 @@ fn main() {
 
     // Engine only: raw client, citewatch, lychee, alternated so that drift in the machine's speed
     // falls on all three alike.
-    let (mut raw, mut cw, mut ly) = (Vec::new(), Series::default(), Series::default());
+    let (mut raw, mut cw, mut again, mut ly) = (
+        Vec::new(),
+        Series::default(),
+        Series::default(),
+        Series::default(),
+    );
     for _ in 0..rounds {
         raw.push(raw_client(&urls).as_secs_f64());
         remove_db(&db);
         cw.0.push(tools.citewatch(&engine, &db, &["run"]));
+        // As a timer or the daemon runs it: posts unchanged, every link fetched again.
+        again.0.push(tools.citewatch(&engine, &db, &["run"]));
         if tools.lychee.is_some() {
             ly.0.push(tools.lychee(Some(("0s", "64"))));
         }
@@ -205,11 +212,19 @@ fn main() {
         mib(db_size(&db) as f64),
         cw.wall() / raw
     ));
+    r.say(format!(
+        "  {}",
+        again.line(
+            "citewatch run again (posts unchanged, every link re-checked)",
+            size.urls
+        )
+    ));
     if !ly.0.is_empty() {
         r.say(format!("  {}", ly.line("lychee", size.urls)));
         r.say(format!(
-            "  citewatch/lychee: wall {:.2}, peak RSS {:.2}",
+            "  citewatch/lychee: wall {:.2} (run again {:.2}), peak RSS {:.2}",
             cw.wall() / ly.wall(),
+            again.wall() / ly.wall(),
             cw.rss_mib() / ly.rss_mib()
         ));
     }
