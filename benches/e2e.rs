@@ -91,7 +91,7 @@ impl Tools<'_> {
         m
     }
 
-    fn lychee(&self, pacing: Option<(&str, &str)>) -> Measured {
+    fn run_lychee(&self, pacing: Option<(&str, &str)>) -> Measured {
         let mut c = Command::new("lychee");
         c.current_dir(self.dir)
             .args(["--no-progress", "--max-concurrency", "128"]);
@@ -197,7 +197,7 @@ fn main() {
         // As a timer or the daemon runs it: posts unchanged, every link fetched again.
         again.0.push(tools.citewatch(&engine, &db, &["run"]));
         if tools.lychee.is_some() {
-            ly.0.push(tools.lychee(Some(("0s", "64"))));
+            ly.0.push(tools.run_lychee(Some(("0s", "64"))));
         }
     }
     let raw = median(raw);
@@ -238,8 +238,8 @@ fn main() {
             remove_db(&db);
             cw.0.push(tools.citewatch(&defaults, &db, &["run"]));
             if tools.lychee.is_some() {
-                same.0.push(tools.lychee(Some(("100ms", "4"))));
-                own.0.push(tools.lychee(None));
+                same.0.push(tools.run_lychee(Some(("100ms", "4"))));
+                own.0.push(tools.run_lychee(None));
             }
         }
         r.say("defaults (per-host pacing; the most-cited host has about 12 % of the URLs):");
