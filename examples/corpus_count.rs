@@ -42,7 +42,9 @@ fn main() {
         let start = Instant::now();
         all = texts
             .iter()
-            .map(|(path, text, format)| (path, extract::extract(*format, text, &Options::default())))
+            .map(|(path, text, format)| {
+                (path, extract::extract(*format, text, &Options::default()))
+            })
             .collect();
         times.push(start.elapsed().as_secs_f64());
     }
