@@ -369,21 +369,6 @@ impl Store {
 
     // -- scan ---------------------------------------------------------------------------------
 
-    /// The stamp recorded for a post file, to skip unchanged files.
-    pub fn file_stamp(&self, source: &str, path: &str) -> Result<Option<FileStamp>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT size, mtime_ns, hash FROM posts WHERE source = ?1 AND path = ?2 AND present = 1")?
-            .query_row(params![source, path], |r| {
-                Ok(FileStamp {
-                    size: r.get::<_, i64>(0)? as u64,
-                    mtime_ns: r.get(1)?,
-                    hash: r.get(2)?,
-                })
-            })
-            .optional()?)
-    }
-
     /// All recorded stamps of a source, keyed by path: one query instead of one per file.
     pub fn file_stamps(
         &self,
@@ -412,20 +397,7 @@ impl Store {
         citations: &[CitationRecord],
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.replace_posts(&[(post.clone(), citations.to_vec())], now)
-    }
-
-    /// Replaces everything recorded for several posts in one transaction: each post is whole or
-    /// absent after a crash, and a first scan of a big blog pays one commit per batch.
-    pub fn replace_posts(
-        &mut self,
-        posts: &[(PostRecord, Vec<CitationRecord>)],
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let batch: Vec<ScannedFile> = posts
-            .iter()
-            .map(|(p, c)| ScannedFile::Post(p.clone(), c.clone()))
-            .collect();
+        let batch = [ScannedFile::Post(post.clone(), citations.to_vec())];
         self.record_scan_batch(&batch, now, &mut LinkIds::default())
     }
 
