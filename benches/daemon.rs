@@ -116,16 +116,21 @@ impl Log {
     }
 }
 
-fn start(bin: &str, dir: &Path, config: &Path, log: &Path) -> Child {
-    Command::new(bin)
+/// Writes a config named `name` with this cron schedule and starts the daemon on it, its log in
+/// `name.log`; returns the process and a follower of its log.
+fn start(bin: &str, dir: &Path, name: &str, cron: &str) -> (Child, Log) {
+    let config = write_config(dir, &format!("{name}.toml"), cron);
+    let log = dir.join(format!("{name}.log"));
+    let child = Command::new(bin)
         .current_dir(dir)
         .args(["--config", &config.to_string_lossy(), "daemon"])
         .env("RUST_LOG", "info")
         .env_remove("NOTIFY_SOCKET")
         .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).expect("log file"))
+        .stderr(std::fs::File::create(&log).expect("log file"))
         .spawn()
-        .expect("start the daemon")
+        .expect("start the daemon");
+    (child, Log::open(&log))
 }
 
 fn stop(mut child: Child) {
@@ -134,7 +139,7 @@ fn stop(mut child: Child) {
     let _ = child.wait();
 }
 
-fn config(dir: &Path, name: &str, cron: &str) -> std::path::PathBuf {
+fn write_config(dir: &Path, name: &str, cron: &str) -> std::path::PathBuf {
     let path = dir.join(name);
     std::fs::write(
         &path,
@@ -170,12 +175,8 @@ fn main() {
     ));
 
     // Cycles: every second, everything due.
-    let busy = config(dir.path(), "busy.toml", "* * * * * *");
-    let log_path = dir.path().join("busy.log");
-    let child = start(bin, dir.path(), &busy, &log_path);
+    let (child, mut log) = start(bin, dir.path(), "busy", "* * * * * *");
     let pid = child.id();
-    pause(Duration::from_millis(200));
-    let mut log = Log::open(&log_path);
     let marks: Vec<usize> = [1, 10, 100, 250, 500, 750, 1000, 2000, 5000]
         .into_iter()
         .filter(|&m| m < cycles)
@@ -229,12 +230,8 @@ fn main() {
     }
 
     // Idle: a schedule that is not due for a year.
-    let idle = config(dir.path(), "idle.toml", "0 0 0 1 1 *");
-    let log_path = dir.path().join("idle.log");
-    let child = start(bin, dir.path(), &idle, &log_path);
+    let (child, mut log) = start(bin, dir.path(), "idle", "0 0 0 1 1 *");
     let pid = child.id();
-    pause(Duration::from_millis(200));
-    let mut log = Log::open(&log_path);
     let ready = Instant::now();
     while log.count("daemon ready") == 0 && ready.elapsed() < Duration::from_secs(60) {
         pause(Duration::from_millis(100));
