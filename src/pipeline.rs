@@ -47,6 +47,9 @@ pub enum PipelineError {
     Checker(#[from] crate::checker::CheckerError),
     #[error("the database writer stopped unexpectedly")]
     WriterGone,
+    /// A thread or task panicked: a bug, not bad input. Says which part, for the report.
+    #[error("{0} panicked (a bug in citewatch: please report it with the log above)")]
+    Panicked(&'static str),
 }
 
 /// What a scan did.
@@ -200,7 +203,9 @@ fn scan_source(
             }
         }
         drop(tx);
-        writer.join().map_err(|_| PipelineError::WriterGone)??;
+        writer
+            .join()
+            .map_err(|_| PipelineError::Panicked("the scan's database writer"))??;
         Ok(())
     })?;
     report.removed += store.mark_absent(&key, &known)?;
@@ -543,7 +548,7 @@ pub async fn check(
                 let (fetched, snapshot) = if big {
                     tokio::task::spawn_blocking(move || prepare(fetched))
                         .await
-                        .map_err(|_| PipelineError::WriterGone)?
+                        .map_err(|_| PipelineError::Panicked("preparing a page for the archive"))?
                 } else {
                     prepare(fetched)
                 };
@@ -565,7 +570,9 @@ pub async fn check(
         .collect::<Vec<_>>()
         .await;
     drop(tx);
-    let written = writer.join().map_err(|_| PipelineError::WriterGone)?;
+    let written = writer
+        .join()
+        .map_err(|_| PipelineError::Panicked("the check's database writer"))?;
     let (store, stats) = written?;
     // A send fails only when the writer stopped; its own error (above) says why.
     results.into_iter().collect::<Result<Vec<()>, _>>()?;
