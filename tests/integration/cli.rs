@@ -89,6 +89,12 @@ pub fn find<'a>(links: &'a [Value], url: &str) -> &'a Value {
     })
 }
 
+/// The one number a `SELECT COUNT(*) ...` query returns.
+pub fn count(conn: &rusqlite::Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
 fn state_of(links: &[Value], url: &str) -> String {
     find(links, url)["state"].as_str().unwrap().to_string()
 }
@@ -410,13 +416,10 @@ fn a_scan_of_many_posts_keeps_every_citation_in_order_and_reports_bad_ones() {
                 "(0 read, 149 unchanged, 1 skipped",
             ));
     }
-    let stamped: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM posts WHERE mtime_ns = 2000000000000000000",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let stamped = count(
+        &conn,
+        "SELECT COUNT(*) FROM posts WHERE mtime_ns = 2000000000000000000",
+    );
     assert_eq!(stamped, 149);
 }
 
@@ -575,12 +578,8 @@ fn show_snapshot_and_raw_bytes() {
     // The same body seen twice is stored once.
     blog.cmd().args(["check", "--all"]).assert().success();
     let conn = rusqlite::Connection::open(blog.db()).unwrap();
-    let snaps: i64 = conn
-        .query_row("SELECT COUNT(*) FROM snapshots", [], |r| r.get(0))
-        .unwrap();
-    let checks: i64 = conn
-        .query_row("SELECT COUNT(*) FROM checks", [], |r| r.get(0))
-        .unwrap();
+    let snaps = count(&conn, "SELECT COUNT(*) FROM snapshots");
+    let checks = count(&conn, "SELECT COUNT(*) FROM checks");
     assert_eq!(snaps, 1);
     assert_eq!(checks, 4);
 }
@@ -658,18 +657,13 @@ fn kill_9_mid_run_then_rerun_finishes() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(ok, "ok");
-    let checked: i64 = conn
-        .query_row("SELECT COUNT(*) FROM checks", [], |r| r.get(0))
-        .unwrap();
+    let checked = count(&conn, "SELECT COUNT(*) FROM checks");
     assert!(checked < 60, "the run was cut short ({checked} checks)");
     // Every recorded check has its link state written with it.
-    let orphans: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM links l WHERE EXISTS (SELECT 1 FROM checks c WHERE c.link_id = l.id) AND l.checked_at IS NULL",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let orphans = count(
+        &conn,
+        "SELECT COUNT(*) FROM links l WHERE EXISTS (SELECT 1 FROM checks c WHERE c.link_id = l.id) AND l.checked_at IS NULL",
+    );
     assert_eq!(orphans, 0);
     drop(conn);
     blog.cmd().arg("run").assert().success();

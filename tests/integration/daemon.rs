@@ -286,7 +286,7 @@ fn the_daemon_thins_old_repeated_checks_and_keeps_transitions() {
         [],
     )
     .unwrap();
-    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let count = |sql: &str| crate::cli::count(&conn, sql);
     let old = "SELECT COUNT(*) FROM checks WHERE checked_at < '2026-01-01'";
     assert_eq!(count(old), 4);
     let mut d = spawn(&blog, &[]);
