@@ -3,137 +3,25 @@
 //! the private-address guard. A remote failure is a value ([`Failure`]); `Err` is only for our own
 //! faults (the client could not be built).
 
-use std::time::Duration;
-
-use url::Url;
-
-/// One redirect hop: the URL asked, the status it answered and where it pointed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hop {
-    pub url: Url,
-    pub status: u16,
-    pub location: String,
-}
-
-/// The final (non-redirect) response.
-#[derive(Debug, Clone)]
-pub struct Response {
-    /// The URL that answered (after redirects).
-    pub url: Url,
-    pub status: u16,
-    /// Header names lowercased, in the order received.
-    pub headers: Vec<(String, String)>,
-    /// The body after decompression, at most `max_body` bytes.
-    pub body: Vec<u8>,
-    /// The body was longer than `max_body` and was cut.
-    pub truncated: bool,
-}
-
-impl Response {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Why no final response was had. Remote failures are data, not errors.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    /// The name does not resolve (NXDOMAIN or no addresses).
-    NoSuchHost(String),
-    /// The address is loopback, private, link-local, ... and `allow_private` is off.
-    PrivateAddress(String),
-    Timeout,
-    ConnectionRefused(String),
-    ConnectionReset(String),
-    Tls(String),
-    /// A redirect chain came back to a URL already visited.
-    RedirectLoop,
-    TooManyRedirects(u32),
-    /// A redirect without a usable `Location`, or to a non-HTTP scheme.
-    BadRedirect(String),
-    /// The URL cannot be fetched as written.
-    InvalidUrl(String),
-    /// Anything else on the wire.
-    Other(String),
-}
-
-/// Everything one check saw.
-#[derive(Debug, Clone)]
-pub struct Fetched {
-    /// The URL asked for.
-    pub url: Url,
-    pub hops: Vec<Hop>,
-    pub outcome: Result<Response, Failure>,
-    pub elapsed: Duration,
-    /// Attempts made (1 when the first one settled it).
-    pub attempts: u32,
-}
-
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
+use url::Url;
 
 use crate::config::CheckConfig;
 use crate::politeness::Politeness;
+
+pub use crate::fetch::{Failure, Fetched, Hop, Response};
 
 /// Our own faults: the HTTP client could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckerError {
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
-}
-
-impl Fetched {
-    /// A stored link that no longer parses as a URL.
-    pub fn invalid(url: &str, reason: String) -> Fetched {
-        Fetched {
-            url: Url::parse("invalid:")
-                .unwrap_or_else(|_| Url::parse("data:,").expect("constant URL")),
-            hops: Vec::new(),
-            outcome: Err(Failure::InvalidUrl(format!("{url}: {reason}"))),
-            elapsed: Duration::ZERO,
-            attempts: 0,
-        }
-    }
-
-    /// The check got no HTTP answer at all (for outage detection).
-    pub fn is_network_failure(&self) -> bool {
-        matches!(
-            self.outcome,
-            Err(Failure::Timeout
-                | Failure::ConnectionRefused(_)
-                | Failure::ConnectionReset(_)
-                | Failure::NoSuchHost(_)
-                | Failure::Other(_))
-        )
-    }
-}
-
-impl Failure {
-    /// A short text for people.
-    pub fn describe(&self) -> String {
-        match self {
-            Failure::NoSuchHost(h) => format!("no such host: {h}"),
-            Failure::PrivateAddress(r) => {
-                format!("{r}; not fetched (set check.allow_private = true to check it)")
-            }
-            Failure::Timeout => "timed out".into(),
-            Failure::ConnectionRefused(m) => format!("connection refused: {m}"),
-            Failure::ConnectionReset(m) => format!("connection reset: {m}"),
-            Failure::Tls(m) => format!("TLS failure: {m}"),
-            Failure::RedirectLoop => "redirect loop".into(),
-            Failure::TooManyRedirects(n) => format!("more than {n} redirects"),
-            Failure::BadRedirect(m) => format!("bad redirect: {m}"),
-            Failure::InvalidUrl(m) => format!("invalid URL: {m}"),
-            Failure::Other(m) => m.clone(),
-        }
-    }
 }
 
 /// The resolver's refusal of a private address, found again in reqwest's error chain.
@@ -152,69 +40,96 @@ struct NoSuchName {
     message: String,
 }
 
-/// Resolves names with the system resolver and drops forbidden addresses: the address filtered
-/// here is the one connected to, so a DNS answer that changes between checks (rebinding) cannot
-/// sneak a private address past the guard.
+/// How names become addresses: the system resolver, or a fixed answer in tests (a name that
+/// "rebinds" to a private address cannot be staged on loopback otherwise).
+pub type Lookup = Arc<
+    dyn Fn(String) -> futures_util::future::BoxFuture<'static, std::io::Result<Vec<SocketAddr>>>
+        + Send
+        + Sync,
+>;
+
+/// The system resolver.
+pub fn system_lookup() -> Lookup {
+    Arc::new(|host: String| {
+        Box::pin(async move { Ok(tokio::net::lookup_host((host, 0u16)).await?.collect()) })
+    })
+}
+
+/// The resolver could not answer now (EAI_AGAIN): no verdict on the name, and a sign that this
+/// machine, not the site, is offline.
+#[derive(Debug, thiserror::Error)]
+#[error("temporary DNS failure for {host}")]
+struct DnsUnavailable {
+    host: String,
+}
+
+/// Resolves names and drops forbidden addresses: the address filtered here is the one connected
+/// to, so a DNS answer that changes between checks (rebinding) cannot sneak a private address past
+/// the guard.
 struct GuardedResolver {
     allow_private: bool,
+    lookup: Lookup,
 }
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let allow_private = self.allow_private;
         let host = name.as_str().to_string();
+        let looked_up = (self.lookup)(host.clone());
         Box::pin(async move {
-            let looked_up = tokio::net::lookup_host((host.clone(), 0u16)).await;
-            let addrs: Vec<SocketAddr> = match looked_up {
-                Ok(a) => a.collect(),
-                // EAI_AGAIN: the resolver could not answer now; that is no verdict on the name.
+            let addrs: Vec<SocketAddr> = match looked_up.await {
+                Ok(a) => a,
                 Err(e) if e.to_string().contains("Temporary failure") => {
-                    return Err(Box::new(std::io::Error::other(format!(
-                        "temporary DNS failure for {host}"
-                    )))
-                        as Box<dyn std::error::Error + Send + Sync>)
+                    return Err(Box::new(DnsUnavailable { host }) as BoxError)
                 }
                 Err(e) => {
                     return Err(Box::new(NoSuchName {
                         host,
                         message: e.to_string(),
-                    })
-                        as Box<dyn std::error::Error + Send + Sync>)
+                    }) as BoxError)
                 }
             };
-            if addrs.is_empty() {
-                return Err(Box::new(NoSuchName {
-                    host,
-                    message: "no addresses".into(),
-                })
-                    as Box<dyn std::error::Error + Send + Sync>);
-            }
-            let mut refused = None;
-            let allowed: Vec<SocketAddr> = addrs
-                .into_iter()
-                .filter(|a| {
-                    if allow_private {
-                        return true;
-                    }
-                    match crate::guard::forbidden_reason(a.ip()) {
-                        Some(r) => {
-                            refused = Some(r);
-                            false
-                        }
-                        None => true,
-                    }
-                })
-                .collect();
-            if allowed.is_empty() {
-                return Err(Box::new(RefusedAddress {
-                    host,
-                    reason: refused.unwrap_or("refused address"),
-                })
-                    as Box<dyn std::error::Error + Send + Sync>);
-            }
-            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+            guard_addresses(&host, addrs, allow_private)
+                .map(|a| Box::new(a.into_iter()) as reqwest::dns::Addrs)
         })
     }
+}
+
+/// The addresses of `host` that may be connected to; an error when none may.
+fn guard_addresses(
+    host: &str,
+    addrs: Vec<SocketAddr>,
+    allow_private: bool,
+) -> Result<Vec<SocketAddr>, BoxError> {
+    if addrs.is_empty() {
+        return Err(Box::new(NoSuchName {
+            host: host.to_string(),
+            message: "no addresses".into(),
+        }));
+    }
+    if allow_private {
+        return Ok(addrs);
+    }
+    let mut refused = None;
+    let allowed: Vec<SocketAddr> = addrs
+        .into_iter()
+        .filter(|a| match crate::guard::forbidden_reason(a.ip()) {
+            Some(r) => {
+                refused = Some(r);
+                false
+            }
+            None => true,
+        })
+        .collect();
+    if allowed.is_empty() {
+        return Err(Box::new(RefusedAddress {
+            host: host.to_string(),
+            reason: refused.unwrap_or("refused address"),
+        }));
+    }
+    Ok(allowed)
 }
 
 /// The per-hop guard for IP-literal hosts (names are guarded in the resolver).
@@ -267,12 +182,19 @@ enum Step {
 
 impl Checker {
     pub fn new(cfg: &CheckConfig) -> Result<Checker, CheckerError> {
+        Checker::with_lookup(cfg, system_lookup())
+    }
+
+    /// A checker whose names resolve through `lookup` (tests stage DNS answers with it); every
+    /// answer still passes the private-address guard.
+    pub fn with_lookup(cfg: &CheckConfig, lookup: Lookup) -> Result<Checker, CheckerError> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .retry(reqwest::retry::never())
             .user_agent(cfg.user_agent.clone())
             .dns_resolver(Arc::new(GuardedResolver {
                 allow_private: cfg.allow_private,
+                lookup,
             }))
             .connect_timeout(cfg.timeout)
             .pool_idle_timeout(Duration::from_secs(30))
@@ -312,6 +234,7 @@ impl Checker {
                     Failure::Timeout
                     | Failure::ConnectionReset(_)
                     | Failure::ConnectionRefused(_)
+                    | Failure::Unreachable(_)
                     | Failure::Other(_),
                 ) => Some(backoff(attempts)),
                 _ => None,
@@ -529,6 +452,9 @@ fn failure_of(e: reqwest::Error) -> Failure {
         if let Some(n) = s.downcast_ref::<NoSuchName>() {
             return Failure::NoSuchHost(n.host.clone());
         }
+        if let Some(d) = s.downcast_ref::<DnsUnavailable>() {
+            return Failure::Unreachable(d.to_string());
+        }
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => {
@@ -540,6 +466,9 @@ fn failure_of(e: reqwest::Error) -> Failure {
                     return Failure::ConnectionReset(io.to_string())
                 }
                 std::io::ErrorKind::TimedOut => return Failure::Timeout,
+                std::io::ErrorKind::NetworkUnreachable | std::io::ErrorKind::HostUnreachable => {
+                    return Failure::Unreachable(io.to_string())
+                }
                 _ => {}
             }
         }

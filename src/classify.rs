@@ -6,7 +6,7 @@
 
 use url::Url;
 
-use crate::checker::{Failure, Fetched, Response};
+use crate::fetch::{Failure, Fetched, Response};
 use crate::state::State;
 
 /// Similarity to the baseline below which a page counts as `changed`. Chosen on the labelled
@@ -64,6 +64,7 @@ pub fn classify(f: &Fetched, ctx: &Context) -> Verdict {
                 | Failure::BadRedirect(_)
                 | Failure::InvalidUrl(_) => State::Broken,
                 Failure::Timeout
+                | Failure::Unreachable(_)
                 | Failure::ConnectionRefused(_)
                 | Failure::ConnectionReset(_)
                 | Failure::Tls(_)
@@ -182,16 +183,6 @@ fn head_text(body: &[u8], n: usize) -> String {
     String::from_utf8_lossy(&body[..body.len().min(n)]).to_ascii_lowercase()
 }
 
-/// The page title, by a cheap scan (the archive extracts it properly).
-pub fn title_of(body: &[u8]) -> Option<String> {
-    let head = head_text(body, 64 * 1024);
-    let start = head.find("<title")?;
-    let open_end = head[start..].find('>')? + start + 1;
-    let close = head[open_end..].find("</title")? + open_end;
-    let raw = String::from_utf8_lossy(&body[open_end..close.min(body.len())]).into_owned();
-    Some(raw.split_whitespace().collect::<Vec<_>>().join(" "))
-}
-
 /// Title and heading phrases of not-found pages in common languages.
 const NOT_FOUND_PHRASES: &[&str] = &[
     "404",
@@ -252,7 +243,8 @@ fn soft_404(f: &Fetched, r: &Response, ctx: &Context) -> Option<String> {
     if ctx.similarity.is_some_and(|s| s >= CHANGED_BELOW) {
         return None;
     }
-    let title_says = title_of(&r.body).is_some_and(|t| says_not_found(&t));
+    let title_says = crate::readable::title_of(&r.body, r.header("content-type"))
+        .is_some_and(|t| says_not_found(&t));
     match ctx.looks_like_probe {
         Some(true) if deep => {
             return Some(
@@ -272,7 +264,7 @@ fn soft_404(f: &Fetched, r: &Response, ctx: &Context) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checker::Hop;
+    use crate::fetch::Hop;
     use std::time::Duration;
 
     fn url(s: &str) -> Url {

@@ -89,6 +89,35 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> (String, &'static enco
     (s.into_owned(), enc)
 }
 
+/// The most of a body searched for a `<title>` by [`title_of`].
+const TITLE_SCAN: usize = 64 * 1024;
+
+/// The page title by a cheap scan of the body's start (no parse): decoded by the page's charset
+/// first, then searched and sliced in that one decoded text, so no byte of any page can cut a
+/// character in two.
+pub fn title_of(body: &[u8], content_type: Option<&str>) -> Option<String> {
+    let (text, _) = decode(&body[..body.len().min(TITLE_SCAN)], content_type);
+    let start = find_ascii_ci(&text, "<title", 0)?;
+    let open_end = start + text[start..].find('>')? + 1;
+    let close = find_ascii_ci(&text, "</title", open_end)?;
+    let title = collapse(text.get(open_end..close)?);
+    (!title.is_empty()).then_some(title)
+}
+
+/// The byte offset of `needle` (ASCII) in `hay` at or after `from`, ignoring ASCII case. Offsets
+/// are into `hay` itself, so slicing `hay` with them is safe: an ASCII match starts and ends on
+/// character boundaries.
+fn find_ascii_ci(hay: &str, needle: &str, from: usize) -> Option<usize> {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    if n.is_empty() || from > h.len() {
+        return None;
+    }
+    h.get(from..)?
+        .windows(n.len())
+        .position(|w| w.eq_ignore_ascii_case(n))
+        .map(|i| i + from)
+}
+
 fn charset_param(ct: &str) -> Option<String> {
     ct.split(';')
         .filter_map(|p| p.trim().split_once('='))
@@ -282,5 +311,62 @@ mod tests {
             "plain words\nhere"
         );
         let _ = readable(&[0xff, 0x00, 0x3c, 0x68], None);
+    }
+
+    /// Regression: `title_of` sliced the raw body with offsets found in a lossily decoded copy,
+    /// so invalid bytes before `<title>` panicked (and Latin-1 titles came out as `ound</title>`).
+    #[test]
+    fn regression_title_after_invalid_or_latin1_bytes() {
+        let mut junk = vec![0xFFu8; 50];
+        junk.extend_from_slice(b"<title>Seite nicht gefunden</title>");
+        assert_eq!(
+            title_of(&junk, Some("text/html")).as_deref(),
+            Some("Seite nicht gefunden")
+        );
+        let latin1 = b"<html><head><meta charset=\"iso-8859-1\"><meta name=x content=\"\xdc\xe4\xf6\xfc \xdf\xdf\xdf\"><TITLE>Seite nicht gefunden \xfc</TITLE></head></html>";
+        assert_eq!(
+            title_of(latin1, None).as_deref(),
+            Some("Seite nicht gefunden \u{fc}")
+        );
+        assert_eq!(title_of(b"<title>never closed", None), None);
+        assert_eq!(title_of(b"<title></title>", None), None);
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn content_type() -> impl Strategy<Value = Option<String>> {
+            prop_oneof![
+                Just(None),
+                Just(Some("text/html".to_string())),
+                Just(Some("text/plain; charset=utf-8".to_string())),
+                Just(Some("text/html; charset=iso-8859-1".to_string())),
+                Just(Some("text/html; charset=utf-16".to_string())),
+                Just(Some("text/html; charset=shift_jis".to_string())),
+                any::<String>().prop_map(Some),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+            /// Any bytes with any content type: no panic, and the text is valid UTF-8 by type.
+            #[test]
+            fn readable_and_title_never_panic(body in proptest::collection::vec(any::<u8>(), 0..4096), ct in content_type()) {
+                let _ = readable(&body, ct.as_deref());
+                let _ = title_of(&body, ct.as_deref());
+                let _ = decode(&body, ct.as_deref());
+            }
+
+            /// A title planted after arbitrary bytes (none of them `<`) is found whole.
+            #[test]
+            fn a_planted_title_is_found_after_any_junk(junk in proptest::collection::vec(any::<u8>().prop_filter("no <", |b| *b != b'<'), 0..512), title in "[A-Za-z][A-Za-z0-9 ]{0,40}[A-Za-z0-9]") {
+                let mut body = junk;
+                body.extend_from_slice(format!("<title>{title}</title>").as_bytes());
+                let want = title.split_whitespace().collect::<Vec<_>>().join(" ");
+                prop_assert_eq!(title_of(&body, Some("text/html; charset=windows-1252")), Some(want));
+            }
+        }
     }
 }

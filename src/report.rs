@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::rows::{CheckRow, CitationRow, StatusRow};
 use crate::state::State;
-use crate::store::{CheckRow, CitationRow, StatusRow};
+pub use crate::text::{sanitize, sanitize_block};
 
 /// One link in `status --format json`.
 #[derive(Debug, Serialize)]
@@ -150,25 +151,6 @@ pub fn status_csv(rows: &[StatusRow]) -> String {
     out
 }
 
-/// Makes scraped or user text safe to print on a terminal: control characters (including ESC,
-/// which starts terminal escape sequences) are shown escaped, not sent.
-pub fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-/// Like [`sanitize`] but keeps line breaks: for multi-line text such as a snapshot's text.
-pub fn sanitize_block(s: &str) -> String {
-    s.split('\n').map(sanitize).collect::<Vec<_>>().join("\n")
-}
-
 fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
@@ -301,7 +283,7 @@ fn human(bytes: i64) -> String {
 }
 
 /// `citewatch db stats`.
-pub fn db_stats(s: &crate::store::Stats) -> String {
+pub fn db_stats(s: &crate::rows::Stats) -> String {
     format!(
         "database      {} (+ {} write-ahead log), schema version {}\nposts         {}\ncitations     {}\nlinks         {}\nchecks        {}\nsnapshots     {} ({} of bodies stored as {})\nalert events  {}\n",
         human(s.file_bytes as i64),

@@ -5,8 +5,8 @@
 //!
 //! CPU only, no I/O: the pipeline runs it on a blocking thread and hands the result to the store.
 
-use crate::checker::Response;
-use crate::store::NewSnapshot;
+use crate::fetch::Response;
+use crate::rows::NewSnapshot;
 
 /// zstd level: 3 is zstd's default, a good ratio at a few hundred MB/s.
 const ZSTD_LEVEL: i32 = 3;
@@ -53,7 +53,7 @@ pub fn prepare(
         crate::readable::readable(&resp.body, content_type.as_deref())
     } else {
         crate::readable::Page {
-            title: crate::classify::title_of(&resp.body),
+            title: crate::readable::title_of(&resp.body, content_type.as_deref()),
             ..Default::default()
         }
     };

@@ -108,15 +108,15 @@ pub fn log_line(e: &AlertEvent) -> String {
         .collect();
     format!(
         "{} (cited in {}){}{} id={}",
-        crate::report::sanitize(&e.headline()),
-        crate::report::sanitize(&posts.join(", ")),
+        crate::text::sanitize(&e.headline()),
+        crate::text::sanitize(&posts.join(", ")),
         e.final_url
             .as_deref()
-            .map(|f| format!(" final_url={}", crate::report::sanitize(f)))
+            .map(|f| format!(" final_url={}", crate::text::sanitize(f)))
             .unwrap_or_default(),
         e.archived_url
             .as_deref()
-            .map(|a| format!(" archived_url={}", crate::report::sanitize(a)))
+            .map(|a| format!(" archived_url={}", crate::text::sanitize(a)))
             .unwrap_or_default(),
         e.id
     )

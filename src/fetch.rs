@@ -1,0 +1,124 @@
+//! What one check saw: the values the HTTP shell ([`crate::checker`]) produces and the pure core
+//! ([`crate::classify`], [`crate::snapshot`]) reads. A remote failure is a [`Failure`] value, never
+//! an `Err`.
+
+use std::time::Duration;
+
+use url::Url;
+
+/// One redirect hop: the URL asked, the status it answered and where it pointed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop {
+    pub url: Url,
+    pub status: u16,
+    pub location: String,
+}
+
+/// The final (non-redirect) response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The URL that answered (after redirects).
+    pub url: Url,
+    pub status: u16,
+    /// Header names lowercased, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The body after decompression, at most `max_body` bytes.
+    pub body: Vec<u8>,
+    /// The body was longer than `max_body` and was cut.
+    pub truncated: bool,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why no final response was had. Remote failures are data, not errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The name does not resolve (NXDOMAIN or no addresses).
+    NoSuchHost(String),
+    /// The address is loopback, private, link-local, ... and `allow_private` is off.
+    PrivateAddress(String),
+    Timeout,
+    /// This machine could not reach the network: no route, or no DNS answer at all. Says
+    /// nothing about the site.
+    Unreachable(String),
+    ConnectionRefused(String),
+    ConnectionReset(String),
+    Tls(String),
+    /// A redirect chain came back to a URL already visited.
+    RedirectLoop,
+    TooManyRedirects(u32),
+    /// A redirect without a usable `Location`, or to a non-HTTP scheme.
+    BadRedirect(String),
+    /// The URL cannot be fetched as written.
+    InvalidUrl(String),
+    /// Anything else on the wire.
+    Other(String),
+}
+
+/// Everything one check saw.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The URL asked for.
+    pub url: Url,
+    pub hops: Vec<Hop>,
+    pub outcome: Result<Response, Failure>,
+    pub elapsed: Duration,
+    /// Attempts made (1 when the first one settled it).
+    pub attempts: u32,
+}
+
+impl Fetched {
+    /// A stored link that no longer parses as a URL.
+    pub fn invalid(url: &str, reason: String) -> Fetched {
+        Fetched {
+            url: Url::parse("invalid:")
+                .unwrap_or_else(|_| Url::parse("data:,").expect("constant URL")),
+            hops: Vec::new(),
+            outcome: Err(Failure::InvalidUrl(format!("{url}: {reason}"))),
+            elapsed: Duration::ZERO,
+            attempts: 0,
+        }
+    }
+
+    /// The check got no HTTP answer at all (for outage detection).
+    pub fn is_network_failure(&self) -> bool {
+        matches!(
+            self.outcome,
+            Err(Failure::Timeout
+                | Failure::Unreachable(_)
+                | Failure::ConnectionRefused(_)
+                | Failure::ConnectionReset(_)
+                | Failure::NoSuchHost(_)
+                | Failure::Other(_))
+        )
+    }
+}
+
+impl Failure {
+    /// A short text for people.
+    pub fn describe(&self) -> String {
+        match self {
+            Failure::NoSuchHost(h) => format!("no such host: {h}"),
+            Failure::PrivateAddress(r) => {
+                format!("{r}; not fetched (set check.allow_private = true to check it)")
+            }
+            Failure::Timeout => "timed out".into(),
+            Failure::Unreachable(m) => format!("network unreachable: {m}"),
+            Failure::ConnectionRefused(m) => format!("connection refused: {m}"),
+            Failure::ConnectionReset(m) => format!("connection reset: {m}"),
+            Failure::Tls(m) => format!("TLS failure: {m}"),
+            Failure::RedirectLoop => "redirect loop".into(),
+            Failure::TooManyRedirects(n) => format!("more than {n} redirects"),
+            Failure::BadRedirect(m) => format!("bad redirect: {m}"),
+            Failure::InvalidUrl(m) => format!("invalid URL: {m}"),
+            Failure::Other(m) => m.clone(),
+        }
+    }
+}

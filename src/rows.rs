@@ -1,0 +1,243 @@
+//! Rows: the plain values the store writes and reads back (posts, citations, checks, snapshots,
+//! alerts), shared by the shells that produce them and the pure core that renders them. No I/O.
+
+use chrono::{DateTime, Utc};
+
+use crate::state::{Current, State};
+
+/// A post as the scan records it.
+#[derive(Debug, Clone)]
+pub struct PostRecord {
+    pub source: String,
+    pub path: String,
+    pub title: Option<String>,
+    pub date: Option<String>,
+    pub draft: bool,
+    pub url: Option<String>,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub hash: String,
+}
+
+/// Where a post cites a link, as the scan records it.
+#[derive(Debug, Clone)]
+pub struct CitationRecord {
+    /// The link's identity: a normalized URL without fragment, or a key for unfetchable targets.
+    pub link: String,
+    pub line: u32,
+    pub text: String,
+    pub kind: String,
+    pub raw: String,
+    pub fragment: Option<String>,
+    /// Set when the link's state is known without the network (skipped, invalid, post refs).
+    pub static_verdict: Option<(State, String)>,
+}
+
+/// One file of a scan batch, as the store records it.
+#[derive(Debug, Clone)]
+pub enum ScannedFile {
+    /// A new or changed post: replaces what was recorded for it.
+    Post(PostRecord, Vec<CitationRecord>),
+    /// The bytes are the same although size or mtime moved: only the stamp is updated.
+    Unchanged {
+        source: String,
+        path: String,
+        stamp: FileStamp,
+    },
+}
+
+/// What the scan remembers of a file to skip it when unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStamp {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub hash: Option<String>,
+}
+
+/// A link to fetch.
+#[derive(Debug, Clone)]
+pub struct LinkToCheck {
+    pub id: i64,
+    pub url: String,
+    pub current: Current,
+    pub baseline: Option<String>,
+    /// The snapshot its latest check archived: a body with this hash (or the baseline's) is
+    /// already in the archive and is not compressed again.
+    pub last_snapshot: Option<String>,
+    /// Keys of lines left out of comparisons (see `drift::volatile_lines`), once learned.
+    pub volatile: Option<Vec<u64>>,
+}
+
+/// A snapshot ready to store: hashed, compressed, text extracted.
+#[derive(Debug, Clone)]
+pub struct NewSnapshot {
+    pub hash: String,
+    pub size: u64,
+    /// The zstd-compressed body; `None` when the body is known to be archived already (it
+    /// hashed to the link's baseline or latest snapshot), so nothing new is stored.
+    pub body_zstd: Option<Vec<u8>>,
+    pub content_type: Option<String>,
+    pub headers_json: String,
+    pub title: Option<String>,
+    pub text: Option<String>,
+    pub truncated: bool,
+}
+
+/// One check to record.
+#[derive(Debug, Clone)]
+pub struct CheckRecord {
+    pub link_id: i64,
+    pub checked_at: DateTime<Utc>,
+    pub state: State,
+    pub http_status: Option<u16>,
+    pub final_url: Option<String>,
+    pub redirects_json: Option<String>,
+    pub error: Option<String>,
+    pub elapsed_ms: u64,
+    pub attempts: u32,
+    pub snapshot: Option<NewSnapshot>,
+    pub similarity: Option<f64>,
+    /// Make this check's snapshot the link's baseline (the first archived answer).
+    pub set_baseline: bool,
+    /// Volatile line keys learned by this check (JSON), to keep with the link.
+    pub volatile: Option<String>,
+}
+
+/// A row of `citewatch status`.
+#[derive(Debug, Clone)]
+pub struct StatusRow {
+    pub id: i64,
+    pub url: String,
+    pub state: State,
+    pub since: String,
+    pub streak: i64,
+    pub checked_at: Option<String>,
+    pub http_status: Option<u16>,
+    pub final_url: Option<String>,
+    pub error: Option<String>,
+    /// The closest archived copy, when one was looked up.
+    pub archived_url: Option<String>,
+    pub citations: Vec<CitationRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CitationRow {
+    pub post: String,
+    pub line: u32,
+    pub text: String,
+    pub kind: String,
+    pub fragment: Option<String>,
+}
+
+/// A row of `citewatch history`.
+#[derive(Debug, Clone)]
+pub struct CheckRow {
+    pub id: i64,
+    pub checked_at: String,
+    pub state: State,
+    pub http_status: Option<u16>,
+    pub final_url: Option<String>,
+    pub redirects_json: Option<String>,
+    pub error: Option<String>,
+    pub elapsed_ms: u64,
+    pub attempts: u32,
+    pub snapshot: Option<String>,
+    pub similarity: Option<f64>,
+}
+
+/// A stored snapshot, body decompressed on request.
+#[derive(Debug, Clone)]
+pub struct SnapshotRow {
+    pub hash: String,
+    pub size: u64,
+    pub content_type: Option<String>,
+    pub headers_json: String,
+    pub title: Option<String>,
+    pub text: Option<String>,
+    pub truncated: bool,
+    pub created_at: String,
+}
+
+/// Filters for `status`.
+#[derive(Debug, Clone, Default)]
+pub struct StatusFilter {
+    pub states: Vec<State>,
+    /// A substring of the post path.
+    pub post: Option<String>,
+    /// Only links cited by a present post.
+    pub cited_only: bool,
+}
+
+/// A link as scheduling and confirmation see it.
+#[derive(Debug, Clone)]
+pub struct LinkFactsRow {
+    pub id: i64,
+    pub facts: crate::schedule::LinkFacts,
+}
+
+/// One pending delivery of the outbox.
+#[derive(Debug, Clone)]
+pub struct PendingDelivery {
+    pub event_id: i64,
+    pub sink: String,
+    pub attempts: u32,
+    pub event: crate::alert::AlertEvent,
+}
+
+/// A row of `citewatch alerts`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AlertRow {
+    pub id: String,
+    pub created_at: String,
+    pub event: String,
+    pub url: Option<String>,
+    pub old_state: Option<String>,
+    pub new_state: String,
+    pub deliveries: Vec<DeliveryRow>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeliveryRow {
+    pub sink: String,
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<String>,
+    pub next_attempt: Option<String>,
+}
+
+/// Sizes and counts for `citewatch db stats`.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Stats {
+    pub file_bytes: u64,
+    pub wal_bytes: u64,
+    pub posts: i64,
+    pub citations: i64,
+    pub links: i64,
+    pub checks: i64,
+    pub snapshots: i64,
+    pub snapshot_raw_bytes: i64,
+    pub snapshot_stored_bytes: i64,
+    pub alert_events: i64,
+    pub schema_version: i64,
+}
+
+/// One archived answer, for WARC export.
+#[derive(Debug, Clone)]
+pub struct ArchiveRow {
+    pub url: String,
+    pub final_url: Option<String>,
+    pub checked_at: String,
+    pub http_status: Option<u16>,
+    pub snapshot: String,
+}
+
+/// What an origin answered for a path that cannot exist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    pub origin: String,
+    pub fetched_at: DateTime<Utc>,
+    pub status: Option<u16>,
+    pub final_url: Option<String>,
+    pub text: Option<String>,
+}
