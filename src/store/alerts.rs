@@ -1,0 +1,191 @@
+//! Confirmation and the alert outbox: events written with the confirmation that caused them, deliveries marked as they succeed or fail.
+
+use super::*;
+
+impl Store {
+    pub fn confirmation(&self, link_id: i64) -> Result<crate::confirm::Confirmation> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT confirmed, streak_state, streak_count, streak_since FROM confirmations WHERE link_id = ?1")?
+            .query_row(params![link_id], |r| {
+                Ok(crate::confirm::Confirmation {
+                    confirmed: r.get::<_, Option<String>>(0)?.map(|s| state_col(&s)),
+                    streak_state: r.get::<_, Option<String>>(1)?.map(|s| state_col(&s)),
+                    streak_count: r.get::<_, i64>(2)?.max(0) as u32,
+                    streak_since: r.get::<_, Option<String>>(3)?.map(|s| parse_ts(&s)),
+                })
+            })
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    /// Writes a link's new confirmation and, in the same transaction, the alert it caused with
+    /// one pending delivery per sink: an alert is never lost nor written twice.
+    pub fn apply_confirmation(
+        &mut self,
+        link_id: i64,
+        c: &crate::confirm::Confirmation,
+        event: Option<&crate::alert::AlertEvent>,
+        sinks: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.prepare_cached(
+            "INSERT INTO confirmations (link_id, confirmed, streak_state, streak_count, streak_since) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (link_id) DO UPDATE SET confirmed = excluded.confirmed, streak_state = excluded.streak_state,
+               streak_count = excluded.streak_count, streak_since = excluded.streak_since",
+        )?
+        .execute(params![
+            link_id,
+            c.confirmed.map(State::as_str),
+            c.streak_state.map(State::as_str),
+            c.streak_count,
+            c.streak_since.map(ts)
+        ])?;
+        if let Some(e) = event {
+            insert_event(&tx, Some(link_id), e, sinks, now)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deliveries due at `now`, oldest event first.
+    pub fn pending_deliveries(&self, now: DateTime<Utc>) -> Result<Vec<PendingDelivery>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT d.event_id, d.sink, d.attempts, e.payload FROM alert_deliveries d JOIN alert_events e ON e.id = d.event_id
+             WHERE d.state = 'pending' AND d.next_attempt <= ?1 ORDER BY d.event_id, d.sink",
+        )?;
+        let rows = stmt.query_map(params![ts(now)], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (event_id, sink, attempts, payload) = row?;
+            // A payload that no longer parses is left pending and reported, not dropped.
+            match serde_json::from_str(&payload) {
+                Ok(event) => out.push(PendingDelivery {
+                    event_id,
+                    sink,
+                    attempts: attempts.max(0) as u32,
+                    event,
+                }),
+                Err(e) => tracing::error!("alert event {event_id} cannot be read: {e}"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The earliest time a pending delivery is due, for the daemon's wake-up.
+    pub fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT MIN(next_attempt) FROM alert_deliveries WHERE state = 'pending'",
+                [],
+                |r| r.get::<_, Option<String>>(0),
+            )?
+            .map(|s| parse_ts(&s)))
+    }
+
+    pub fn mark_delivered(&mut self, event_id: i64, sink: &str, now: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE alert_deliveries SET state = 'delivered', attempts = attempts + 1, delivered_at = ?3, last_error = NULL
+             WHERE event_id = ?1 AND sink = ?2",
+            params![event_id, sink, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    pub fn mark_failed(
+        &mut self,
+        event_id: i64,
+        sink: &str,
+        error: &str,
+        next: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE alert_deliveries SET attempts = attempts + 1, last_error = ?3, next_attempt = ?4
+             WHERE event_id = ?1 AND sink = ?2",
+            params![event_id, sink, error, ts(next)],
+        )?;
+        Ok(())
+    }
+
+    /// Every alert event with its deliveries, newest first.
+    pub fn alerts(&self) -> Result<Vec<AlertRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT e.id, e.uid, e.created_at, e.event, l.url, e.old_state, e.new_state FROM alert_events e
+             LEFT JOIN links l ON l.id = e.link_id ORDER BY e.id DESC",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                AlertRow {
+                    id: r.get(1)?,
+                    created_at: r.get(2)?,
+                    event: r.get(3)?,
+                    url: r.get(4)?,
+                    old_state: r.get(5)?,
+                    new_state: r.get(6)?,
+                    deliveries: Vec::new(),
+                },
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, mut a) = row?;
+            let mut ds = self.conn.prepare_cached(
+                "SELECT sink, state, attempts, last_error, delivered_at, next_attempt FROM alert_deliveries WHERE event_id = ?1 ORDER BY sink",
+            )?;
+            let d = ds.query_map(params![id], |r| {
+                let state: String = r.get(1)?;
+                Ok(DeliveryRow {
+                    sink: r.get(0)?,
+                    attempts: r.get::<_, i64>(2)?.max(0) as u32,
+                    last_error: r.get(3)?,
+                    delivered_at: r.get(4)?,
+                    next_attempt: if state == "pending" { r.get(5)? } else { None },
+                    state,
+                })
+            })?;
+            a.deliveries = d.collect::<rusqlite::Result<_>>()?;
+            out.push(a);
+        }
+        Ok(out)
+    }
+}
+
+fn insert_event(
+    tx: &Transaction<'_>,
+    link_id: Option<i64>,
+    e: &crate::alert::AlertEvent,
+    sinks: &[String],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let payload = serde_json::to_string(e).unwrap_or_default();
+    tx.prepare_cached(
+        "INSERT INTO alert_events (uid, link_id, created_at, event, old_state, new_state, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        e.id,
+        link_id,
+        ts(now),
+        e.event,
+        e.old_state.map(State::as_str),
+        e.new_state.as_str(),
+        payload
+    ])?;
+    let event_id = tx.last_insert_rowid();
+    for s in sinks {
+        tx.prepare_cached(
+            "INSERT INTO alert_deliveries (event_id, sink, next_attempt) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![event_id, s, ts(now)])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,288 @@
+//! Checks: the links to fetch, and one check written with its snapshot and the link's new state.
+
+use super::*;
+
+impl Store {
+    /// Cited links that need the network (no static verdict), optionally only those URLs.
+    pub fn links_to_check(&self, only: Option<&[String]>) -> Result<Vec<LinkToCheck>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, url, state, since, streak, checked_at, baseline, volatile,
+                    (SELECT snapshot FROM checks k WHERE k.link_id = l.id
+                     ORDER BY checked_at DESC, id DESC LIMIT 1)
+             FROM links l
+             WHERE static_state IS NULL
+               AND EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id)
+             ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(LinkToCheck {
+                id: r.get(0)?,
+                url: r.get(1)?,
+                current: Current {
+                    state: state_col(&r.get::<_, String>(2)?),
+                    since: parse_ts(&r.get::<_, String>(3)?),
+                    streak: r.get::<_, i64>(4)?.max(0) as u32,
+                    checked_at: r.get::<_, Option<String>>(5)?.map(|s| parse_ts(&s)),
+                },
+                baseline: r.get(6)?,
+                volatile: r
+                    .get::<_, Option<String>>(7)?
+                    .and_then(|v| serde_json::from_str(&v).ok()),
+                last_snapshot: r.get(8)?,
+            })
+        })?;
+        let all: Vec<LinkToCheck> = rows.collect::<rusqlite::Result<_>>()?;
+        Ok(match only {
+            None => all,
+            Some(urls) => all
+                .into_iter()
+                .filter(|l| urls.iter().any(|u| u == &l.url))
+                .collect(),
+        })
+    }
+
+    /// The link id for a URL, whether or not it is still cited.
+    pub fn link_id(&self, url: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row("SELECT id FROM links WHERE url = ?1", params![url], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// The stored readable text of a snapshot, for comparing with its baseline.
+    pub fn snapshot_text(&self, hash: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT text FROM snapshots WHERE hash = ?1")?
+            .query_row(params![hash], |r| r.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten())
+    }
+
+    /// A snapshot's readable text, extracted from the archived body (and kept) when it was not
+    /// extracted at fetch time.
+    pub fn snapshot_text_or_extract(&self, hash: &str) -> Result<Option<String>> {
+        if let Some(t) = self.snapshot_text(hash)? {
+            return Ok(Some(t));
+        }
+        let Some(meta) = self.snapshot_meta(hash)? else {
+            return Ok(None);
+        };
+        let Some(body) = self.snapshot_body(hash)? else {
+            return Ok(None);
+        };
+        let text = crate::readable::readable(&body, meta.content_type.as_deref()).text;
+        self.conn.execute(
+            "UPDATE snapshots SET text = ?2 WHERE hash = ?1 AND text IS NULL",
+            params![hash, text],
+        )?;
+        Ok(Some(text))
+    }
+
+    /// Records one check: the snapshot (once per hash), the check row and the link's new state,
+    /// in one transaction.
+    pub fn record_check(&mut self, rec: &CheckRecord) -> Result<Current> {
+        let mut out = self.record_checks(std::slice::from_ref(rec))?;
+        Ok(out.remove(0))
+    }
+
+    /// Records several checks in one transaction: each is whole or absent after a crash, and a
+    /// busy run pays for one commit per batch instead of one per link.
+    pub fn record_checks(&mut self, recs: &[CheckRecord]) -> Result<Vec<Current>> {
+        let tx = self.conn.transaction()?;
+        let mut out = Vec::with_capacity(recs.len());
+        for rec in recs {
+            out.push(write_check(&tx, rec)?);
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Makes the latest archived snapshot of a link its baseline (`citewatch accept`). A link in
+    /// `changed` is `ok` again from now on. Returns the new baseline's hash.
+    pub fn accept(&mut self, link_id: i64, now: DateTime<Utc>) -> Result<Option<String>> {
+        let tx = self.conn.transaction()?;
+        let latest: Option<String> = tx
+            .query_row(
+                "SELECT snapshot FROM checks WHERE link_id = ?1 AND snapshot IS NOT NULL ORDER BY checked_at DESC, id DESC LIMIT 1",
+                params![link_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(h) = &latest {
+            tx.execute(
+                "UPDATE links SET baseline = ?2 WHERE id = ?1",
+                params![link_id, h],
+            )?;
+            tx.execute(
+                "UPDATE links SET state = 'ok', since = ?2, streak = 0, error = NULL WHERE id = ?1 AND state = 'changed'",
+                params![link_id, ts(now)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(latest)
+    }
+
+    /// Thins the history older than `before`: a check is kept when it is a transition (the
+    /// first check of a link, or a state different from the one before), the first check that
+    /// archived its snapshot, or the latest check of its link; the rest is deleted. The history of
+    /// states stays whole; the database grows with changes, not with checks. Returns the number
+    /// of checks deleted.
+    pub fn thin_checks(&mut self, before: DateTime<Utc>) -> Result<usize> {
+        let n = self.conn.execute(
+            "WITH ordered AS (
+                 SELECT id, checked_at, state,
+                        LAG(state) OVER (PARTITION BY link_id ORDER BY checked_at, id) AS prev
+                 FROM checks),
+             firsts AS (SELECT MIN(id) AS id FROM checks WHERE snapshot IS NOT NULL GROUP BY snapshot),
+             latest AS (SELECT MAX(id) AS id FROM checks GROUP BY link_id)
+             DELETE FROM checks WHERE id IN (
+                 SELECT id FROM ordered
+                 WHERE checked_at < ?1 AND prev IS NOT NULL AND prev = state
+                   AND id NOT IN (SELECT id FROM firsts) AND id NOT IN (SELECT id FROM latest))",
+            params![ts(before)],
+        )?;
+        Ok(n)
+    }
+
+    /// Gives the space of deleted rows back to the filesystem.
+    pub fn vacuum(&mut self) -> Result<()> {
+        self.conn.execute_batch("VACUUM")?;
+        Ok(())
+    }
+
+    /// Links to check, by id.
+    pub fn links_by_id(&self, ids: &[i64]) -> Result<Vec<LinkToCheck>> {
+        let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        Ok(self
+            .links_to_check(None)?
+            .into_iter()
+            .filter(|l| wanted.contains(&l.id))
+            .collect())
+    }
+
+    /// Every cited, fetchable link with what scheduling needs.
+    pub fn link_facts(&self) -> Result<Vec<LinkFactsRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT l.id, l.url, l.state, l.checked_at, l.streak, c.confirmed FROM links l
+             LEFT JOIN confirmations c ON c.link_id = l.id
+             WHERE l.static_state IS NULL AND EXISTS (SELECT 1 FROM citations ci WHERE ci.link_id = l.id)
+             ORDER BY l.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(LinkFactsRow {
+                id: r.get(0)?,
+                facts: crate::schedule::LinkFacts {
+                    url: r.get(1)?,
+                    state: state_col(&r.get::<_, String>(2)?),
+                    checked_at: r.get::<_, Option<String>>(3)?.map(|s| parse_ts(&s)),
+                    streak: r.get::<_, i64>(4)?.max(0) as u32,
+                    confirmed: r.get::<_, Option<String>>(5)?.is_some(),
+                },
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// Writes one check: the snapshot (once per hash), the check row and the link's new state.
+fn write_check(tx: &Transaction<'_>, rec: &CheckRecord) -> Result<Current> {
+    let prev = current_of(tx, rec.link_id)?;
+    let next = crate::state::advance(prev.as_ref(), rec.state, rec.checked_at);
+    let snap_hash = rec.snapshot.as_ref().map(|s| s.hash.clone());
+    // A body archived before is stored once: only its text is filled in if it was missing, and
+    // an unchanged page writes no snapshot page at all.
+    match &rec.snapshot {
+        Some(
+            s @ NewSnapshot {
+                body_zstd: Some(body),
+                ..
+            },
+        ) => {
+            tx.prepare_cached(
+                "INSERT INTO snapshots (hash, size, body, content_type, headers, title, text, truncated, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (hash) DO UPDATE SET text = excluded.text
+                 WHERE snapshots.text IS NULL AND excluded.text IS NOT NULL",
+            )?
+            .execute(params![
+                s.hash,
+                s.size as i64,
+                body,
+                s.content_type,
+                s.headers_json,
+                s.title,
+                s.text,
+                s.truncated,
+                ts(rec.checked_at)
+            ])?;
+        }
+        Some(NewSnapshot {
+            hash,
+            text: Some(text),
+            body_zstd: None,
+            ..
+        }) => {
+            tx.prepare_cached("UPDATE snapshots SET text = ?2 WHERE hash = ?1 AND text IS NULL")?
+                .execute(params![hash, text])?;
+        }
+        _ => {}
+    }
+    tx.prepare_cached(
+        "INSERT INTO checks (link_id, checked_at, state, http_status, final_url, redirects, error, elapsed_ms, attempts, snapshot, similarity)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        rec.link_id,
+        ts(rec.checked_at),
+        rec.state.as_str(),
+        rec.http_status,
+        rec.final_url,
+        rec.redirects_json,
+        rec.error,
+        rec.elapsed_ms as i64,
+        rec.attempts,
+        snap_hash,
+        rec.similarity
+    ])?;
+    tx.prepare_cached(
+        "UPDATE links SET state = ?2, since = ?3, streak = ?4, checked_at = ?5, http_status = ?6,
+           final_url = ?7, error = ?8,
+           baseline = CASE WHEN ?9 AND baseline IS NULL THEN ?10 ELSE baseline END
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        rec.link_id,
+        next.state.as_str(),
+        ts(next.since),
+        next.streak,
+        ts(rec.checked_at),
+        rec.http_status,
+        rec.final_url,
+        rec.error,
+        rec.set_baseline,
+        snap_hash
+    ])?;
+    if let Some(v) = &rec.volatile {
+        tx.prepare_cached("UPDATE links SET volatile = ?2 WHERE id = ?1 AND volatile IS NULL")?
+            .execute(params![rec.link_id, v])?;
+    }
+    Ok(next)
+}
+
+/// The current state of a link inside a transaction.
+fn current_of(tx: &Transaction<'_>, link_id: i64) -> Result<Option<Current>> {
+    Ok(tx
+        .prepare_cached("SELECT state, since, streak, checked_at FROM links WHERE id = ?1")?
+        .query_row(params![link_id], |r| {
+            Ok(Current {
+                state: state_col(&r.get::<_, String>(0)?),
+                since: parse_ts(&r.get::<_, String>(1)?),
+                streak: r.get::<_, i64>(2)?.max(0) as u32,
+                checked_at: r.get::<_, Option<String>>(3)?.map(|s| parse_ts(&s)),
+            })
+        })
+        .optional()?)
+}

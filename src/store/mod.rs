@@ -1,0 +1,446 @@
+//! The store: the SQLite shell. Posts, citations, links with their current state, every check, and
+//! the snapshot archive, in one database file.
+//!
+//! Invariants: the schema comes only from `schema.sql` through numbered migrations
+//! (`PRAGMA user_version`); a database newer than this binary is refused. Every write that belongs
+//! together (one post's citations, one check with its snapshot and new state) is one transaction,
+//! so `kill -9` at any moment leaves a consistent database. WAL mode lets readers (the CLI) query
+//! while a run writes.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::state::{Current, State};
+
+pub use crate::rows::*;
+
+mod alerts;
+mod archive;
+mod checks;
+mod query;
+mod scan;
+
+pub use scan::LinkIds;
+
+/// The schema and its migrations, embedded in the binary.
+pub const SCHEMA: &str = include_str!("../../schema.sql");
+
+/// How long a connection waits for another writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database {path} has schema version {found}, newer than this citewatch understands ({known}); upgrade citewatch or use another --db")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("database {path} is not a citewatch database or is damaged: {source}")]
+    NotOurs {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database {path} does not exist; run `citewatch scan` or `citewatch run` first")]
+    Missing { path: PathBuf },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("schema.sql is malformed: {0}")]
+    Schema(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Formats a time the way the database stores it (RFC 3339, UTC, seconds).
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Parses a stored time; a damaged value reads as the epoch rather than failing a query.
+pub fn parse_ts(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+/// The migration blocks of `schema.sql`, numbered from 1. A block starts at a line that is
+/// exactly `-- migration N`.
+fn migrations() -> Result<Vec<(i64, String)>> {
+    let mut out: Vec<(i64, String)> = Vec::new();
+    for line in SCHEMA.lines() {
+        let marker = line
+            .strip_prefix("-- migration ")
+            .and_then(|n| n.trim().parse::<i64>().ok());
+        match (marker, out.last_mut()) {
+            (Some(n), _) => out.push((n, String::new())),
+            (None, Some((_, body))) => {
+                body.push_str(line);
+                body.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    for (i, (n, _)) in out.iter().enumerate() {
+        if *n != i as i64 + 1 {
+            return Err(StoreError::Schema(format!("migration {n} out of order")));
+        }
+    }
+    Ok(out)
+}
+
+/// The schema version this binary writes.
+pub fn schema_version() -> i64 {
+    migrations().map(|m| m.len() as i64).unwrap_or(0)
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+fn state_col(s: &str) -> State {
+    // A value written by a newer binary reads as unchecked rather than failing the query.
+    s.parse().unwrap_or(State::Unchecked)
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database for writing.
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens an existing database for queries: never creates one (a typo in `--db` is an error,
+    /// not an empty database). An older database is brought up to date like any other: migrations
+    /// are additive and transactional.
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        Store::open(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        let not_ours = |source| StoreError::NotOurs {
+            path: self.path.clone(),
+            source,
+        };
+        self.conn.busy_timeout(BUSY_TIMEOUT).map_err(not_ours)?;
+        // WAL: readers never block the writer nor fail with "database is locked".
+        // synchronous=NORMAL is durable across application crashes in WAL mode.
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(|source| StoreError::NotOurs {
+                path: self.path.clone(),
+                source,
+            })?;
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|source| StoreError::NotOurs {
+                path: path.clone(),
+                source,
+            })?;
+        let all = migrations()?;
+        let known = all.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                path,
+                found: version,
+                known,
+            });
+        }
+        for (n, sql) in all.into_iter().filter(|(n, _)| *n > version) {
+            // IMMEDIATE: two processes opening a fresh database at once must not both migrate.
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if current >= n {
+                continue;
+            }
+            tx.execute_batch(&sql)
+                .map_err(|source| StoreError::NotOurs {
+                    path: path.clone(),
+                    source,
+                })?;
+            tx.execute_batch(&format!("PRAGMA user_version = {n}"))?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    // -- scan ---------------------------------------------------------------------------------
+
+    // -- check --------------------------------------------------------------------------------
+
+    // -- queries ------------------------------------------------------------------------------
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_from_one() {
+        let m = migrations().unwrap();
+        assert!(!m.is_empty());
+        assert_eq!(m[0].0, 1);
+        assert!(m[0].1.contains("CREATE TABLE links"));
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn post(path: &str) -> PostRecord {
+        PostRecord {
+            source: "posts".into(),
+            path: path.into(),
+            title: Some("T".into()),
+            date: None,
+            draft: false,
+            url: None,
+            size: 1,
+            mtime_ns: 2,
+            hash: "h".into(),
+        }
+    }
+
+    fn cite(link: &str, line: u32) -> CitationRecord {
+        CitationRecord {
+            link: link.into(),
+            line,
+            text: "t".into(),
+            kind: "link".into(),
+            raw: link.into(),
+            fragment: None,
+            static_verdict: None,
+        }
+    }
+
+    #[test]
+    fn too_new_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.db");
+        Store::open(&p).unwrap();
+        let c = Connection::open(&p).unwrap();
+        c.execute_batch("PRAGMA user_version = 999").unwrap();
+        drop(c);
+        let e = Store::open(&p).unwrap_err().to_string();
+        assert!(e.contains("newer"), "{e}");
+    }
+
+    #[test]
+    fn replace_post_and_record_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
+        s.replace_post(
+            &post("a.md"),
+            &[cite("https://a.org/", 3), cite("https://b.org/", 4)],
+            now(),
+        )
+        .unwrap();
+        let todo = s.links_to_check(None).unwrap();
+        assert_eq!(todo.len(), 2);
+        let rec = CheckRecord {
+            link_id: todo[0].id,
+            checked_at: now(),
+            state: State::Broken,
+            http_status: Some(404),
+            final_url: None,
+            redirects_json: None,
+            error: None,
+            elapsed_ms: 5,
+            attempts: 1,
+            snapshot: Some(NewSnapshot {
+                hash: "abc".into(),
+                size: 3,
+                body_zstd: Some(zstd::encode_all(&b"abc"[..], 3).unwrap()),
+                content_type: None,
+                headers_json: "[]".into(),
+                title: None,
+                text: Some("abc".into()),
+                truncated: false,
+            }),
+            similarity: None,
+            set_baseline: true,
+            volatile: None,
+        };
+        let c1 = s.record_check(&rec).unwrap();
+        assert_eq!((c1.state, c1.streak), (State::Broken, 1));
+        let c2 = s.record_check(&rec).unwrap();
+        assert_eq!((c2.state, c2.streak), (State::Broken, 2));
+        assert_eq!(s.history(todo[0].id).unwrap().len(), 2);
+        assert_eq!(s.snapshot_body("abc").unwrap().unwrap(), b"abc");
+        let n: i64 = s
+            .conn
+            .query_row("SELECT COUNT(*) FROM snapshots", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1, "a body is stored once however many checks saw it");
+        // Re-scanning the post without one citation drops that citation, keeps history.
+        s.replace_post(&post("a.md"), &[cite("https://b.org/", 4)], now())
+            .unwrap();
+        assert_eq!(s.links_to_check(None).unwrap().len(), 1);
+        assert_eq!(s.history(todo[0].id).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn an_already_archived_body_adds_a_check_but_no_snapshot_and_fills_missing_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
+        s.replace_post(&post("a.md"), &[cite("https://a.org/", 1)], now())
+            .unwrap();
+        let id = s.links_to_check(None).unwrap()[0].id;
+        let snap = |body: Option<Vec<u8>>, text: Option<&str>| NewSnapshot {
+            hash: "h1".into(),
+            size: 5,
+            body_zstd: body,
+            content_type: None,
+            headers_json: "[]".into(),
+            title: None,
+            text: text.map(str::to_string),
+            truncated: false,
+        };
+        let check = |snapshot: NewSnapshot, day: i64| CheckRecord {
+            link_id: id,
+            checked_at: now() + chrono::Duration::days(day),
+            state: State::Ok,
+            http_status: Some(200),
+            final_url: None,
+            redirects_json: None,
+            error: None,
+            elapsed_ms: 1,
+            attempts: 1,
+            snapshot: Some(snapshot),
+            similarity: None,
+            set_baseline: true,
+            volatile: None,
+        };
+        let body = zstd::encode_all(&b"first"[..], 3).unwrap();
+        s.record_checks(&[check(snap(Some(body), None), 0)])
+            .unwrap();
+        assert_eq!(
+            s.links_to_check(None).unwrap()[0].last_snapshot.as_deref(),
+            Some("h1")
+        );
+        // Seen again: no body is sent, the row is untouched but for the text it lacked.
+        s.record_checks(&[
+            check(snap(None, None), 1),
+            check(snap(None, Some("first words")), 2),
+            check(snap(None, Some("other words")), 3),
+        ])
+        .unwrap();
+        let (n, text): (i64, Option<String>) = s
+            .conn
+            .query_row("SELECT COUNT(*), MAX(text) FROM snapshots", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((n, text.as_deref()), (1, Some("first words")));
+        assert_eq!(s.snapshot_body("h1").unwrap().unwrap(), b"first");
+        let history = s.history(id).unwrap();
+        assert_eq!(history.len(), 4);
+        assert!(history.iter().all(|c| c.snapshot.as_deref() == Some("h1")));
+    }
+
+    #[test]
+    fn static_verdicts_apply_and_lift() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
+        let mut c = cite("mailto:a@b.org", 1);
+        c.static_verdict = Some((State::Skipped, "scheme".into()));
+        s.replace_post(&post("a.md"), &[c.clone()], now()).unwrap();
+        let row = s.link_status("mailto:a@b.org").unwrap().unwrap();
+        assert_eq!(row.state, State::Skipped);
+        assert!(s.links_to_check(None).unwrap().is_empty());
+        c.static_verdict = None;
+        s.replace_post(&post("a.md"), &[c], now()).unwrap();
+        assert_eq!(
+            s.link_status("mailto:a@b.org").unwrap().unwrap().state,
+            State::Unchecked
+        );
+    }
+
+    #[test]
+    fn thinning_keeps_transitions_first_archivals_and_the_latest() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
+        s.replace_post(&post("a.md"), &[cite("https://a.org/", 1)], now())
+            .unwrap();
+        let id = s.links_to_check(None).unwrap()[0].id;
+        let states = [
+            State::Ok,
+            State::Ok,
+            State::Ok,
+            State::Broken,
+            State::Broken,
+            State::Ok,
+            State::Ok,
+        ];
+        for (i, st) in states.iter().enumerate() {
+            let rec = CheckRecord {
+                link_id: id,
+                checked_at: now() + chrono::Duration::days(i as i64),
+                state: *st,
+                http_status: None,
+                final_url: None,
+                redirects_json: None,
+                error: None,
+                elapsed_ms: 1,
+                attempts: 1,
+                snapshot: None,
+                similarity: None,
+                set_baseline: false,
+                volatile: None,
+            };
+            s.record_check(&rec).unwrap();
+        }
+        // Only checks older than day 5 may go: days 1, 2 (repeated ok) and 4 (repeated broken).
+        let n = s.thin_checks(now() + chrono::Duration::days(5)).unwrap();
+        assert_eq!(n, 3);
+        let kept: Vec<State> = s.history(id).unwrap().iter().map(|c| c.state).collect();
+        assert_eq!(kept, [State::Ok, State::Broken, State::Ok, State::Ok]);
+    }
+}

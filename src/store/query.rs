@@ -1,0 +1,243 @@
+//! Queries for the CLI and reports: status, history, snapshots, counts, sizes, the archive for export.
+
+use super::*;
+
+impl Store {
+    /// Links with their current state and citations, filtered; sorted by URL.
+    pub fn status(&self, filter: &StatusFilter) -> Result<Vec<StatusRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, url, state, since, streak, checked_at, http_status, final_url, error,
+               (SELECT archived_url FROM wayback w WHERE w.link_id = l.id) FROM links l
+             WHERE EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id) OR ?1 = 0
+             ORDER BY url",
+        )?;
+        let rows = stmt.query_map(params![filter.cited_only], status_row)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let mut row = row?;
+            if !filter.states.is_empty() && !filter.states.contains(&row.state) {
+                continue;
+            }
+            row.citations = self.citations_of(row.id)?;
+            if let Some(p) = &filter.post {
+                if !row.citations.iter().any(|c| c.post.contains(p.as_str())) {
+                    continue;
+                }
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    /// One link's status row.
+    pub fn link_status(&self, url: &str) -> Result<Option<StatusRow>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT id, url, state, since, streak, checked_at, http_status, final_url, error,
+                   (SELECT archived_url FROM wayback w WHERE w.link_id = links.id) FROM links WHERE url = ?1",
+                params![url],
+                status_row,
+            )
+            .optional()?;
+        match row {
+            Some(mut r) => {
+                r.citations = self.citations_of(r.id)?;
+                Ok(Some(r))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// One link's status row, by id.
+    pub fn link_status_by_id(&self, id: i64) -> Result<Option<StatusRow>> {
+        let url: Option<String> = self
+            .conn
+            .query_row("SELECT url FROM links WHERE id = ?1", params![id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match url {
+            Some(u) => self.link_status(&u),
+            None => Ok(None),
+        }
+    }
+
+    /// Where a link is cited, by present posts, in post and line order.
+    pub fn citations_of(&self, link_id: i64) -> Result<Vec<CitationRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.path, c.line, c.text, c.kind, c.fragment FROM citations c JOIN posts p ON p.id = c.post_id
+             WHERE c.link_id = ?1 AND p.present = 1 ORDER BY p.path, c.line",
+        )?;
+        let rows = stmt.query_map(params![link_id], |r| {
+            Ok(CitationRow {
+                post: r.get(0)?,
+                line: r.get(1)?,
+                text: r.get(2)?,
+                kind: r.get(3)?,
+                fragment: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every check of a link, oldest first.
+    pub fn history(&self, link_id: i64) -> Result<Vec<CheckRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, checked_at, state, http_status, final_url, redirects, error, elapsed_ms, attempts, snapshot, similarity
+             FROM checks WHERE link_id = ?1 ORDER BY checked_at, id",
+        )?;
+        let rows = stmt.query_map(params![link_id], |r| {
+            Ok(CheckRow {
+                id: r.get(0)?,
+                checked_at: r.get(1)?,
+                state: state_col(&r.get::<_, String>(2)?),
+                http_status: r.get::<_, Option<i64>>(3)?.map(|s| s as u16),
+                final_url: r.get(4)?,
+                redirects_json: r.get(5)?,
+                error: r.get(6)?,
+                elapsed_ms: r.get::<_, i64>(7)?.max(0) as u64,
+                attempts: r.get::<_, i64>(8)?.max(0) as u32,
+                snapshot: r.get(9)?,
+                similarity: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The baseline snapshot hash of a link.
+    pub fn baseline(&self, link_id: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT baseline FROM links WHERE id = ?1",
+                params![link_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    pub fn snapshot_meta(&self, hash: &str) -> Result<Option<SnapshotRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT hash, size, content_type, headers, title, text, truncated, created_at FROM snapshots WHERE hash = ?1",
+                params![hash],
+                |r| {
+                    Ok(SnapshotRow {
+                        hash: r.get(0)?,
+                        size: r.get::<_, i64>(1)?.max(0) as u64,
+                        content_type: r.get(2)?,
+                        headers_json: r.get(3)?,
+                        title: r.get(4)?,
+                        text: r.get(5)?,
+                        truncated: r.get(6)?,
+                        created_at: r.get(7)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// The archived bytes of a snapshot, decompressed.
+    pub fn snapshot_body(&self, hash: &str) -> Result<Option<Vec<u8>>> {
+        let blob: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT body FROM snapshots WHERE hash = ?1",
+                params![hash],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(blob.map(|b| zstd::decode_all(&b[..]).unwrap_or_default()))
+    }
+
+    /// Counts of cited links per state.
+    pub fn counts(&self) -> Result<Vec<(State, u64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT state, COUNT(*) FROM links l WHERE EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id) GROUP BY state",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                state_col(&r.get::<_, String>(0)?),
+                r.get::<_, i64>(1)? as u64,
+            ))
+        })?;
+        let mut out: Vec<(State, u64)> = rows.collect::<rusqlite::Result<_>>()?;
+        out.sort();
+        Ok(out)
+    }
+
+    pub fn stats(&self) -> Result<Stats> {
+        let count = |table: &str| -> Result<i64> {
+            Ok(self
+                .conn
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?)
+        };
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        let (raw, stored): (i64, i64) = self.conn.query_row(
+            "SELECT COALESCE(SUM(size), 0), COALESCE(SUM(LENGTH(body)), 0) FROM snapshots",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(Stats {
+            file_bytes: size(&self.path),
+            wal_bytes: size(Path::new(&wal)),
+            posts: count("posts")?,
+            citations: count("citations")?,
+            links: count("links")?,
+            checks: count("checks")?,
+            snapshots: count("snapshots")?,
+            snapshot_raw_bytes: raw,
+            snapshot_stored_bytes: stored,
+            alert_events: count("alert_events")?,
+            schema_version: self
+                .conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))?,
+        })
+    }
+
+    /// Every check that archived a body, oldest first, optionally of one link or since a time.
+    pub fn archive_rows(
+        &self,
+        url: Option<&str>,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<ArchiveRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT l.url, c.final_url, c.checked_at, c.http_status, c.snapshot FROM checks c JOIN links l ON l.id = c.link_id
+             WHERE c.snapshot IS NOT NULL AND (?1 IS NULL OR l.url = ?1) AND (?2 IS NULL OR c.checked_at >= ?2)
+             ORDER BY c.checked_at, c.id",
+        )?;
+        let rows = stmt.query_map(params![url, since.map(ts)], |r| {
+            Ok(ArchiveRow {
+                url: r.get(0)?,
+                final_url: r.get(1)?,
+                checked_at: r.get(2)?,
+                http_status: r.get::<_, Option<i64>>(3)?.map(|s| s as u16),
+                snapshot: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// A `StatusRow` (without citations) from the columns `id, url, state, since, streak,
+/// checked_at, http_status, final_url, error, archived_url`.
+fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StatusRow> {
+    Ok(StatusRow {
+        id: r.get(0)?,
+        url: r.get(1)?,
+        state: state_col(&r.get::<_, String>(2)?),
+        since: r.get(3)?,
+        streak: r.get(4)?,
+        checked_at: r.get(5)?,
+        http_status: r.get::<_, Option<i64>>(6)?.map(|s| s as u16),
+        final_url: r.get(7)?,
+        error: r.get(8)?,
+        archived_url: r.get(9)?,
+        citations: Vec::new(),
+    })
+}
