@@ -161,3 +161,36 @@ CREATE TABLE source_files (
     fingerprint  TEXT NOT NULL,
     scanned_at   TEXT NOT NULL
 );
+
+-- migration 5
+-- Check cycles: one daemon cycle, one `run`, one `check`. A check that got no HTTP answer is a
+-- strike only once its cycle is known not to be citewatch's own outage, so its confirmation step
+-- waits in `confirmations.pending_*` (written with the check) until the cycle ends; a cycle cut
+-- short (kill -9) is decided from its recorded checks by the next process that finds it stale.
+CREATE TABLE cycles (
+    id            INTEGER PRIMARY KEY,
+    kind          TEXT NOT NULL,            -- daemon | run | check
+    pid           INTEGER NOT NULL,         -- the process that ran it, to tell a crash from a run
+    started_at    TEXT NOT NULL,
+    heartbeat_at  TEXT NOT NULL,            -- the last commit of one of its checks
+    finished_at   TEXT,                     -- NULL while it runs, or when it was cut short
+    outage        TEXT                      -- why it counted no strikes (canary, no_answers), else NULL
+);
+ALTER TABLE checks ADD COLUMN cycle_id INTEGER REFERENCES cycles(id);
+-- Why no HTTP answer came: 'local' (no route, no DNS at all), 'remote' (refused, reset, no such
+-- host, timeout); NULL when one came.
+ALTER TABLE checks ADD COLUMN network TEXT;
+ALTER TABLE confirmations ADD COLUMN pending_state TEXT;
+ALTER TABLE confirmations ADD COLUMN pending_at TEXT;
+ALTER TABLE confirmations ADD COLUMN pending_cycle INTEGER REFERENCES cycles(id);
+CREATE INDEX confirmations_pending ON confirmations(pending_cycle) WHERE pending_cycle IS NOT NULL;
+-- alert_deliveries.state gains 'dropped': the sink left the configuration; never sent elsewhere.
+-- Sinks are keyed by name (or by their target), no longer by position; older keys such as
+-- 'webhook:0' are adopted by the sink at that position once, at the first start that sees them.
+
+-- Citations (issue 12): the byte span of the target as written in the post file, for rewriting a
+-- citation in place, and the passage the post quotes from the cited page. NULL in rows written
+-- before; the scan fills them when it reads a post again.
+ALTER TABLE citations ADD COLUMN span_start INTEGER;
+ALTER TABLE citations ADD COLUMN span_end INTEGER;
+ALTER TABLE citations ADD COLUMN quote TEXT;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::config::CheckConfig;
@@ -216,13 +217,28 @@ impl Checker {
 
     /// Checks one URL: retries, redirects, body. Never fails: what went wrong is in the result.
     pub async fn check(&self, url: &Url) -> Fetched {
+        let never = CancellationToken::new();
+        match self.check_unless(url, &never).await {
+            Some(f) => f,
+            None => Fetched::invalid(url.as_str(), "check cancelled".into()),
+        }
+    }
+
+    /// Checks one URL unless `stop` is cancelled before its first request goes out (then `None`:
+    /// nothing was asked). A check already under way finishes its redirect chain; a retry it was
+    /// waiting for is given up and the last answer kept.
+    pub async fn check_unless(&self, url: &Url, stop: &CancellationToken) -> Option<Fetched> {
         let start = Instant::now();
         let _global = self.inner.global.acquire().await.ok();
+        if stop.is_cancelled() {
+            return None;
+        }
         let cfg = &self.inner.cfg;
         let mut attempts = 0u32;
         loop {
             attempts += 1;
-            let (hops, outcome) = self.attempt(url).await;
+            let first = (attempts == 1).then_some(stop);
+            let (hops, outcome) = self.attempt(url, first).await?;
             let wait = match &outcome {
                 Ok(r) if r.status == 429 || r.status == 503 => Some(
                     retry_after(r)
@@ -239,25 +255,32 @@ impl Checker {
                 ) => Some(backoff(attempts)),
                 _ => None,
             };
+            let done = Fetched {
+                url: url.clone(),
+                hops,
+                outcome,
+                elapsed: start.elapsed(),
+                attempts,
+            };
             match wait {
                 Some(d) if attempts <= cfg.retries => {
-                    tokio::time::sleep(d).await;
-                }
-                _ => {
-                    return Fetched {
-                        url: url.clone(),
-                        hops,
-                        outcome,
-                        elapsed: start.elapsed(),
-                        attempts,
+                    tokio::select! {
+                        _ = tokio::time::sleep(d) => {}
+                        _ = stop.cancelled() => return Some(done),
                     }
                 }
+                _ => return Some(done),
             }
         }
     }
 
-    /// One attempt: follows the redirect chain.
-    async fn attempt(&self, url: &Url) -> (Vec<Hop>, Result<Response, Failure>) {
+    /// One attempt: follows the redirect chain. With `stop`, nothing is sent (and `None` comes
+    /// back) when it is cancelled by the time the first request may start.
+    async fn attempt(
+        &self,
+        url: &Url,
+        stop: Option<&CancellationToken>,
+    ) -> Option<(Vec<Hop>, Result<Response, Failure>)> {
         let cfg = &self.inner.cfg;
         let mut hops = Vec::new();
         let mut visited = HashSet::new();
@@ -275,10 +298,10 @@ impl Checker {
                 .map(|(h, n, v)| format!("{h}\t{n}\t{v}\n"))
                 .collect();
             if !visited.insert((cur.to_string(), jar_state)) {
-                return (hops, Err(Failure::RedirectLoop));
+                return Some((hops, Err(Failure::RedirectLoop)));
             }
             if let Err(f) = hop_guard(&cur, cfg.allow_private) {
-                return (hops, Err(f));
+                return Some((hops, Err(f)));
             }
             let host = cur.host_str().unwrap_or("").to_ascii_lowercase();
             let key = format!("{host}:{}", cur.port_or_known_default().unwrap_or(0));
@@ -287,6 +310,9 @@ impl Checker {
                 // opposite directions must not wait on each other.
                 drop(permit.take());
                 permit = Some((key.clone(), self.inner.polite.acquire(&key).await));
+            }
+            if hops.is_empty() && stop.is_some_and(CancellationToken::is_cancelled) {
+                return None;
             }
             let cookie_header: String = cookies
                 .iter()
@@ -300,9 +326,9 @@ impl Checker {
             )
             .await;
             match step {
-                Err(_) => return (hops, Err(Failure::Timeout)),
-                Ok(Err(f)) => return (hops, Err(f)),
-                Ok(Ok(Step::Final(r))) => return (hops, Ok(r)),
+                Err(_) => return Some((hops, Err(Failure::Timeout))),
+                Ok(Err(f)) => return Some((hops, Err(f))),
+                Ok(Ok(Step::Final(r))) => return Some((hops, Ok(r))),
                 Ok(Ok(Step::Redirect { status, location })) => {
                     hops.push(Hop {
                         url: cur.clone(),
@@ -310,22 +336,22 @@ impl Checker {
                         location: location.clone(),
                     });
                     if hops.len() as u32 > cfg.max_redirects {
-                        return (hops, Err(Failure::TooManyRedirects(cfg.max_redirects)));
+                        return Some((hops, Err(Failure::TooManyRedirects(cfg.max_redirects))));
                     }
                     let next = match cur.join(location.trim()) {
                         Ok(n) => n,
                         Err(e) => {
-                            return (
+                            return Some((
                                 hops,
                                 Err(Failure::BadRedirect(format!("Location {location:?}: {e}"))),
-                            )
+                            ))
                         }
                     };
                     if !matches!(next.scheme(), "http" | "https") {
-                        return (
+                        return Some((
                             hops,
                             Err(Failure::BadRedirect(format!("to a {} URL", next.scheme()))),
-                        );
+                        ));
                     }
                     let mut next = next;
                     next.set_fragment(None);

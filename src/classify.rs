@@ -68,7 +68,8 @@ pub fn classify(f: &Fetched, ctx: &Context) -> Verdict {
                 | Failure::ConnectionRefused(_)
                 | Failure::ConnectionReset(_)
                 | Failure::Tls(_)
-                | Failure::Other(_) => State::Error,
+                | Failure::Other(_)
+                | Failure::Internal(_) => State::Error,
             };
             v.error = Some(match failure {
                 Failure::Timeout if f.attempts > 1 => {

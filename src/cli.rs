@@ -5,13 +5,17 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use citewatch::clock::{Clock, SystemClock};
 use citewatch::config::{self, Config, SourceConfig};
-use citewatch::pipeline;
+use citewatch::confirm::Outage;
+use citewatch::pipeline::{self, CheckRun, CycleKind};
+use citewatch::store::Writer;
+use tokio_util::sync::CancellationToken;
 use citewatch::report;
 use citewatch::state::State;
 use citewatch::store::{StatusFilter, Store};
@@ -68,13 +72,17 @@ pub enum Command {
         /// Post folders (default: the config's sources).
         paths: Vec<PathBuf>,
     },
-    /// Scan, check every cited link once, print a summary.
+    /// Scan, check every cited link once, confirm, alert, print a summary.
     Run {
         /// Post folders (default: the config's sources).
         paths: Vec<PathBuf>,
         /// Summary format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Do not deliver the alerts this run causes (they wait in the outbox for the daemon or
+        /// the next run).
+        #[arg(long)]
+        no_alerts: bool,
     },
     /// Check links now.
     Check {
@@ -83,6 +91,9 @@ pub enum Command {
         /// Check every cited link.
         #[arg(long, conflicts_with = "urls")]
         all: bool,
+        /// Do not deliver the alerts this check causes.
+        #[arg(long)]
+        no_alerts: bool,
     },
     /// Current state of every cited link.
     Status {
@@ -289,21 +300,34 @@ pub fn run(args: Args) -> Result<Outcome> {
     match &args.command {
         Command::Scan { paths } => {
             let cfg = with_paths(cfg, paths)?;
-            let mut store = Store::open(&cfg.db)?;
-            let rep = pipeline::scan(&mut store, &cfg, clock.now())?;
+            let writer = Writer::start(&cfg.db)?;
+            let rep = pipeline::scan_blocking(&writer, &cfg, clock.now())?;
             print_scan(&rep, args.quiet);
             Ok(Outcome::Clean)
         }
-        Command::Run { paths, format } => {
+        Command::Run {
+            paths,
+            format,
+            no_alerts,
+        } => {
             let cfg = with_paths(cfg, paths)?;
-            let mut store = Store::open(&cfg.db)?;
-            let rep = pipeline::scan(&mut store, &cfg, clock.now())?;
+            let writer = Writer::start(&cfg.db)?;
+            let rep = pipeline::scan_blocking(&writer, &cfg, clock.now())?;
             print_scan(&rep, args.quiet);
-            let links = store.links_to_check(None)?;
-            let store = check_with_progress(store, &cfg, clock, links, args.quiet)?;
-            summarize(&store, *format)
+            let links = writer.reader()?.links_to_check(None)?;
+            let run = Checking {
+                kind: CycleKind::Run,
+                quiet: args.quiet,
+                alerts: !no_alerts,
+            };
+            let offline = run.check(&writer, &cfg, clock, links)?;
+            summarize(&writer.reader()?, *format, offline)
         }
-        Command::Check { urls, all } => {
+        Command::Check {
+            urls,
+            all,
+            no_alerts,
+        } => {
             if urls.is_empty() && !all {
                 bail!(
                     "say which links to check: `citewatch check URL...` or `citewatch check --all`"
@@ -330,8 +354,15 @@ pub fn run(args: Args) -> Result<Outcome> {
                 }
                 links
             };
-            let store = check_with_progress(store, &cfg, clock, links, args.quiet)?;
-            summarize(&store, Format::Table)
+            drop(store);
+            let writer = Writer::start(&cfg.db)?;
+            let run = Checking {
+                kind: CycleKind::Check,
+                quiet: args.quiet,
+                alerts: !no_alerts,
+            };
+            let offline = run.check(&writer, &cfg, clock, links)?;
+            summarize(&writer.reader()?, Format::Table, offline)
         }
         Command::Status {
             state,
@@ -597,55 +628,127 @@ fn print_scan(rep: &pipeline::ScanReport, quiet: bool) {
     }
 }
 
-fn check_with_progress(
-    store: Store,
-    cfg: &Config,
-    clock: Arc<dyn Clock>,
-    links: Vec<citewatch::store::LinkToCheck>,
+/// How long `run` and `check` spend delivering the alerts they caused before they exit; what is
+/// not delivered by then stays in the outbox for the next run or the daemon.
+const DELIVERY_LIMIT: Duration = Duration::from_secs(60);
+
+/// A check run from the command line: progress on a terminal, archive look-ups beside the checks,
+/// alerts delivered before exiting, Ctrl-C or SIGTERM letting running checks finish.
+struct Checking {
+    kind: CycleKind,
     quiet: bool,
-) -> Result<Store> {
-    let total = links.len() as u64;
-    let bar = if !quiet && std::io::stderr().is_terminal() && total > 0 {
-        let b = indicatif::ProgressBar::new(total);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {wide_msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Some(b)
-    } else {
-        None
-    };
-    let b2 = bar.clone();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let now_clock = clock.clone();
-    let (mut store, _stats) = runtime.block_on(pipeline::check(
-        store,
-        &cfg.check,
-        clock,
-        links,
-        None,
-        move |url, _| {
-            if let Some(b) = &b2 {
-                b.inc(1);
-                b.set_message(report::sanitize(url));
+    alerts: bool,
+}
+
+impl Checking {
+    /// Checks `links`; returns why the run looked like this machine's own outage, if it did.
+    fn check(
+        &self,
+        writer: &Writer,
+        cfg: &Config,
+        clock: Arc<dyn Clock>,
+        links: Vec<citewatch::store::LinkToCheck>,
+    ) -> Result<Option<Outage>> {
+        let total = links.len() as u64;
+        let bar = if !self.quiet && std::io::stderr().is_terminal() && total > 0 {
+            let b = indicatif::ProgressBar::new(total);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {wide_msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            Some(b)
+        } else {
+            None
+        };
+        let b2 = bar.clone();
+        let run = CheckRun {
+            writer: writer.clone(),
+            check: cfg.check.clone(),
+            alerts: cfg.alerts.clone(),
+            clock: clock.clone(),
+            kind: self.kind,
+        };
+        let lookups = pipeline::Lookups {
+            writer: writer.clone(),
+            archive: cfg.archive.clone(),
+            user_agent: cfg.check.user_agent.clone(),
+            clock: clock.clone(),
+            confirmed_only: false,
+        };
+        let budget = cfg.archive.budget;
+        let stats = runtime()?.block_on(async {
+            let stop = CancellationToken::new();
+            let stopper = stop.clone();
+            tokio::spawn(async move {
+                use tokio::signal::unix::{signal, SignalKind};
+                if let (Ok(mut term), Ok(mut int)) = (
+                    signal(SignalKind::terminate()),
+                    signal(SignalKind::interrupt()),
+                ) {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                    eprintln!("citewatch: stopping: no new checks; running ones finish");
+                    stopper.cancel();
+                }
+            });
+            let checks_done = CancellationToken::new();
+            let looking = {
+                let (done, stop) = (checks_done.clone(), stop.clone());
+                tokio::spawn(async move {
+                    pipeline::lookup_archives(&lookups, &done, budget, &stop).await
+                })
+            };
+            let stats = pipeline::check(&run, links, &stop, move |url, _| {
+                if let Some(b) = &b2 {
+                    b.inc(1);
+                    b.set_message(report::sanitize(url));
+                }
+            })
+            .await;
+            checks_done.cancel();
+            match looking.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!("archive look-ups: {e}"),
+                Err(e) => tracing::warn!("archive look-ups failed: {e}"),
             }
-        },
-    ))?;
-    runtime.block_on(pipeline::lookup_archives(
-        &mut store,
-        &cfg.archive,
-        &cfg.check.user_agent,
-        now_clock.now(),
-    ))?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
+            let stats = stats?;
+            if self.alerts {
+                let http = reqwest::Client::builder().no_proxy().build()?;
+                let progress = || {};
+                let sent = tokio::time::timeout(
+                    DELIVERY_LIMIT,
+                    pipeline::deliver_due(writer, &cfg.alerts, &http, &clock, &progress),
+                )
+                .await;
+                match sent {
+                    Ok(Ok(r)) if r.failed > 0 => tracing::warn!(
+                        "{} alert deliveries failed; they are tried again by the next run",
+                        r.failed
+                    ),
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::warn!("alert delivery: {e}"),
+                    Err(_) => tracing::warn!(
+                        "alert delivery took longer than {DELIVERY_LIMIT:?}; the rest waits for the next run"
+                    ),
+                }
+            }
+            anyhow::Ok(stats)
+        })?;
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        if stats.not_started > 0 {
+            eprintln!(
+                "citewatch: stopped before {} of {} links were checked",
+                stats.not_started, total
+            );
+        }
+        Ok(stats.outage)
     }
-    Ok(store)
 }
 
 fn exit_for(store: &Store) -> Result<Outcome> {
@@ -660,7 +763,7 @@ fn exit_for(store: &Store) -> Result<Outcome> {
     })
 }
 
-fn summarize(store: &Store, format: Format) -> Result<Outcome> {
+fn summarize(store: &Store, format: Format, outage: Option<Outage>) -> Result<Outcome> {
     let counts = store.counts()?;
     let bad = store.status(&StatusFilter {
         states: State::ALL.into_iter().filter(|s| s.is_failing()).collect(),
@@ -671,6 +774,16 @@ fn summarize(store: &Store, format: Format) -> Result<Outcome> {
         Format::Json => print(&(report::status_json(&bad) + "\n"))?,
         Format::Csv => print(&report::status_csv(&bad))?,
         Format::Table => print(&report::run_summary(&counts, &bad))?,
+    }
+    if let Some(o) = outage {
+        eprintln!(
+            "citewatch: {}; no strike was counted against any citation",
+            o.describe()
+        );
+        // The verdicts above say nothing about the web: citewatch could not reach it.
+        if o == Outage::NoAnswers {
+            return Ok(Outcome::Fatal);
+        }
     }
     exit_for(store)
 }
@@ -770,7 +883,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 fn daemon(cfg: Config, args: &Args) -> Result<Outcome> {
     use citewatch::daemon::{self, Control};
     let cfg = with_paths(cfg, &[])?;
-    let store = Store::open(&cfg.db)?;
+    let writer = Writer::start(&cfg.db)?;
     let config_arg = args.config.clone();
     let db_arg = args.db.clone();
     let reload: daemon::Reloader = Box::new(move || {
@@ -791,27 +904,29 @@ fn daemon(cfg: Config, args: &Args) -> Result<Outcome> {
         let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
         let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
         tokio::spawn(async move {
-            loop {
-                let c = tokio::select! {
-                    _ = term.recv() => Control::Shutdown,
-                    _ = int.recv() => Control::Shutdown,
-                    _ = hup.recv() => Control::Reload,
-                };
-                if tx.send(c).await.is_err() {
+            while hup.recv().await.is_some() {
+                if tx.send(Control::Reload).await.is_err() {
                     break;
                 }
             }
         });
-        daemon::run(
-            cfg,
-            store,
+        let shutdown = async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        };
+        let deps = daemon::Deps {
+            config: cfg,
+            writer,
             reload,
-            Arc::new(SystemClock),
-            citewatch::systemd::Notifier::from_env(),
-            rx,
-        )
-        .await
-        .map_err(anyhow::Error::from)
+            clock: Arc::new(SystemClock),
+            notifier: Arc::new(citewatch::systemd::Notifier::from_env()),
+            control: rx,
+        };
+        daemon::run(deps, shutdown)
+            .await
+            .map_err(anyhow::Error::from)
     })?;
     Ok(Outcome::Clean)
 }

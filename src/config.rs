@@ -37,6 +37,8 @@ pub mod defaults {
     pub const THIN_CHECKS_AFTER: Duration = Duration::from_secs(180 * 24 * 3600);
     pub const WAYBACK_ENDPOINT: &str = "https://archive.org/wayback/available";
     pub const SAVE_PAGE_NOW_ENDPOINT: &str = "https://web.archive.org/save/";
+    pub const ARCHIVE_INTERVAL: Duration = Duration::from_secs(1);
+    pub const ARCHIVE_BUDGET: Duration = Duration::from_secs(30);
 
     /// `citewatch/VERSION (+URL)`: a real, identifiable User-Agent, as site operators ask of bots.
     pub fn user_agent() -> String {
@@ -214,6 +216,8 @@ impl Default for AlertsConfig {
 
 #[derive(Debug, Clone)]
 pub struct WebhookSink {
+    /// The sink's identity in the outbox: its `name`, else derived from its URL (see [`sink_key`]).
+    pub key: String,
     pub url: Url,
     /// Add a human-readable `text` field, as Slack, Mattermost and Discord webhooks read.
     pub text_field: bool,
@@ -249,6 +253,8 @@ pub enum SmtpSecurity {
 
 #[derive(Debug, Clone)]
 pub struct EmailSink {
+    /// The sink's identity in the outbox: its `name`, else `email:` and its recipients.
+    pub key: String,
     pub host: String,
     pub port: u16,
     pub security: SmtpSecurity,
@@ -257,10 +263,14 @@ pub struct EmailSink {
     pub from: String,
     pub to: Vec<String>,
     pub timeout: Duration,
+    /// A PEM file of extra root certificates to trust for this server (a private relay's CA).
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
 pub struct CommandSink {
+    /// The sink's identity in the outbox: its `name`, else `command:` and the program's path.
+    pub key: String,
     /// The executable and its arguments; run without a shell.
     pub argv: Vec<String>,
     pub timeout: Duration,
@@ -271,6 +281,11 @@ pub struct CommandSink {
 pub struct ArchiveConfig {
     pub wayback: bool,
     pub wayback_endpoint: Url,
+    /// The least time between two requests to the archive (it is a shared public service).
+    pub request_interval: Duration,
+    /// The most time `run` and `check` spend on look-ups once their checks are done; what is
+    /// left waits for the next run.
+    pub budget: Duration,
     pub save_page_now: bool,
     pub save_page_now_endpoint: Url,
 }
@@ -280,6 +295,8 @@ impl Default for ArchiveConfig {
         ArchiveConfig {
             wayback: true,
             wayback_endpoint: Url::parse(defaults::WAYBACK_ENDPOINT).expect("constant URL"),
+            request_interval: defaults::ARCHIVE_INTERVAL,
+            budget: defaults::ARCHIVE_BUDGET,
             save_page_now: false,
             save_page_now_endpoint: Url::parse(defaults::SAVE_PAGE_NOW_ENDPOINT)
                 .expect("constant URL"),
@@ -393,6 +410,7 @@ struct RawAlerts {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawWebhook {
+    name: Option<String>,
     url: String,
     #[serde(default)]
     text_field: bool,
@@ -402,6 +420,7 @@ struct RawWebhook {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEmail {
+    name: Option<String>,
     host: String,
     port: Option<u16>,
     security: Option<String>,
@@ -411,11 +430,13 @@ struct RawEmail {
     from: String,
     to: Vec<String>,
     timeout: Option<String>,
+    ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCommand {
+    name: Option<String>,
     argv: Vec<String>,
     timeout: Option<String>,
 }
@@ -425,6 +446,8 @@ struct RawCommand {
 struct RawArchive {
     wayback: Option<bool>,
     wayback_endpoint: Option<String>,
+    request_interval: Option<String>,
+    budget: Option<String>,
     save_page_now: Option<bool>,
     save_page_now_endpoint: Option<String>,
 }
@@ -695,8 +718,12 @@ impl Validator<'_> {
             .collect::<Result<Vec<_>, _>>()?;
         let mut webhook = Vec::new();
         for (i, w) in a.webhook.into_iter().enumerate() {
+            let url = self.url(&format!("alerts.webhook[{i}].url"), &w.url)?;
             webhook.push(WebhookSink {
-                url: self.url(&format!("alerts.webhook[{i}].url"), &w.url)?,
+                key: self.sink_name(&format!("alerts.webhook[{i}].name"), w.name, || {
+                    sink_key::webhook(&url)
+                })?,
+                url,
                 text_field: w.text_field,
                 timeout: self.duration(
                     &format!("alerts.webhook[{i}].timeout"),
@@ -743,14 +770,17 @@ impl Validator<'_> {
                 SmtpSecurity::StartTls => 587,
                 SmtpSecurity::None => 25,
             });
+            let to = e.to;
             email.push(EmailSink {
+                key: self.sink_name(&key("name"), e.name, || sink_key::email(&to))?,
+                ca_file: e.ca_file.map(|p| self.relative(p)),
                 host: e.host,
                 port,
                 security,
                 username: e.username,
                 password,
                 from: e.from,
-                to: e.to,
+                to,
                 timeout: self.duration(&key("timeout"), e.timeout, defaults::TIMEOUT)?,
             });
         }
@@ -762,14 +792,31 @@ impl Validator<'_> {
                     "needs the program to run",
                 ));
             }
+            let argv = c.argv;
             command.push(CommandSink {
-                argv: c.argv,
+                key: self.sink_name(&format!("alerts.command[{i}].name"), c.name, || {
+                    sink_key::command(&argv)
+                })?,
+                argv,
                 timeout: self.duration(
                     &format!("alerts.command[{i}].timeout"),
                     c.timeout,
                     defaults::TIMEOUT,
                 )?,
             });
+        }
+        let keys = std::iter::once("log".to_string())
+            .chain(webhook.iter().map(|w| w.key.clone()))
+            .chain(email.iter().map(|e| e.key.clone()))
+            .chain(command.iter().map(|c| c.key.clone()));
+        let mut seen = std::collections::HashSet::new();
+        for k in keys {
+            if !seen.insert(k.clone()) {
+                return Err(self.invalid(
+                    "alerts",
+                    format!("two alert sinks are both called {k:?}; give each a distinct `name`"),
+                ));
+            }
         }
         Ok(AlertsConfig {
             confirm_checks,
@@ -792,6 +839,28 @@ impl Validator<'_> {
         })
     }
 
+    /// A sink's key: its `name` when given (checked), else the one derived from its target.
+    fn sink_name(
+        &self,
+        key: &str,
+        name: Option<String>,
+        derived: impl FnOnce() -> String,
+    ) -> Result<String, ConfigError> {
+        match name {
+            None => Ok(derived()),
+            Some(n) => {
+                let n = n.trim().to_string();
+                if n.is_empty() || n == "log" || n.chars().any(char::is_control) || n.len() > 100 {
+                    return Err(self.invalid(
+                        key,
+                        "must be a short single line other than \"log\"",
+                    ));
+                }
+                Ok(n)
+            }
+        }
+    }
+
     fn archive(&self, a: RawArchive) -> Result<ArchiveConfig, ConfigError> {
         let d = ArchiveConfig::default();
         Ok(ArchiveConfig {
@@ -800,12 +869,43 @@ impl Validator<'_> {
                 Some(u) => self.url("archive.wayback_endpoint", &u)?,
                 None => d.wayback_endpoint,
             },
+            request_interval: self.duration(
+                "archive.request_interval",
+                a.request_interval,
+                d.request_interval,
+            )?,
+            budget: self.duration("archive.budget", a.budget, d.budget)?,
             save_page_now: a.save_page_now.unwrap_or(d.save_page_now),
             save_page_now_endpoint: match a.save_page_now_endpoint {
                 Some(u) => self.url("archive.save_page_now_endpoint", &u)?,
                 None => d.save_page_now_endpoint,
             },
         })
+    }
+}
+
+/// Keys of sinks without a `name`: derived from where they deliver, never from their position
+/// in the file, so removing one sink leaves the others' pending alerts where they were.
+pub mod sink_key {
+    use url::Url;
+
+    /// `webhook:` with the host and a short hash of the whole URL: the path often holds a token
+    /// (Slack, Discord), so it is never shown.
+    pub fn webhook(url: &Url) -> String {
+        let h = blake3::hash(url.as_str().as_bytes()).to_hex();
+        format!("webhook:{}/{}", url.host_str().unwrap_or(""), &h.as_str()[..8])
+    }
+
+    /// `email:` with the recipients, sorted.
+    pub fn email(to: &[String]) -> String {
+        let mut to: Vec<&str> = to.iter().map(|t| t.trim()).collect();
+        to.sort_unstable();
+        format!("email:{}", to.join(","))
+    }
+
+    /// `command:` with the program's path.
+    pub fn command(argv: &[String]) -> String {
+        format!("command:{}", argv.first().map(String::as_str).unwrap_or(""))
     }
 }
 

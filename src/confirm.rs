@@ -14,6 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::fetch::NetworkFailure;
 use crate::state::State;
 
 /// What confirmation remembers of a link.
@@ -136,22 +137,61 @@ pub fn step(
     }
 }
 
-/// At least this many checks in a cycle before a wholesale failure can be called an outage.
-pub const OUTAGE_MIN_CHECKS: usize = 10;
-/// The share of network-level failures that makes a cycle our own outage.
+/// The share of network-level failures (no HTTP answer) that makes a cycle look like our own
+/// outage: nearly every check failed without an answer.
 pub const OUTAGE_SHARE: f64 = 0.9;
 
-/// Whether a cycle's results look like our own network being down rather than the web rotting:
-/// a canary failed, or nearly every check failed at the network level (no HTTP answer at all).
-pub fn is_outage(results: &[(State, bool)], canaries_failed: bool) -> bool {
-    if canaries_failed {
-        return true;
+/// With at least this many checks, the share alone decides: many links on several sites do not
+/// all die in the same hour.
+pub const OUTAGE_MIN_CHECKS: usize = 10;
+
+/// One check of a cycle, as outage detection sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observation {
+    /// The host asked (lowercase); an empty string when the URL had none.
+    pub host: String,
+    /// Why no HTTP answer came, when none did.
+    pub network: Option<NetworkFailure>,
+}
+
+/// Why a cycle was taken for citewatch's own outage rather than the web rotting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outage {
+    /// A configured canary URL failed.
+    Canary,
+    /// Nearly every check failed without any HTTP answer.
+    NoAnswers,
+}
+
+impl Outage {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Outage::Canary => "a canary URL failed",
+            Outage::NoAnswers => {
+                "nearly every check failed without an HTTP answer; this machine looks offline"
+            }
+        }
     }
-    if results.len() < OUTAGE_MIN_CHECKS {
-        return false;
+}
+
+/// Whether a cycle's checks look like our own network being down rather than the web rotting,
+/// whatever their number: a canary failed, or at least [`OUTAGE_SHARE`] of the checks got no HTTP
+/// answer and the failures cannot be one site's own (the machine could not reach the network at
+/// all, or several hosts failed alike, or there were enough checks for the share to decide). A
+/// lone dead host keeps counting strikes; a machine cut off from the network counts none.
+pub fn is_outage(checks: &[Observation], canary_failed: bool) -> Option<Outage> {
+    if canary_failed {
+        return Some(Outage::Canary);
     }
-    let network = results.iter().filter(|(_, net)| *net).count();
-    network as f64 >= OUTAGE_SHARE * results.len() as f64
+    let failed: Vec<&Observation> = checks.iter().filter(|o| o.network.is_some()).collect();
+    if failed.is_empty() || (failed.len() as f64) < OUTAGE_SHARE * checks.len() as f64 {
+        return None;
+    }
+    let local = failed
+        .iter()
+        .any(|o| o.network == Some(NetworkFailure::Local));
+    let hosts: std::collections::HashSet<&str> = failed.iter().map(|o| o.host.as_str()).collect();
+    (local || hosts.len() >= 2 || checks.len() >= OUTAGE_MIN_CHECKS).then_some(Outage::NoAnswers)
 }
 
 #[cfg(test)]
@@ -325,15 +365,39 @@ mod tests {
         assert_eq!(ts.len(), 1);
     }
 
+    fn obs(host: &str, network: Option<NetworkFailure>) -> Observation {
+        Observation {
+            host: host.into(),
+            network,
+        }
+    }
+
     #[test]
     fn outage_detection() {
-        let net = |n: usize, of: usize| -> Vec<(State, bool)> {
-            (0..of).map(|i| (State::Error, i < n)).collect()
+        use NetworkFailure::{Local, Remote};
+        let many = |n: usize, of: usize| -> Vec<Observation> {
+            (0..of)
+                .map(|i| obs(&format!("h{}", i % 3), (i < n).then_some(Remote)))
+                .collect()
         };
-        assert!(is_outage(&net(10, 10), false));
-        assert!(is_outage(&net(95, 100), false));
-        assert!(!is_outage(&net(50, 100), false));
-        assert!(!is_outage(&net(5, 5), false), "too few checks to tell");
-        assert!(is_outage(&[], true), "a failed canary decides");
+        assert_eq!(is_outage(&many(10, 10), false), Some(Outage::NoAnswers));
+        assert_eq!(is_outage(&many(95, 100), false), Some(Outage::NoAnswers));
+        assert_eq!(is_outage(&many(50, 100), false), None);
+        assert_eq!(is_outage(&[], true), Some(Outage::Canary));
+        assert_eq!(is_outage(&[], false), None);
+        // Regression: under ten checks every link was confirmed dead when offline.
+        let offline: Vec<_> = ["a", "b", "c"].iter().map(|h| obs(h, Some(Remote))).collect();
+        assert_eq!(is_outage(&offline, false), Some(Outage::NoAnswers));
+        assert_eq!(
+            is_outage(&[obs("a", Some(Local))], false),
+            Some(Outage::NoAnswers),
+            "no route at all decides even for one check"
+        );
+        // One dead host is that host's problem: its strikes count.
+        let lone = [obs("dead", Some(Remote)), obs("dead", Some(Remote))];
+        assert_eq!(is_outage(&lone, false), None);
+        // Some answers came: the network works.
+        let mixed = [obs("a", Some(Remote)), obs("b", Some(Remote)), obs("c", None)];
+        assert_eq!(is_outage(&mixed, false), None);
     }
 }

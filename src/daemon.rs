@@ -1,37 +1,42 @@
-//! The daemon: an explicit loop that computes its next wake-up (pure), then waits for it, for a
-//! control event (reload, posts changed, shutdown) or for the watchdog. A wake-up runs what is due:
-//! a scan, a check cycle of the links that are due, alert deliveries.
+//! The daemon: one loop that is always listening. It `select!`s over the watchdog tick, control
+//! events (reload, posts changed), the shutdown future, its clock's next wake-up and the tasks it
+//! started; the work itself (scans, check cycles, alert delivery, archive look-ups) runs as tasks,
+//! so a slow site, a stalled mail server or a locked database never keeps the loop from answering
+//! a signal or the watchdog.
 //!
-//! Invariants: a cycle's verdicts and the alerts they cause are written together (the outbox), so
-//! a crash neither loses nor repeats an alert; an outage cycle counts no strikes; after a stop
-//! request no new check starts and running ones get `grace` to finish.
+//! Invariants: the watchdog is pinged only by this loop, and only while it is healthy (no task has
+//! gone without a sign of life for [`STALL_AFTER`]): a stuck daemon is restarted by systemd, a busy
+//! one is not. A reload during a cycle is applied when the cycle ends. A stop starts no new request,
+//! lets running ones finish within `grace`, ends the cycle (its pending strikes decided) and exits.
+//! A failed cycle, scan or delivery is logged and tried again on schedule; it never ends the
+//! service.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
-use crate::alert::sink::{sinks_from, Sink};
-use crate::alert::{AlertEvent, EventCitation};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::confirm::{self, Settings};
-use crate::pipeline::{self, PipelineError};
+use crate::pipeline::{self, CheckRun, CycleKind, DeliveryReport, PipelineError};
 use crate::schedule::{self, CronSchedule};
 use crate::state::State;
-use crate::store::{Store, StoreError};
-use crate::systemd::Notifier;
+use crate::store::{StoreError, Writer};
+use crate::systemd::Notify;
 
-/// What the outside world can ask of a running daemon.
+/// What the outside world can ask of a running daemon besides stopping (that is the shutdown
+/// future).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
     /// SIGHUP: reload the configuration (keep the old one if the new one is bad) and rescan.
     Reload,
     /// A post folder changed.
     PostsChanged,
-    /// SIGTERM or SIGINT.
-    Shutdown,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,14 +52,34 @@ pub enum DaemonError {
 /// Re-reads the configuration on SIGHUP.
 pub type Reloader = Box<dyn Fn() -> Result<Config, String> + Send + Sync>;
 
-/// Quiet time after a post change before rescanning: editors write files in bursts.
-const DEBOUNCE: std::time::Duration = std::time::Duration::from_secs(2);
+/// What the daemon runs on: tests give it a manual clock, a recording notifier and a channel of
+/// their own.
+pub struct Deps {
+    pub config: Config,
+    pub writer: Writer,
+    pub reload: Reloader,
+    pub clock: Arc<dyn Clock>,
+    pub notifier: Arc<dyn Notify>,
+    pub control: mpsc::Receiver<Control>,
+}
 
-/// How often the daemon thins old checks (after the cycle that finds it due).
+/// Quiet time after a post change before rescanning: editors write files in bursts.
+const DEBOUNCE: chrono::Duration = chrono::Duration::seconds(2);
+
+/// How often the daemon thins old checks (in the cycle that finds it due).
 const THIN_EVERY: chrono::Duration = chrono::Duration::days(1);
 
-/// The longest wait between two delivery retries.
-const MAX_RETRY: std::time::Duration = std::time::Duration::from_secs(3600);
+/// A task that shows no sign of life for this long is stuck: the watchdog is no longer pinged, so
+/// systemd restarts the service. Every check, delivery attempt and database write is a sign of
+/// life, and each of those has a timeout far shorter than this.
+pub const STALL_AFTER: Duration = Duration::from_secs(20 * 60);
+
+/// The longest time archive look-ups run after a cycle (they are a background nicety).
+const LOOKUP_BUDGET: Duration = Duration::from_secs(10 * 60);
+
+/// How long the end of a cycle cut short by the grace period may take before the daemon exits
+/// anyway (the next start would finish it).
+const FINISH_LIMIT: Duration = Duration::from_secs(5);
 
 struct Plan {
     cron: CronSchedule,
@@ -68,195 +93,472 @@ fn make_plan(cfg: &Config) -> Result<Plan, DaemonError> {
     })
 }
 
-fn to_std(d: chrono::Duration) -> std::time::Duration {
-    d.to_std().unwrap_or(std::time::Duration::ZERO)
+/// What a finished cycle reports to the loop.
+struct CycleDone {
+    stats: pipeline::CheckStats,
+    counts: Vec<(State, u64)>,
 }
 
-/// Runs until a shutdown control arrives. `store` is the open database; `reload` re-reads the
-/// configuration for SIGHUP.
-pub async fn run(
-    mut cfg: Config,
-    mut store: Store,
-    reload: Reloader,
-    clock: Arc<dyn Clock>,
-    notifier: Notifier,
-    mut control: mpsc::Receiver<Control>,
-) -> Result<(), DaemonError> {
-    let mut plan = make_plan(&cfg)?;
+/// Signs of life of the tasks, for the watchdog.
+#[derive(Default)]
+struct Life {
+    beats: Arc<AtomicU64>,
+    last_seen: u64,
+    last_change: Option<tokio::time::Instant>,
+    reported: bool,
+}
+
+impl Life {
+    /// Whether the tasks are alive: some sign of life within [`STALL_AFTER`] (or nothing runs).
+    fn healthy(&mut self, busy: bool, writer_beats: u64) -> bool {
+        let now = tokio::time::Instant::now();
+        let seen = self.beats.load(Ordering::Relaxed).wrapping_add(writer_beats);
+        if seen != self.last_seen || self.last_change.is_none() || !busy {
+            self.last_seen = seen;
+            self.last_change = Some(now);
+            self.reported = false;
+            return true;
+        }
+        let quiet = self.last_change.map(|t| now - t).unwrap_or_default();
+        if quiet < STALL_AFTER {
+            return true;
+        }
+        if !self.reported {
+            tracing::error!(
+                "no sign of life from running work for {quiet:?}: no longer pinging the watchdog, so that systemd restarts the service"
+            );
+            self.reported = true;
+        }
+        false
+    }
+}
+
+/// Waits for an optional task; pending forever when there is none.
+async fn join<T>(task: &mut Option<JoinHandle<T>>) -> Result<T, tokio::task::JoinError> {
+    match task {
+        Some(t) => t.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next tick of an optional interval; pending forever when there is none.
+async fn tick(interval: &mut Option<tokio::time::Interval>) {
+    match interval {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// What a previous run left unfinished: deliveries kept under positional sink keys (before sinks
+/// had stable ones) follow their sink, and cycles a crash cut short are finished.
+async fn startup_task(run: CheckRun) {
+    let renames = crate::alert::sink::legacy_keys(&run.alerts);
+    match run
+        .writer
+        .run("sink keys", move |s| s.adopt_sink_keys(&renames))
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("{n} alert deliveries moved to their sink's new key"),
+        Err(e) => tracing::error!("cannot update sink keys: {e}"),
+    }
+    if let Err(e) = pipeline::finish_cut_cycles(&run).await {
+        tracing::error!("cannot finish cycles cut short: {e}; the next start tries again");
+    }
+}
+
+/// Runs until `shutdown` completes.
+pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
+    let Deps {
+        mut config,
+        writer,
+        reload,
+        clock,
+        notifier,
+        mut control,
+    } = deps;
+    let mut plan = make_plan(&config)?;
     let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
+        .no_proxy()
         .build()
-        .map_err(|e| {
-            DaemonError::Schedule(format!("cannot build the HTTP client for alerts: {e}"))
-        })?;
+        .map_err(|e| DaemonError::Schedule(format!("cannot build the HTTP client for alerts: {e}")))?;
+    let mut life = Life::default();
+    let writer_beats = writer.activity();
+
+    // Before any cycle or delivery: what a previous run left unfinished.
+    let mut startup = Some(tokio::spawn(startup_task(check_run(&writer, &config, &clock))));
+
     let now = clock.now();
     let mut next_cycle = plan.cron.next_after(&now);
     let mut next_scan = plan.scan.next_after(&now);
-    let mut rescan_at: Option<DateTime<Utc>> = None;
-    let mut next_thin: Option<DateTime<Utc>> = None;
-    // Read the posts once at start so the first cycle knows every citation.
-    scan(&mut store, &cfg, clock.now());
+    // Read the posts at once so the first cycle knows every citation; deliver what is owed.
+    let mut rescan_at: Option<DateTime<Utc>> = Some(now);
+    let mut next_delivery: Option<DateTime<Utc>> = Some(now);
+    let mut next_thin = now;
+    let mut reload_pending = false;
+
     let (watch_tx, mut watch_rx) = mpsc::channel::<()>(1);
-    let mut watcher = crate::watch::PostWatcher::start(
-        &cfg.sources
-            .iter()
-            .map(|s| s.path.clone())
-            .collect::<Vec<_>>(),
-        watch_tx.clone(),
-    );
-    notifier.ready(&status_line(&store, next_cycle));
+    let folders = |c: &Config| c.sources.iter().map(|s| s.path.clone()).collect::<Vec<_>>();
+    let mut watcher = crate::watch::PostWatcher::start(&folders(&config), watch_tx.clone());
+
+    let mut cycle: Option<JoinHandle<Result<CycleDone, DaemonError>>> = None;
+    let mut cycle_stop = CancellationToken::new();
+    let mut scan: Option<JoinHandle<Result<pipeline::ScanReport, DaemonError>>> = None;
+    let mut delivery: Option<JoinHandle<Result<DeliveryReport, StoreError>>> = None;
+    let mut lookups: Option<JoinHandle<()>> = None;
+    let lookups_stop = CancellationToken::new();
+    let mut stopping: Option<tokio::time::Instant> = None;
+
+    let mut watchdog = notifier.watchdog_interval().map(|d| {
+        let mut i = tokio::time::interval(d.max(Duration::from_millis(10)));
+        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        i
+    });
+    tokio::pin!(shutdown);
+    notifier.ready(&format!("next cycle {}", fmt_opt(next_cycle)));
     tracing::info!("daemon ready; next check cycle at {}", fmt_opt(next_cycle));
-    let watchdog = notifier.watchdog_interval();
+
     loop {
+        let busy = cycle.is_some() || scan.is_some() || delivery.is_some() || startup.is_some();
+        if let Some(deadline) = stopping {
+            if !busy || tokio::time::Instant::now() >= deadline {
+                break;
+            }
+        }
+        // Start what is due (never while stopping, and cycles and deliveries only once what a
+        // previous run left unfinished is done).
         let now = clock.now();
-        let next_delivery = store.next_delivery_due()?;
+        if stopping.is_none() {
+            if scan.is_none() && (rescan_at.is_some_and(|t| t <= now) || next_scan.is_some_and(|t| t <= now)) {
+                rescan_at = None;
+                next_scan = plan.scan.next_after(&now);
+                scan = Some(tokio::spawn(scan_task(writer.clone(), config.clone(), now)));
+            }
+            if next_cycle.is_some_and(|t| t <= now) && startup.is_none() {
+                if cycle.is_some() {
+                    tracing::warn!("the previous check cycle is still running; skipping this one");
+                } else {
+                    let thin = config.thin_checks_after.filter(|_| next_thin <= now);
+                    if thin.is_some() {
+                        next_thin = now + THIN_EVERY;
+                    }
+                    cycle_stop = CancellationToken::new();
+                    cycle = Some(tokio::spawn(cycle_task(
+                        check_run(&writer, &config, &clock),
+                        config.schedule.recheck_ok,
+                        config.schedule.recheck_failing,
+                        thin,
+                        cycle_stop.clone(),
+                        life.beats.clone(),
+                    )));
+                }
+                next_cycle = plan.cron.next_after(&now);
+            }
+            if delivery.is_none() && startup.is_none() && next_delivery.is_some_and(|t| t <= now) {
+                next_delivery = None;
+                let (w, a, h, c, beats) = (
+                    writer.clone(),
+                    config.alerts.clone(),
+                    http.clone(),
+                    clock.clone(),
+                    life.beats.clone(),
+                );
+                delivery = Some(tokio::spawn(async move {
+                    let progress = move || {
+                        beats.fetch_add(1, Ordering::Relaxed);
+                    };
+                    pipeline::deliver_due(&w, &a, &h, &c, &progress).await
+                }));
+            }
+        }
         let wake = [next_cycle, next_scan, rescan_at, next_delivery]
             .into_iter()
             .flatten()
             .min();
-        let sleep_for = wake
-            .map(|w| to_std(w - now))
-            .unwrap_or(std::time::Duration::from_secs(3600));
-        let sleep_for = match watchdog {
-            Some(w) => sleep_for.min(w),
-            None => sleep_for,
+        let sleep = match (wake, stopping) {
+            (Some(w), None) => clock.sleep_until(w),
+            _ => Box::pin(std::future::pending()),
+        };
+        let grace_over = async {
+            match stopping {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
         };
         tokio::select! {
-            _ = tokio::time::sleep(sleep_for) => {}
+            biased;
+            _ = &mut shutdown, if stopping.is_none() => {
+                let grace = config.schedule.grace;
+                tracing::info!("stopping: no new checks; waiting up to {grace:?} for running work");
+                notifier.stopping();
+                cycle_stop.cancel();
+                lookups_stop.cancel();
+                stopping = Some(tokio::time::Instant::now() + grace);
+            }
+            _ = tick(&mut watchdog) => {
+                if life.healthy(busy, writer_beats.load(Ordering::Relaxed)) {
+                    notifier.watchdog();
+                }
+            }
             c = control.recv() => match c {
-                Some(Control::Shutdown) | None => break,
+                Some(Control::Reload) if cycle.is_some() => {
+                    tracing::info!("reload requested during a check cycle; it is applied when the cycle ends");
+                    reload_pending = true;
+                }
                 Some(Control::Reload) => {
-                    notifier.reloading();
-                    match reload() {
-                        Ok(new) => match make_plan(&new) {
-                            Ok(p) => {
-                                tracing::info!("configuration reloaded");
-                                cfg = new;
-                                plan = p;
-                                let now = clock.now();
-                                next_cycle = plan.cron.next_after(&now);
-                                next_scan = plan.scan.next_after(&now);
-                                drop(watcher);
-                                watcher = crate::watch::PostWatcher::start(&cfg.sources.iter().map(|s| s.path.clone()).collect::<Vec<_>>(), watch_tx.clone());
-                                rescan_at = Some(now);
-                            }
-                            Err(e) => tracing::error!("new configuration rejected, keeping the old one: {e}"),
-                        },
-                        Err(e) => tracing::error!("new configuration rejected, keeping the old one: {e}"),
+                    if apply_reload(&reload, &mut config, &mut plan, notifier.as_ref()) {
+                        let now = clock.now();
+                        next_cycle = plan.cron.next_after(&now);
+                        next_scan = plan.scan.next_after(&now);
+                        rescan_at = Some(now);
+                        next_delivery = Some(now);
+                        watcher = crate::watch::PostWatcher::start(&folders(&config), watch_tx.clone());
                     }
-                    notifier.ready(&status_line(&store, next_cycle));
-                    continue;
+                    notifier.ready(&format!("next cycle {}", fmt_opt(next_cycle)));
                 }
-                Some(Control::PostsChanged) => {
-                    rescan_at = Some(clock.now() + chrono::Duration::from_std(DEBOUNCE).unwrap_or_default());
-                    continue;
-                }
+                Some(Control::PostsChanged) => rescan_at = Some(clock.now() + DEBOUNCE),
+                // Nobody can send controls any more (the signal listener ended): go on without.
+                None => control = mpsc::channel(1).1,
             },
-            Some(()) = watch_rx.recv() => {
-                rescan_at = Some(clock.now() + chrono::Duration::from_std(DEBOUNCE).unwrap_or_default());
-                continue;
+            Some(()) = watch_rx.recv() => rescan_at = Some(clock.now() + DEBOUNCE),
+            r = join(&mut startup) => {
+                startup = None;
+                if let Err(e) = r {
+                    tracing::error!("start-up task failed: {e}");
+                }
             }
-        }
-        if watchdog.is_some() {
-            notifier.watchdog();
-        }
-        let now = clock.now();
-        if rescan_at.is_some_and(|t| t <= now) || next_scan.is_some_and(|t| t <= now) {
-            scan(&mut store, &cfg, now);
-            rescan_at = None;
-            next_scan = plan.scan.next_after(&now);
-        }
-        if next_cycle.is_some_and(|t| t <= now) {
-            let stop = Arc::new(AtomicBool::new(false));
-            let cycle_fut = cycle(store, &cfg, clock.clone(), stop.clone());
-            tokio::pin!(cycle_fut);
-            let mut stopping = false;
-            let result = loop {
-                tokio::select! {
-                    r = &mut cycle_fut => break Some(r),
-                    c = control.recv(), if !stopping => {
-                        if matches!(c, Some(Control::Shutdown) | None) {
-                            tracing::info!("stopping: no new checks; waiting up to {:?} for running ones", cfg.schedule.grace);
-                            notifier.stopping();
-                            stop.store(true, Ordering::SeqCst);
-                            stopping = true;
+            r = join(&mut scan) => {
+                scan = None;
+                match r {
+                    Ok(Ok(report)) => log_scan(&report),
+                    Ok(Err(e)) => tracing::error!("scan failed: {e}; the next scan tries again"),
+                    Err(e) => tracing::error!("scan task failed: {e}"),
+                }
+                watcher.refresh();
+            }
+            r = join(&mut cycle) => {
+                cycle = None;
+                match r {
+                    Ok(Ok(done)) => {
+                        if done.stats.transitions > 0 {
+                            next_delivery = Some(clock.now());
                         }
-                        // Reloads and post changes during a cycle wait for the next loop.
+                        notifier.status(&status_line(&done.counts, next_cycle));
+                        if lookups.as_ref().is_none_or(|l| l.is_finished()) && stopping.is_none() {
+                            lookups = Some(tokio::spawn(lookup_task(
+                                writer.clone(),
+                                config.clone(),
+                                clock.clone(),
+                                lookups_stop.clone(),
+                            )));
+                        }
                     }
-                    _ = tokio::time::sleep(cfg.schedule.grace), if stopping => break None,
+                    Ok(Err(e)) => tracing::error!("check cycle failed: {e}; the next cycle tries again"),
+                    Err(e) => tracing::error!("check cycle task failed: {e}"),
                 }
-            };
-            match result {
-                Some(Ok(s)) => store = s,
-                Some(Err(e)) => return Err(e),
-                None => {
-                    tracing::warn!("grace period over; checks still running were abandoned (they are re-checked next start)");
-                    return Ok(());
-                }
-            }
-            if stopping {
-                deliver(&mut store, &cfg, &http, clock.now()).await?;
-                return Ok(());
-            }
-            next_cycle = plan.cron.next_after(&clock.now());
-            if let Some(keep) = cfg.thin_checks_after {
-                let now = clock.now();
-                // Thinning reads the whole history: once a day is enough for a cutoff in days.
-                if next_thin.is_none_or(|t| t <= now) {
-                    next_thin = Some(now + THIN_EVERY);
-                    let cutoff = now - chrono::Duration::from_std(keep).unwrap_or_default();
-                    match store.thin_checks(cutoff) {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!("retention: thinned {n} old repeated checks"),
-                        Err(e) => tracing::warn!("retention: {e}"),
+                if reload_pending && stopping.is_none() {
+                    reload_pending = false;
+                    tracing::info!("applying the reload requested during the cycle");
+                    if apply_reload(&reload, &mut config, &mut plan, notifier.as_ref()) {
+                        let now = clock.now();
+                        next_cycle = plan.cron.next_after(&now);
+                        next_scan = plan.scan.next_after(&now);
+                        rescan_at = Some(now);
+                        next_delivery = Some(now);
+                        watcher = crate::watch::PostWatcher::start(&folders(&config), watch_tx.clone());
                     }
+                    notifier.ready(&format!("next cycle {}", fmt_opt(next_cycle)));
                 }
             }
-            notifier.status(&status_line(&store, next_cycle));
+            r = join(&mut delivery) => {
+                delivery = None;
+                match r {
+                    Ok(Ok(report)) => {
+                        next_delivery = report.next_due.map(|t| t.max(clock.now()));
+                    }
+                    Ok(Err(e)) => {
+                        tracing::error!("alert delivery failed: {e}; trying again in a minute");
+                        next_delivery = Some(clock.now() + chrono::Duration::minutes(1));
+                    }
+                    Err(e) => tracing::error!("alert delivery task failed: {e}"),
+                }
+            }
+            _ = sleep => {}
+            _ = grace_over => {}
         }
-        deliver(&mut store, &cfg, &http, clock.now()).await?;
     }
-    notifier.stopping();
+
+    // Stopped: whatever still runs after the grace period is abandoned.
+    let cut = cycle.is_some();
+    let running = [
+        cycle.as_ref().map(JoinHandle::abort_handle),
+        scan.as_ref().map(JoinHandle::abort_handle),
+        delivery.as_ref().map(JoinHandle::abort_handle),
+        lookups.as_ref().map(JoinHandle::abort_handle),
+        startup.as_ref().map(JoinHandle::abort_handle),
+    ];
+    for task in running.into_iter().flatten() {
+        task.abort();
+    }
+    if cut {
+        tracing::warn!("grace period over; checks still running were abandoned (they are checked again next time)");
+        let run = check_run(&writer, &config, &clock);
+        match tokio::time::timeout(FINISH_LIMIT, pipeline::finish_own_cycles(&run)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("cannot finish the cycle: {e}; the next start finishes it"),
+            Err(_) => tracing::warn!("finishing the cycle takes too long; the next start finishes it"),
+        }
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// What a check cycle of the daemon needs.
+fn check_run(writer: &Writer, config: &Config, clock: &Arc<dyn Clock>) -> CheckRun {
+    CheckRun {
+        writer: writer.clone(),
+        check: config.check.clone(),
+        alerts: config.alerts.clone(),
+        clock: clock.clone(),
+        kind: CycleKind::Daemon,
+    }
+}
+
+/// Re-reads the configuration; a bad one is reported and the old one kept. Whether it changed.
+fn apply_reload(reload: &Reloader, config: &mut Config, plan: &mut Plan, notifier: &dyn Notify) -> bool {
+    notifier.reloading();
+    let new = reload().and_then(|c| make_plan(&c).map(|p| (c, p)).map_err(|e| e.to_string()));
+    match new {
+        Ok((c, p)) => {
+            if c.db != config.db {
+                tracing::warn!("the database path changed in the configuration; it takes effect at the next start");
+            }
+            *config = c;
+            *plan = p;
+            tracing::info!("configuration reloaded");
+            true
+        }
+        Err(e) => {
+            tracing::error!("new configuration rejected, keeping the old one: {e}");
+            false
+        }
+    }
+}
+
+/// One scan, on the writer (it writes posts in batches as it reads them).
+async fn scan_task(
+    writer: Writer,
+    config: Config,
+    now: DateTime<Utc>,
+) -> Result<pipeline::ScanReport, DaemonError> {
+    Ok(pipeline::scan_async(&writer, &config, now).await?)
+}
+
+fn log_scan(r: &pipeline::ScanReport) {
+    for p in &r.problems {
+        tracing::warn!("skipped {}: {}", crate::text::sanitize(&p.path), crate::text::sanitize(&p.message));
+    }
+    if r.read > 0 || r.removed > 0 {
+        tracing::info!(
+            "scan: {} files, {} read, {} removed, {} citations",
+            r.files,
+            r.read,
+            r.removed,
+            r.citations
+        );
+    }
+}
+
+/// One check cycle: the due links, checked, confirmed and recorded; then thinning when due.
+async fn cycle_task(
+    run: CheckRun,
+    recheck_ok: Duration,
+    recheck_failing: Duration,
+    thin: Option<Duration>,
+    stop: CancellationToken,
+    beats: Arc<AtomicU64>,
+) -> Result<CycleDone, DaemonError> {
+    let now = run.clock.now();
+    let facts = run.writer.read(|s| s.link_facts()).await?;
+    let list: Vec<_> = facts.iter().map(|f| f.facts.clone()).collect();
+    let due: Vec<i64> = schedule::due(&list, recheck_ok, recheck_failing, now)
+        .into_iter()
+        .map(|i| facts[i].id)
+        .collect();
+    let links = run.writer.read(move |s| s.links_by_id(&due)).await?;
+    tracing::info!("check cycle: {} of {} links due", links.len(), facts.len());
+    let stats = pipeline::check(&run, links, &stop, move |_, _| {
+        beats.fetch_add(1, Ordering::Relaxed);
+    })
+    .await?;
+    match stats.outage {
+        Some(o) => tracing::warn!(
+            "this cycle looks like our own outage ({}); it counts no strikes against citations",
+            o.describe()
+        ),
+        None => tracing::info!(
+            "check cycle done: {} checked, {} confirmed transitions{}",
+            stats.checked,
+            stats.transitions,
+            if stats.not_started > 0 {
+                format!(", {} not started (stopping)", stats.not_started)
+            } else {
+                String::new()
+            }
+        ),
+    }
+    if let Some(keep) = thin {
+        let cutoff = run.clock.now() - chrono::Duration::from_std(keep).unwrap_or_default();
+        match run.writer.run("thinning", move |s| s.thin_checks(cutoff)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("retention: thinned {n} old repeated checks"),
+            Err(e) => tracing::warn!("retention: {e}"),
+        }
+    }
+    let counts = run.writer.read(|s| s.counts()).await?;
+    Ok(CycleDone { stats, counts })
+}
+
+/// Archive look-ups for links whose bad state is confirmed, in the background.
+async fn lookup_task(
+    writer: Writer,
+    config: Config,
+    clock: Arc<dyn Clock>,
+    stop: CancellationToken,
+) {
+    let l = pipeline::Lookups {
+        writer,
+        archive: config.archive.clone(),
+        user_agent: config.check.user_agent.clone(),
+        clock,
+        confirmed_only: true,
+    };
+    let done = CancellationToken::new();
+    done.cancel();
+    match pipeline::lookup_archives(&l, &done, LOOKUP_BUDGET, &stop).await {
+        Ok(r) if r.looked_up > 0 => tracing::info!(
+            "archive look-ups: {} asked, {} copies found",
+            r.looked_up,
+            r.found
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("archive look-ups: {e}"),
+    }
 }
 
 fn fmt_opt(t: Option<DateTime<Utc>>) -> String {
     t.map(crate::store::ts).unwrap_or_else(|| "never".into())
 }
 
-fn scan(store: &mut Store, cfg: &Config, now: DateTime<Utc>) {
-    match pipeline::scan(store, cfg, now) {
-        Ok(r) => {
-            for p in &r.problems {
-                tracing::warn!("skipped {}: {}", p.path, p.message);
-            }
-            if r.read > 0 || r.removed > 0 {
-                tracing::info!(
-                    "scan: {} files, {} read, {} removed, {} citations",
-                    r.files,
-                    r.read,
-                    r.removed,
-                    r.citations
-                );
-            }
-        }
-        // A source folder that vanished is reported; the daemon keeps watching the rest.
-        Err(e) => tracing::error!("scan failed: {e}"),
-    }
-}
-
 /// The STATUS= line: next cycle and links by state.
-fn status_line(store: &Store, next: Option<DateTime<Utc>>) -> String {
-    let counts = store
-        .counts()
-        .map(|c| {
-            c.iter()
-                .map(|(s, n)| format!("{n} {s}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default();
+fn status_line(counts: &[(State, u64)], next: Option<DateTime<Utc>>) -> String {
+    let counts = counts
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
         "next cycle {}; {}",
         fmt_opt(next),
@@ -266,198 +568,4 @@ fn status_line(store: &Store, next: Option<DateTime<Utc>>) -> String {
             counts
         }
     )
-}
-
-/// One check cycle: the due links (and canaries), then confirmation and alerts.
-async fn cycle(
-    store: Store,
-    cfg: &Config,
-    clock: Arc<dyn Clock>,
-    stop: Arc<AtomicBool>,
-) -> Result<Store, DaemonError> {
-    let now = clock.now();
-    let facts = store.link_facts()?;
-    let list: Vec<_> = facts.iter().map(|f| f.facts.clone()).collect();
-    let due: Vec<i64> = schedule::due(
-        &list,
-        cfg.schedule.recheck_ok,
-        cfg.schedule.recheck_failing,
-        now,
-    )
-    .into_iter()
-    .map(|i| facts[i].id)
-    .collect();
-    let canaries_failed = canaries_fail(cfg).await;
-    let links = store.links_by_id(&due)?;
-    tracing::info!("check cycle: {} of {} links due", links.len(), facts.len());
-    let (mut store, stats) = pipeline::check(
-        store,
-        &cfg.check,
-        clock.clone(),
-        links,
-        Some(stop),
-        |_, _| {},
-    )
-    .await?;
-    let observed: Vec<(State, bool)> = stats.results.iter().map(|(_, s, n)| (*s, *n)).collect();
-    let outage = confirm::is_outage(&observed, canaries_failed);
-    if outage {
-        tracing::warn!(
-            "this cycle looks like our own outage ({}); it counts no strikes against citations",
-            if canaries_failed {
-                "a canary URL failed"
-            } else {
-                "nearly every check failed without an HTTP answer"
-            }
-        );
-    }
-    let settings = Settings {
-        confirm_checks: cfg.alerts.confirm_checks,
-        confirm_period: cfg.alerts.confirm_period,
-    };
-    let sinks: Vec<String> = sinks_from(&cfg.alerts).iter().map(Sink::key).collect();
-    let now = clock.now();
-    for (id, state, _) in &stats.results {
-        let prev = store.confirmation(*id)?;
-        let (next, transition) = confirm::step(&prev, *state, now, &settings, outage);
-        let event = match transition {
-            Some(t) => Some(event_for(&store, *id, t, now)?),
-            None => None,
-        };
-        if next != prev || event.is_some() {
-            store.apply_confirmation(*id, &next, event.as_ref(), &sinks, now)?;
-        }
-    }
-    Ok(store)
-}
-
-/// Whether any configured canary failed: then the cycle is our outage.
-async fn canaries_fail(cfg: &Config) -> bool {
-    if cfg.alerts.canaries.is_empty() {
-        return false;
-    }
-    let Ok(checker) = crate::checker::Checker::new(&cfg.check) else {
-        return false;
-    };
-    for url in &cfg.alerts.canaries {
-        let f = checker.check(url).await;
-        let v = crate::classify::classify(&f, &crate::classify::Context::default());
-        if v.state.is_failing() {
-            tracing::warn!("canary {url} failed: {}", v.error.unwrap_or_default());
-            return true;
-        }
-    }
-    false
-}
-
-fn event_for(
-    store: &Store,
-    link_id: i64,
-    t: confirm::Transition,
-    now: DateTime<Utc>,
-) -> Result<AlertEvent, StoreError> {
-    let row = store.link_status_by_id(link_id)?;
-    let (url, http_status, error, final_url, archived_url, citations) = match row {
-        Some(r) => (
-            r.url,
-            r.http_status,
-            r.error,
-            r.final_url,
-            r.archived_url,
-            r.citations
-                .into_iter()
-                .map(|c| EventCitation {
-                    post: c.post,
-                    line: c.line,
-                    text: c.text,
-                })
-                .collect(),
-        ),
-        None => (String::new(), None, None, None, None, Vec::new()),
-    };
-    Ok(AlertEvent {
-        id: format!(
-            "cw-{link_id}-{}-{}",
-            now.timestamp_millis(),
-            t.kind.as_str()
-        ),
-        event: t.kind.as_str().to_string(),
-        url,
-        old_state: t.from,
-        new_state: t.to,
-        http_status,
-        error,
-        final_url,
-        archived_url,
-        citations,
-        at: now,
-    })
-}
-
-/// Sends the outbox's due deliveries; failures are retried later with backoff.
-pub async fn deliver(
-    store: &mut Store,
-    cfg: &Config,
-    http: &reqwest::Client,
-    now: DateTime<Utc>,
-) -> Result<(), DaemonError> {
-    let pending = store.pending_deliveries(now)?;
-    if pending.is_empty() {
-        return Ok(());
-    }
-    let sinks = sinks_from(&cfg.alerts);
-    // Group by sink: a digest is one message per sink; otherwise one message per event.
-    let mut by_sink: std::collections::BTreeMap<String, Vec<crate::store::PendingDelivery>> =
-        Default::default();
-    for p in pending {
-        by_sink.entry(p.sink.clone()).or_default().push(p);
-    }
-    for (key, items) in by_sink {
-        let Some(sink) = sinks.iter().find(|s| s.key() == key) else {
-            // The sink was removed from the config: nothing can deliver these any more.
-            for p in &items {
-                store.mark_failed(
-                    p.event_id,
-                    &key,
-                    "sink no longer configured",
-                    now + chrono::Duration::days(3650),
-                )?;
-            }
-            continue;
-        };
-        let batches: Vec<Vec<crate::store::PendingDelivery>> = if cfg.alerts.digest {
-            vec![items]
-        } else {
-            items.into_iter().map(|p| vec![p]).collect()
-        };
-        for batch in batches {
-            let events: Vec<AlertEvent> = batch.iter().map(|p| p.event.clone()).collect();
-            match sink.deliver(&events, http).await {
-                Ok(()) => {
-                    for p in &batch {
-                        store.mark_delivered(p.event_id, &key, now)?;
-                    }
-                }
-                Err(e) => {
-                    let attempts = batch.iter().map(|p| p.attempts).max().unwrap_or(0);
-                    let wait = cfg
-                        .alerts
-                        .retry_interval
-                        .saturating_mul(1u32 << attempts.min(12))
-                        .min(MAX_RETRY);
-                    let next = now + chrono::Duration::from_std(wait).unwrap_or_default();
-                    tracing::warn!(
-                        "alert delivery to {} failed (attempt {}): {e}; next try at {}",
-                        sink.describe(),
-                        attempts + 1,
-                        crate::store::ts(next)
-                    );
-                    for p in &batch {
-                        store.mark_failed(p.event_id, &key, &e.to_string(), next)?;
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
 }

@@ -60,6 +60,9 @@ pub enum Failure {
     InvalidUrl(String),
     /// Anything else on the wire.
     Other(String),
+    /// citewatch itself failed while checking or judging this link (a bug): the link is `error`
+    /// and the run goes on.
+    Internal(String),
 }
 
 /// Everything one check saw.
@@ -87,17 +90,63 @@ impl Fetched {
         }
     }
 
-    /// The check got no HTTP answer at all (for outage detection).
-    pub fn is_network_failure(&self) -> bool {
-        matches!(
-            self.outcome,
-            Err(Failure::Timeout
-                | Failure::Unreachable(_)
+    /// A check that citewatch itself could not finish (a panic while fetching or judging).
+    pub fn internal(url: &Url, what: String) -> Fetched {
+        Fetched {
+            url: url.clone(),
+            hops: Vec::new(),
+            outcome: Err(Failure::Internal(what)),
+            elapsed: Duration::ZERO,
+            attempts: 0,
+        }
+    }
+
+    /// Why no HTTP answer came at all, if none did (for outage detection).
+    pub fn network_failure(&self) -> Option<NetworkFailure> {
+        match &self.outcome {
+            Err(Failure::Unreachable(_)) => Some(NetworkFailure::Local),
+            Err(
+                Failure::Timeout
                 | Failure::ConnectionRefused(_)
                 | Failure::ConnectionReset(_)
                 | Failure::NoSuchHost(_)
-                | Failure::Other(_))
-        )
+                | Failure::Other(_),
+            ) => Some(NetworkFailure::Remote),
+            _ => None,
+        }
+    }
+
+    /// The check got no HTTP answer at all.
+    pub fn is_network_failure(&self) -> bool {
+        self.network_failure().is_some()
+    }
+}
+
+/// A check that got no HTTP answer, by where the fault most likely is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NetworkFailure {
+    /// This machine could not reach the network at all (no route, no DNS answer).
+    Local,
+    /// The site's side (refused, reset, no such host, timed out), or a whole network that
+    /// answers every name with "no such host" because it is cut off: only many such failures
+    /// across sites say which.
+    Remote,
+}
+
+impl NetworkFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkFailure::Local => "local",
+            NetworkFailure::Remote => "remote",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<NetworkFailure> {
+        match s {
+            "local" => Some(NetworkFailure::Local),
+            "remote" => Some(NetworkFailure::Remote),
+            _ => None,
+        }
     }
 }
 
@@ -119,6 +168,7 @@ impl Failure {
             Failure::BadRedirect(m) => format!("bad redirect: {m}"),
             Failure::InvalidUrl(m) => format!("invalid URL: {m}"),
             Failure::Other(m) => m.clone(),
+            Failure::Internal(m) => format!("internal error (a bug in citewatch; please report it): {m}"),
         }
     }
 }

@@ -20,7 +20,7 @@ pub struct PostRecord {
 }
 
 /// Where a post cites a link, as the scan records it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CitationRecord {
     /// The link's identity: a normalized URL without fragment, or a key for unfetchable targets.
     pub link: String,
@@ -31,6 +31,10 @@ pub struct CitationRecord {
     pub fragment: Option<String>,
     /// Set when the link's state is known without the network (skipped, invalid, post refs).
     pub static_verdict: Option<(State, String)>,
+    /// Byte offsets (start, end) of the target as written in the post file's raw bytes.
+    pub span: Option<(u64, u64)>,
+    /// The passage the post quotes from the cited page.
+    pub quote: Option<String>,
 }
 
 /// One file of a scan batch, as the store records it.
@@ -101,6 +105,10 @@ pub struct CheckRecord {
     pub set_baseline: bool,
     /// Volatile line keys learned by this check (JSON), to keep with the link.
     pub volatile: Option<String>,
+    /// The cycle (daemon cycle, `run`, `check`) this check belongs to.
+    pub cycle_id: Option<i64>,
+    /// Why no HTTP answer came, when none did.
+    pub network: Option<crate::fetch::NetworkFailure>,
 }
 
 /// A row of `citewatch status`.
@@ -120,13 +128,17 @@ pub struct StatusRow {
     pub citations: Vec<CitationRow>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CitationRow {
     pub post: String,
     pub line: u32,
     pub text: String,
     pub kind: String,
     pub fragment: Option<String>,
+    /// Byte offsets (start, end) of the target in the post file.
+    pub span: Option<(u64, u64)>,
+    /// The passage the post quotes from the cited page.
+    pub quote: Option<String>,
 }
 
 /// A row of `citewatch history`.

@@ -7,6 +7,18 @@ use std::time::Duration;
 
 use sd_notify::NotifyState;
 
+/// What the daemon tells its service manager. [`Notifier`] speaks the systemd protocol; tests
+/// record the calls.
+pub trait Notify: Send + Sync {
+    fn ready(&self, status: &str);
+    fn status(&self, status: &str);
+    fn watchdog(&self);
+    fn reloading(&self);
+    fn stopping(&self);
+    /// How often to send `WATCHDOG=1`, when the manager watches us.
+    fn watchdog_interval(&self) -> Option<Duration>;
+}
+
 /// Talks to the service manager.
 #[derive(Debug, Clone, Default)]
 pub struct Notifier {
@@ -21,37 +33,39 @@ impl Notifier {
         }
     }
 
-    /// How often to send `WATCHDOG=1`: half the configured `WatchdogSec`, as systemd advises.
-    pub fn watchdog_interval(&self) -> Option<Duration> {
-        self.watchdog.map(|d| d / 2)
-    }
-
     fn send(&self, states: &[NotifyState<'_>]) {
         if let Err(e) = sd_notify::notify(states) {
             tracing::debug!("cannot notify systemd: {e}");
         }
     }
+}
 
-    pub fn ready(&self, status: &str) {
+impl Notify for Notifier {
+    fn ready(&self, status: &str) {
         self.send(&[NotifyState::Ready, NotifyState::Status(&one_line(status))]);
     }
 
-    pub fn status(&self, status: &str) {
+    fn status(&self, status: &str) {
         self.send(&[NotifyState::Status(&one_line(status))]);
     }
 
-    pub fn watchdog(&self) {
+    fn watchdog(&self) {
         self.send(&[NotifyState::Watchdog]);
     }
 
-    pub fn reloading(&self) {
+    fn reloading(&self) {
         // systemd 253+ also wants MONOTONIC_USEC with RELOADING=1; with Type=notify (Debian 12 has
         // 252) RELOADING=1 alone is accepted and shown.
         self.send(&[NotifyState::Reloading]);
     }
 
-    pub fn stopping(&self) {
+    fn stopping(&self) {
         self.send(&[NotifyState::Stopping]);
+    }
+
+    /// Half the configured `WatchdogSec`, as systemd advises.
+    fn watchdog_interval(&self) -> Option<Duration> {
+        self.watchdog.map(|d| d / 2)
     }
 }
 

@@ -66,9 +66,13 @@ pub struct Wayback {
 }
 
 impl Wayback {
-    pub fn new(endpoint: Url, user_agent: &str) -> Result<Wayback, WaybackError> {
+    /// A client whose every look-up ends within `timeout`.
+    pub fn new(endpoint: Url, user_agent: &str, timeout: Duration) -> Result<Wayback, WaybackError> {
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            // The archive is public: a proxy from the environment is not needed and not wanted.
+            .no_proxy()
             .user_agent(user_agent.to_string())
             .build()
             .map_err(|e| WaybackError::Lookup {
@@ -116,13 +120,15 @@ impl Wayback {
     }
 }
 
-/// Asks Save Page Now to archive `url`: a GET of the endpoint with the URL appended, as the
-/// public endpoint takes it. Returns a short outcome for the record.
-pub async fn save_page_now(client: &reqwest::Client, endpoint: &Url, url: &str) -> String {
-    let target = format!("{}{}", endpoint.as_str(), url);
-    match client.get(&target).send().await {
-        Ok(r) => format!("HTTP {}", r.status().as_u16()),
-        Err(e) => e.without_url().to_string(),
+impl Wayback {
+    /// Asks Save Page Now to archive `url`: a GET of `endpoint` with the URL appended, as the
+    /// public endpoint takes it. Returns a short outcome for the record.
+    pub async fn save_page_now(&self, endpoint: &Url, url: &str) -> String {
+        let target = format!("{}{}", endpoint.as_str(), url);
+        match self.client.get(&target).send().await {
+            Ok(r) => format!("HTTP {}", r.status().as_u16()),
+            Err(e) => e.without_url().to_string(),
+        }
     }
 }
 

@@ -55,6 +55,40 @@ mod rfc3339 {
     }
 }
 
+/// The event for a confirmed transition of a link, as its status row reads at `now`. Its id is
+/// stable across delivery retries: receivers deduplicate on it.
+pub fn event_for(
+    link_id: i64,
+    row: Option<&crate::rows::StatusRow>,
+    t: crate::confirm::Transition,
+    now: DateTime<Utc>,
+) -> AlertEvent {
+    AlertEvent {
+        id: format!("cw-{link_id}-{}-{}", now.timestamp_millis(), t.kind.as_str()),
+        event: t.kind.as_str().to_string(),
+        url: row.map(|r| r.url.clone()).unwrap_or_default(),
+        old_state: t.from,
+        new_state: t.to,
+        http_status: row.and_then(|r| r.http_status),
+        error: row.and_then(|r| r.error.clone()),
+        final_url: row.and_then(|r| r.final_url.clone()),
+        archived_url: row.and_then(|r| r.archived_url.clone()),
+        citations: row
+            .map(|r| {
+                r.citations
+                    .iter()
+                    .map(|c| EventCitation {
+                        post: c.post.clone(),
+                        line: c.line,
+                        text: c.text.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        at: now,
+    }
+}
+
 impl AlertEvent {
     /// The event `citewatch alerts test` sends to every sink.
     pub fn test(now: DateTime<Utc>) -> AlertEvent {

@@ -5,6 +5,7 @@
 //! read at send time and never appear in errors or logs; every delivery has a timeout.
 
 use std::process::Stdio;
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -26,88 +27,120 @@ pub enum DeliveryError {
     },
     #[error("command {program}: {message}")]
     Command { program: String, message: String },
+    #[error("{sink}: no answer within {after:?}")]
+    TimedOut { sink: String, after: Duration },
 }
 
 /// A configured place alerts go to.
 #[derive(Debug, Clone)]
-pub enum Sink {
+pub struct Sink {
+    /// Its identity in the outbox: stable across reloads and reorderings of the config.
+    pub key: String,
+    pub kind: SinkKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum SinkKind {
     Log,
-    Webhook(usize, WebhookSink),
-    Email(usize, EmailSink),
-    Command(usize, CommandSink),
+    Webhook(WebhookSink),
+    Email(EmailSink),
+    Command(CommandSink),
 }
 
 /// Every sink of the configuration, in a stable order.
 pub fn sinks_from(cfg: &AlertsConfig) -> Vec<Sink> {
     let mut out = Vec::new();
     if cfg.log {
-        out.push(Sink::Log);
+        out.push(Sink::new(SinkKind::Log));
     }
-    out.extend(
-        cfg.webhook
-            .iter()
-            .cloned()
-            .enumerate()
-            .map(|(i, w)| Sink::Webhook(i, w)),
-    );
-    out.extend(
-        cfg.email
-            .iter()
-            .cloned()
-            .enumerate()
-            .map(|(i, e)| Sink::Email(i, e)),
-    );
-    out.extend(
-        cfg.command
-            .iter()
-            .cloned()
-            .enumerate()
-            .map(|(i, c)| Sink::Command(i, c)),
-    );
+    out.extend(cfg.webhook.iter().cloned().map(SinkKind::Webhook).map(Sink::new));
+    out.extend(cfg.email.iter().cloned().map(SinkKind::Email).map(Sink::new));
+    out.extend(cfg.command.iter().cloned().map(SinkKind::Command).map(Sink::new));
     out
 }
 
+/// The keys sinks had before they had stable ones (`webhook:0`: kind and position), with the key
+/// of the sink now at that position: for adopting deliveries an older citewatch left pending.
+pub fn legacy_keys(cfg: &AlertsConfig) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    out.extend(cfg.webhook.iter().enumerate().map(|(i, w)| (format!("webhook:{i}"), w.key.clone())));
+    out.extend(cfg.email.iter().enumerate().map(|(i, e)| (format!("email:{i}"), e.key.clone())));
+    out.extend(cfg.command.iter().enumerate().map(|(i, c)| (format!("command:{i}"), c.key.clone())));
+    out
+}
+
+/// What a delivery attempt may take beyond the sink's own timeout before it is abandoned.
+const ATTEMPT_MARGIN: Duration = Duration::from_secs(2);
+
 impl Sink {
-    /// The sink's identity in the outbox: stable while the config keeps its order.
-    pub fn key(&self) -> String {
-        match self {
-            Sink::Log => "log".into(),
-            Sink::Webhook(i, _) => format!("webhook:{i}"),
-            Sink::Email(i, _) => format!("email:{i}"),
-            Sink::Command(i, _) => format!("command:{i}"),
-        }
+    pub fn new(kind: SinkKind) -> Sink {
+        let key = match &kind {
+            SinkKind::Log => "log".to_string(),
+            SinkKind::Webhook(w) => w.key.clone(),
+            SinkKind::Email(e) => e.key.clone(),
+            SinkKind::Command(c) => c.key.clone(),
+        };
+        Sink { key, kind }
+    }
+
+    /// The sink's identity in the outbox.
+    pub fn key(&self) -> &str {
+        &self.key
     }
 
     /// A description for people (no secrets).
     pub fn describe(&self) -> String {
-        match self {
-            Sink::Log => "log".into(),
-            Sink::Webhook(_, w) => format!("webhook {}", redact_url(&w.url)),
-            Sink::Email(_, e) => format!("email to {} via {}:{}", e.to.join(", "), e.host, e.port),
-            Sink::Command(_, c) => format!(
+        match &self.kind {
+            SinkKind::Log => "log".into(),
+            SinkKind::Webhook(w) => format!("webhook {}", redact_url(&w.url)),
+            SinkKind::Email(e) => format!("email to {} via {}:{}", e.to.join(", "), e.host, e.port),
+            SinkKind::Command(c) => format!(
                 "command {}",
                 c.argv.first().map(String::as_str).unwrap_or("")
             ),
         }
     }
 
-    /// Delivers `events` (one message) to this sink.
+    /// The longest one delivery attempt may take: the sink's own timeout (an SMTP conversation
+    /// is several round trips) and a margin.
+    pub fn attempt_timeout(&self) -> Duration {
+        ATTEMPT_MARGIN
+            + match &self.kind {
+                SinkKind::Log => Duration::ZERO,
+                SinkKind::Webhook(w) => w.timeout,
+                SinkKind::Email(e) => e.timeout * 3,
+                SinkKind::Command(c) => c.timeout,
+            }
+    }
+
+    /// Delivers `events` (one message) to this sink, within [`Sink::attempt_timeout`].
     pub async fn deliver(
         &self,
         events: &[AlertEvent],
         http: &reqwest::Client,
     ) -> Result<(), DeliveryError> {
-        match self {
-            Sink::Log => {
-                for e in events {
-                    tracing::warn!(target: "citewatch::alert", "{}", super::log_line(e));
+        let attempt = async {
+            match &self.kind {
+                SinkKind::Log => {
+                    for e in events {
+                        tracing::warn!(target: "citewatch::alert", "{}", super::log_line(e));
+                    }
+                    Ok(())
                 }
-                Ok(())
+                SinkKind::Webhook(w) => webhook(w, events, http).await,
+                SinkKind::Email(e) => email(e, events).await,
+                SinkKind::Command(c) => command(c, events).await,
             }
-            Sink::Webhook(_, w) => webhook(w, events, http).await,
-            Sink::Email(_, e) => email(e, events).await,
-            Sink::Command(_, c) => command(c, events).await,
-        }
+        };
+        let limit = self.attempt_timeout();
+        tokio::time::timeout(limit, attempt)
+            .await
+            .unwrap_or_else(|_| {
+                Err(DeliveryError::TimedOut {
+                    sink: self.describe(),
+                    after: limit,
+                })
+            })
     }
 }
 
@@ -157,6 +190,7 @@ fn read_secret(secret: &Secret) -> Result<String, String> {
 async fn email(e: &EmailSink, events: &[AlertEvent]) -> Result<(), DeliveryError> {
     use lettre::message::header::ContentType;
     use lettre::transport::smtp::authentication::Credentials;
+    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
     use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
     let err = |message: String| DeliveryError::Email {
@@ -180,14 +214,27 @@ async fn email(e: &EmailSink, events: &[AlertEvent]) -> Result<(), DeliveryError
         .header(ContentType::TEXT_PLAIN)
         .body(super::email_body(events))
         .map_err(|x| err(x.to_string()))?;
-    let builder = match e.security {
-        SmtpSecurity::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&e.host)
-            .map_err(|x| err(x.to_string()))?,
-        SmtpSecurity::Tls => {
-            AsyncSmtpTransport::<Tokio1Executor>::relay(&e.host).map_err(|x| err(x.to_string()))?
+    let tls = match e.security {
+        SmtpSecurity::None => None,
+        SmtpSecurity::StartTls | SmtpSecurity::Tls => {
+            let mut params = TlsParameters::builder(e.host.clone());
+            if let Some(path) = &e.ca_file {
+                let pem = std::fs::read(path)
+                    .map_err(|x| err(format!("cannot read ca_file {}: {x}", path.display())))?;
+                let cert = Certificate::from_pem(&pem)
+                    .map_err(|x| err(format!("ca_file {}: {x}", path.display())))?;
+                params = params.add_root_certificate(cert);
+            }
+            Some(params.build().map_err(|x| err(x.to_string()))?)
         }
-        SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&e.host),
     };
+    let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&e.host).tls(
+        match (e.security, tls) {
+            (SmtpSecurity::StartTls, Some(p)) => Tls::Required(p),
+            (SmtpSecurity::Tls, Some(p)) => Tls::Wrapper(p),
+            _ => Tls::None,
+        },
+    );
     let mut builder = builder.port(e.port).timeout(Some(e.timeout));
     if let Some(user) = &e.username {
         let password = match &e.password {

@@ -1,37 +1,95 @@
-//! The check: links → checker → snapshot → classification → state → store, concurrently, with one
-//! writer.
+//! The check: links → checker → snapshot → classification → state, confirmation and alerts →
+//! store. Fetches run concurrently; finished checks are gathered into batches that the one writer
+//! commits, each check whole with everything that follows from it.
+//!
+//! Every check belongs to a cycle (a daemon cycle, a `run`, a `check`). A cycle ends by deciding
+//! whether it was citewatch's own outage and taking (or dropping) the strikes it left pending; a
+//! cycle that a crash cut short is ended by the next check run that finds it.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::checker::{Checker, Fetched};
 use crate::classify::{self, Verdict};
 use crate::clock::Clock;
-use crate::config::CheckConfig;
+use crate::config::{AlertsConfig, CheckConfig};
+use crate::confirm::{self, Outage};
 use crate::state::State;
-use crate::store::Probe;
-use crate::store::{CheckRecord, LinkToCheck, Store, StoreError};
+use crate::store::{
+    CheckRecord, Confirming, CycleEnd, LinkToCheck, Probe, Reads, Recorded, StoreError, Writer,
+};
 
 use super::PipelineError;
+
+/// Which command a cycle belongs to; kept with the cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CycleKind {
+    Daemon,
+    Run,
+    Check,
+}
+
+impl CycleKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CycleKind::Daemon => "daemon",
+            CycleKind::Run => "run",
+            CycleKind::Check => "check",
+        }
+    }
+}
+
+/// What a check run needs besides its links.
+#[derive(Clone)]
+pub struct CheckRun {
+    pub writer: Writer,
+    pub check: CheckConfig,
+    pub alerts: AlertsConfig,
+    pub clock: Arc<dyn Clock>,
+    pub kind: CycleKind,
+}
+
+impl CheckRun {
+    /// How checks become strikes and alerts in `cycle`.
+    fn confirming(&self, cycle: i64, no_strikes: bool) -> Confirming {
+        Confirming {
+            cycle,
+            settings: confirm::Settings {
+                confirm_checks: self.alerts.confirm_checks,
+                confirm_period: self.alerts.confirm_period,
+            },
+            sinks: crate::alert::sink::sinks_from(&self.alerts)
+                .into_iter()
+                .map(|s| s.key)
+                .collect(),
+            no_strikes,
+        }
+    }
+}
 
 /// What a check run did.
 #[derive(Debug, Default, Clone)]
 pub struct CheckStats {
     pub checked: usize,
     pub by_state: HashMap<State, usize>,
-    /// Each checked link: its id, the state found, and whether no HTTP answer came at all.
-    pub results: Vec<(i64, State, bool)>,
+    /// Links not checked because a stop came first.
+    pub not_started: usize,
+    /// Confirmed transitions (each an alert event in the outbox).
+    pub transitions: usize,
+    /// Why the run counted no strikes, when it looked like citewatch's own outage.
+    pub outage: Option<Outage>,
 }
 
 /// The most checks written in one transaction.
 const WRITE_BATCH: usize = 256;
 
-/// How long the writer gathers checks before committing what it has. A commit rewrites the
+/// How long finished checks are gathered before what arrived is committed. A commit rewrites the
 /// B-tree pages it touched, so few big commits cost far less than many small ones (1,250 commits
 /// of 4 checks took a third of a 5,000-link run); a crash loses at most this much work, which
 /// the next run redoes.
@@ -53,147 +111,301 @@ struct Finished {
     checked_at: DateTime<Utc>,
 }
 
-/// Checks `links` concurrently and records each result as it arrives. `on_done` is called after
-/// each recorded check (for progress bars). The store is moved into a writer thread for the
-/// duration and handed back.
+/// What judging a check needs to know of the whole run.
+struct Known {
+    probes: HashMap<String, Probe>,
+    quoted: HashSet<i64>,
+    cycle: i64,
+}
+
+/// Checks `links` concurrently and records each result as it arrives, with its confirmation step
+/// and any alert event. `on_done` is called after each recorded check (progress bars, the
+/// daemon's stall detection). After `stop` is cancelled no new request starts; checks under way
+/// finish and are recorded, and the cycle is ended.
 pub async fn check(
-    store: Store,
-    check_cfg: &CheckConfig,
-    clock: Arc<dyn Clock>,
+    run: &CheckRun,
     links: Vec<LinkToCheck>,
-    stop: Option<Arc<AtomicBool>>,
-    on_done: impl Fn(&str, State) + Send + 'static,
-) -> Result<(Store, CheckStats), PipelineError> {
-    let checker = Checker::new(check_cfg)?;
-    let mut store = store;
-    let probes = if check_cfg.soft_404_probe {
-        probe_origins(
-            &mut store,
-            &checker,
-            &links,
-            clock.now(),
-            check_cfg.concurrency,
-        )
-        .await?
+    stop: &CancellationToken,
+    on_done: impl Fn(&str, State) + Send + Sync + 'static,
+) -> Result<CheckStats, PipelineError> {
+    finish_cut_cycles(run).await?;
+    let checker = Checker::new(&run.check)?;
+    let pid = std::process::id();
+    let kind = run.kind.as_str();
+    let started = run.clock.now();
+    let cycle = run
+        .writer
+        .run("a new cycle", move |s| s.begin_cycle(kind, pid, started))
+        .await?;
+    let canary_failed = canaries_fail(&checker, &run.alerts).await;
+    let conf = Arc::new(run.confirming(cycle, canary_failed));
+    let probes = if run.check.soft_404_probe {
+        probe_origins(run, &checker, &links).await?
     } else {
         HashMap::new()
     };
-    let quoted = store.quoted_links()?;
-    let probes = Arc::new(probes);
-    let quoted = Arc::new(quoted);
-    let (probes_for_tasks, quoted_for_tasks) = (probes.clone(), quoted.clone());
-    // A std channel, so the writer can wait with a timeout; the semaphore bounds it, and a
-    // check's permit travels with it until it is written.
-    let (tx, rx) = std::sync::mpsc::channel::<(Finished, tokio::sync::OwnedSemaphorePermit)>();
-    let queue = Arc::new(tokio::sync::Semaphore::new(WRITE_QUEUE));
-    let writer = std::thread::spawn(move || -> Result<(Store, CheckStats), StoreError> {
-        let mut store = store;
-        let mut stats = CheckStats::default();
-        while let Ok(first) = rx.recv() {
-            // What arrives within the window goes into the same transaction.
-            let deadline = std::time::Instant::now() + WRITE_WINDOW;
-            let mut batch = vec![first];
-            while batch.len() < WRITE_BATCH {
-                let left = deadline.saturating_duration_since(std::time::Instant::now());
-                match rx.recv_timeout(left) {
-                    Ok(f) => batch.push(f),
-                    Err(_) => break,
-                }
-            }
-            let batch: Vec<Finished> = batch.into_iter().map(|(f, _permit)| f).collect();
-            let mut verdicts = Vec::with_capacity(batch.len());
-            let mut records = Vec::with_capacity(batch.len());
-            for f in &batch {
-                let (verdict, learned) = judge(&store, f, &probes, &quoted)?;
-                let mut record = record_for(f, &verdict);
-                record.volatile = learned;
-                records.push(record);
-                verdicts.push(verdict);
-            }
-            store.record_checks(&records)?;
-            for (f, verdict) in batch.iter().zip(&verdicts) {
-                stats.checked += 1;
-                *stats.by_state.entry(verdict.state).or_default() += 1;
-                stats
-                    .results
-                    .push((f.link.id, verdict.state, f.fetched.is_network_failure()));
-                on_done(&f.link.url, verdict.state);
-            }
-        }
-        Ok((store, stats))
+    let quoted = run.writer.read(|s| s.quoted_links()).await?;
+    let known = Arc::new(Known {
+        probes,
+        quoted,
+        cycle,
     });
-    let concurrency = check_cfg.concurrency.max(1);
-    // After a stop request no new check starts; those running finish and are recorded.
-    let results = futures_util::stream::iter(links)
-        .take_while(move |_| {
-            std::future::ready(!stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)))
-        })
+    let total = links.len();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(Finished, tokio::sync::OwnedSemaphorePermit)>();
+    let queue = Arc::new(tokio::sync::Semaphore::new(WRITE_QUEUE));
+    let batcher = tokio::spawn(write_batches(
+        run.writer.clone(),
+        rx,
+        conf.clone(),
+        known.clone(),
+        on_done,
+    ));
+    let concurrency = run.check.concurrency.max(1);
+    let results: Vec<Result<bool, PipelineError>> = futures_util::stream::iter(links)
         .map(|link| {
-            let checker = checker.clone();
-            let tx = tx.clone();
-            let queue = queue.clone();
-            let clock = clock.clone();
-            let probes_for_tasks = probes_for_tasks.clone();
-            let quoted_for_tasks = quoted_for_tasks.clone();
+            let (checker, tx, queue, clock, known) = (
+                checker.clone(),
+                tx.clone(),
+                queue.clone(),
+                run.clock.clone(),
+                known.clone(),
+            );
+            let stop = stop.clone();
             async move {
-                let fetched = match Url::parse(&link.url) {
-                    Ok(url) => checker.check(&url).await,
-                    Err(e) => Fetched::invalid(&link.url, e.to_string()),
-                };
-                let checked_at = clock.now();
-                // Text is extracted now only when this check compares it: with a baseline of
-                // other content, a site probe that answered 200, or a quoted passage.
-                let probe_200 = probe_of(&probes_for_tasks, &link.url)
-                    .and_then(|p| p.status)
-                    .is_some_and(|s| (200..300).contains(&s));
-                let quotes = quoted_for_tasks.contains(&link.id);
-                let baseline = link.baseline.clone();
-                let last = link.last_snapshot.clone();
-                let prepare = move |fetched: Fetched| {
-                    let archived = [baseline.as_deref(), last.as_deref()];
-                    let snap = fetched.outcome.as_ref().ok().map(|r| {
-                        crate::snapshot::prepare(r, &archived, |hash| {
-                            probe_200 || quotes || baseline.as_deref().is_some_and(|b| b != hash)
-                        })
-                    });
-                    (fetched, snap)
-                };
-                let big = fetched
-                    .outcome
-                    .as_ref()
-                    .is_ok_and(|r| r.body.len() > INLINE_BODY);
-                let (fetched, snapshot) = if big {
-                    tokio::task::spawn_blocking(move || prepare(fetched))
-                        .await
-                        .map_err(|_| PipelineError::Panicked("preparing a page for the archive"))?
-                } else {
-                    prepare(fetched)
+                let url = Url::parse(&link.url).ok();
+                let checked = AssertUnwindSafe(fetch_one(&checker, &link, &stop, &clock, &known))
+                    .catch_unwind()
+                    .await;
+                let finished = match checked {
+                    Ok(Some(f)) => f,
+                    Ok(None) => return Ok(false),
+                    Err(panic) => {
+                        let what = panic_text(&panic);
+                        tracing::error!("internal error while checking {}: {what}", link.url);
+                        let url = url.unwrap_or_else(|| Url::parse("invalid:").expect("constant URL"));
+                        Finished {
+                            fetched: Fetched::internal(&url, what),
+                            snapshot: None,
+                            checked_at: clock.now(),
+                            link,
+                        }
+                    }
                 };
                 let permit = queue
                     .acquire_owned()
                     .await
                     .map_err(|_| PipelineError::WriterGone)?;
-                let finished = Finished {
-                    link,
-                    fetched,
-                    snapshot,
-                    checked_at,
-                };
                 tx.send((finished, permit))
-                    .map_err(|_| PipelineError::WriterGone)
+                    .map_err(|_| PipelineError::WriterGone)?;
+                Ok(true)
             }
         })
         .buffer_unordered(concurrency)
-        .collect::<Vec<_>>()
+        .collect()
         .await;
     drop(tx);
-    let written = writer
-        .join()
+    let written = batcher
+        .await
         .map_err(|_| PipelineError::Panicked("the check's database writer"))?;
-    let (store, stats) = written?;
-    // A send fails only when the writer stopped; its own error (above) says why.
-    results.into_iter().collect::<Result<Vec<()>, _>>()?;
-    Ok((store, stats))
+    // The cycle is ended whatever happened to its checks: its pending strikes are decided.
+    let now = run.clock.now();
+    let end_conf = (*conf).clone();
+    let end: CycleEnd = run
+        .writer
+        .run("the end of a cycle", move |s| {
+            s.finish_cycle(&end_conf, canary_failed, now)
+        })
+        .await?;
+    let (mut stats, recorded) = written?;
+    let mut started_checks = 0;
+    for r in results {
+        if r? {
+            started_checks += 1;
+        }
+    }
+    stats.not_started = total - started_checks;
+    stats.transitions += end.transitions;
+    stats.outage = end.outage;
+    debug_assert_eq!(recorded, started_checks);
+    Ok(stats)
+}
+
+/// Fetches one link and prepares its snapshot; `None` when a stop came before its request.
+async fn fetch_one(
+    checker: &Checker,
+    link: &LinkToCheck,
+    stop: &CancellationToken,
+    clock: &Arc<dyn Clock>,
+    known: &Known,
+) -> Option<Finished> {
+    let fetched = match Url::parse(&link.url) {
+        Ok(url) => checker.check_unless(&url, stop).await?,
+        Err(e) => Fetched::invalid(&link.url, e.to_string()),
+    };
+    let checked_at = clock.now();
+    // Text is extracted now only when this check compares it: with a baseline of other content,
+    // a site probe that answered 200, or a quoted passage.
+    let probe_200 = probe_of(&known.probes, &link.url)
+        .and_then(|p| p.status)
+        .is_some_and(|s| (200..300).contains(&s));
+    let quotes = known.quoted.contains(&link.id);
+    let baseline = link.baseline.clone();
+    let last = link.last_snapshot.clone();
+    let prepare = move |fetched: Fetched| {
+        let archived = [baseline.as_deref(), last.as_deref()];
+        let snap = fetched.outcome.as_ref().ok().map(|r| {
+            crate::snapshot::prepare(r, &archived, |hash| {
+                probe_200 || quotes || baseline.as_deref().is_some_and(|b| b != hash)
+            })
+        });
+        (fetched, snap)
+    };
+    let big = fetched
+        .outcome
+        .as_ref()
+        .is_ok_and(|r| r.body.len() > INLINE_BODY);
+    let (fetched, snapshot) = if big {
+        match tokio::task::spawn_blocking(move || prepare(fetched)).await {
+            Ok(done) => done,
+            // A panic preparing the page: re-raised here, where the caller turns it into an
+            // `error` verdict for this link.
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    } else {
+        prepare(fetched)
+    };
+    Some(Finished {
+        link: link.clone(),
+        fetched,
+        snapshot,
+        checked_at,
+    })
+}
+
+/// Gathers finished checks into batches and has the writer commit each: judged, recorded and
+/// confirmed in one transaction. Returns the stats and how many checks were recorded.
+async fn write_batches(
+    writer: Writer,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<(Finished, tokio::sync::OwnedSemaphorePermit)>,
+    conf: Arc<Confirming>,
+    known: Arc<Known>,
+    on_done: impl Fn(&str, State) + Send + Sync + 'static,
+) -> Result<(CheckStats, usize), PipelineError> {
+    let mut stats = CheckStats::default();
+    let mut recorded = 0;
+    while let Some(first) = rx.recv().await {
+        // What arrives within the window goes into the same transaction.
+        let deadline = tokio::time::Instant::now() + WRITE_WINDOW;
+        let mut batch = vec![first];
+        while batch.len() < WRITE_BATCH {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(f)) => batch.push(f),
+                _ => break,
+            }
+        }
+        let (batch, permits): (Vec<Finished>, Vec<_>) = batch.into_iter().unzip();
+        let batch = Arc::new(batch);
+        let (b, c, k) = (batch.clone(), conf.clone(), known.clone());
+        let done: Vec<Recorded> = writer
+            .run("checks", move |s| {
+                s.record_verdicts(&b, &c, &mut |reads, f| judge_safely(reads, f, &k))
+            })
+            .await?;
+        drop(permits);
+        for (f, r) in batch.iter().zip(&done) {
+            recorded += 1;
+            stats.checked += 1;
+            *stats.by_state.entry(r.state).or_default() += 1;
+            if r.transition.is_some() {
+                stats.transitions += 1;
+            }
+            on_done(&f.link.url, r.state);
+        }
+    }
+    Ok((stats, recorded))
+}
+
+/// Ends the cycles that a crash or a kill cut short: their process is gone, or they wrote nothing
+/// for [`crate::store::STALE_AFTER`]. Their pending strikes are decided as at a normal end.
+pub async fn finish_cut_cycles(run: &CheckRun) -> Result<(), PipelineError> {
+    let now = run.clock.now();
+    let own = std::process::id();
+    finish_cycles(run, move |c| {
+        let gone = c.pid != own && !process_alive(c.pid);
+        gone || c.heartbeat_at <= now - crate::store::STALE_AFTER
+    })
+    .await
+}
+
+/// Ends this process's own unfinished cycles (a daemon stopping after its grace period).
+pub async fn finish_own_cycles(run: &CheckRun) -> Result<(), PipelineError> {
+    let own = std::process::id();
+    finish_cycles(run, move |c| c.pid == own).await
+}
+
+async fn finish_cycles(
+    run: &CheckRun,
+    which: impl Fn(&crate::store::OpenCycle) -> bool,
+) -> Result<(), PipelineError> {
+    let now = run.clock.now();
+    let open = run.writer.read(|s| s.open_cycles()).await?;
+    for c in open {
+        if !which(&c) {
+            continue;
+        }
+        let conf = run.confirming(c.id, false);
+        let end = run
+            .writer
+            .run("the end of a cycle cut short", move |s| {
+                s.finish_cycle(&conf, false, now)
+            })
+            .await?;
+        tracing::info!(
+            "finished {} cycle {} that was cut short: {} checks, {} confirmed transitions{}",
+            c.kind,
+            c.id,
+            end.checks,
+            end.transitions,
+            end.outage
+                .map(|o| format!("; no strikes counted: {}", o.describe()))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// Whether a process is running on this machine (Linux: `/proc/PID`). Elsewhere a cycle is taken
+/// as cut short only when it has been silent for [`crate::store::STALE_AFTER`].
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
+    }
+}
+
+/// Whether any configured canary failed: then the run is our outage and counts no strikes.
+async fn canaries_fail(checker: &Checker, alerts: &AlertsConfig) -> bool {
+    for url in &alerts.canaries {
+        let f = checker.check(url).await;
+        let v = classify::classify(&f, &classify::Context::default());
+        if v.state.is_failing() {
+            tracing::warn!(
+                "canary {url} failed: {}; this run counts no strikes",
+                v.error.unwrap_or_default()
+            );
+            return true;
+        }
+    }
+    false
+}
+
+/// The text of a panic's payload.
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
 }
 
 /// The origin (`scheme://host:port`) of a URL: what politeness and probes are kept per.
@@ -219,17 +431,26 @@ const PROBE_TTL: chrono::Duration = chrono::Duration::days(1);
 /// For each origin of `links`, what it answers for a path that cannot exist: from the cache when
 /// fetched within a day, else fetched now (concurrently) and cached.
 async fn probe_origins(
-    store: &mut Store,
+    run: &CheckRun,
     checker: &Checker,
     links: &[LinkToCheck],
-    now: DateTime<Utc>,
-    concurrency: usize,
 ) -> Result<HashMap<String, Probe>, StoreError> {
+    let now = run.clock.now();
+    let concurrency = run.check.concurrency;
     let origins: HashSet<String> = links.iter().filter_map(|l| origin_of(&l.url)).collect();
+    let cached = run
+        .writer
+        .read(move |s| {
+            origins
+                .into_iter()
+                .map(|o| Ok((s.probe(&o, now - PROBE_TTL)?, o)))
+                .collect::<Result<Vec<_>, StoreError>>()
+        })
+        .await?;
     let mut out = HashMap::new();
     let mut missing = Vec::new();
-    for o in origins {
-        match store.probe(&o, now - PROBE_TTL)? {
+    for (p, o) in cached {
+        match p {
             Some(p) => {
                 out.insert(o, p);
             }
@@ -269,9 +490,15 @@ async fn probe_origins(
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
-    for p in fetched {
-        store.save_probe(&p)?;
-        out.insert(p.origin.clone(), p);
+    let fetched = Arc::new(fetched);
+    let to_save = fetched.clone();
+    run.writer
+        .run("site probes", move |s| {
+            to_save.iter().try_for_each(|p| s.save_probe(p))
+        })
+        .await?;
+    for p in fetched.iter() {
+        out.insert(p.origin.clone(), p.clone());
     }
     Ok(out)
 }
@@ -303,18 +530,34 @@ fn looks_like_probe(probe: &Probe, f: &Fetched, text: Option<&str>) -> Option<bo
 /// Mutual similarity above which a page is the site's not-found page.
 const PROBE_ALIKE: f64 = 0.8;
 
+/// Judges a finished fetch into its check record. A panic while judging (a bug, whatever the
+/// page) becomes an `error` verdict for this link, logged with its URL, and the run goes on.
+fn judge_safely(reads: &Reads<'_>, f: &Finished, known: &Known) -> Result<CheckRecord, StoreError> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| judge(reads, f, known))) {
+        Ok(r) => r,
+        Err(panic) => {
+            let what = panic_text(&panic);
+            tracing::error!("internal error while judging {}: {what}", f.link.url);
+            let failed = Finished {
+                link: f.link.clone(),
+                fetched: Fetched::internal(&f.fetched.url, what),
+                snapshot: None,
+                checked_at: f.checked_at,
+            };
+            let v = classify::classify(&failed.fetched, &classify::Context::default());
+            Ok(record_for(&failed, &v, known.cycle))
+        }
+    }
+}
+
 /// Classifies a finished fetch against what the store knows of the link (its baseline) and of its
-/// site (the probe).
-fn judge(
-    store: &Store,
-    f: &Finished,
-    probes: &HashMap<String, Probe>,
-    quoted: &HashSet<i64>,
-) -> Result<(Verdict, Option<String>), StoreError> {
+/// site (the probe), into its check record.
+fn judge(reads: &Reads<'_>, f: &Finished, known: &Known) -> Result<CheckRecord, StoreError> {
+    let (probes, quoted) = (&known.probes, &known.quoted);
     let mut learned = None;
     let similarity = match (&f.link.baseline, &f.snapshot) {
         (Some(base), Some(snap)) if base != &snap.hash => {
-            let base_text = store.snapshot_text_or_extract(base)?;
+            let base_text = reads.snapshot_text(base)?;
             match (base_text, &snap.text) {
                 (Some(b), Some(c)) => {
                     let drop: HashSet<u64> = f.link.volatile.iter().flatten().copied().collect();
@@ -338,10 +581,10 @@ fn judge(
     };
     let quote_missing = match f.snapshot.as_ref().filter(|_| quoted.contains(&f.link.id)) {
         Some(snap) => match &snap.text {
-            Some(text) => store
-                .citations_of(f.link.id)?
+            Some(text) => reads
+                .quotes(f.link.id)?
                 .iter()
-                .any(|c| c.kind == "quote" && crate::drift::quote_missing(&c.text, text)),
+                .any(|q| crate::drift::quote_missing(q, text)),
             None => false,
         },
         None => false,
@@ -359,10 +602,13 @@ fn judge(
         quote_missing,
         looks_like_probe: looks,
     };
-    Ok((classify::classify(&f.fetched, &ctx), learned))
+    let verdict = classify::classify(&f.fetched, &ctx);
+    let mut record = record_for(f, &verdict, known.cycle);
+    record.volatile = learned;
+    Ok(record)
 }
 
-fn record_for(f: &Finished, v: &Verdict) -> CheckRecord {
+fn record_for(f: &Finished, v: &Verdict, cycle: i64) -> CheckRecord {
     let redirects_json = if f.fetched.hops.is_empty() {
         None
     } else {
@@ -391,5 +637,7 @@ fn record_for(f: &Finished, v: &Verdict) -> CheckRecord {
         similarity: v.similarity,
         set_baseline,
         volatile: None,
+        cycle_id: Some(cycle),
+        network: f.fetched.network_failure(),
     }
 }

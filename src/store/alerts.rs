@@ -1,54 +1,9 @@
-//! Confirmation and the alert outbox: events written with the confirmation that caused them, deliveries marked as they succeed or fail.
+//! The alert outbox: events (written with the confirmation that caused them, see `cycles`) and their
+//! deliveries, one per sink, marked as they succeed, fail or are dropped.
 
 use super::*;
 
 impl Store {
-    pub fn confirmation(&self, link_id: i64) -> Result<crate::confirm::Confirmation> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT confirmed, streak_state, streak_count, streak_since FROM confirmations WHERE link_id = ?1")?
-            .query_row(params![link_id], |r| {
-                Ok(crate::confirm::Confirmation {
-                    confirmed: r.get::<_, Option<String>>(0)?.map(|s| state_col(&s)),
-                    streak_state: r.get::<_, Option<String>>(1)?.map(|s| state_col(&s)),
-                    streak_count: r.get::<_, i64>(2)?.max(0) as u32,
-                    streak_since: r.get::<_, Option<String>>(3)?.map(|s| parse_ts(&s)),
-                })
-            })
-            .optional()?
-            .unwrap_or_default())
-    }
-
-    /// Writes a link's new confirmation and, in the same transaction, the alert it caused with
-    /// one pending delivery per sink: an alert is never lost nor written twice.
-    pub fn apply_confirmation(
-        &mut self,
-        link_id: i64,
-        c: &crate::confirm::Confirmation,
-        event: Option<&crate::alert::AlertEvent>,
-        sinks: &[String],
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        tx.prepare_cached(
-            "INSERT INTO confirmations (link_id, confirmed, streak_state, streak_count, streak_since) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (link_id) DO UPDATE SET confirmed = excluded.confirmed, streak_state = excluded.streak_state,
-               streak_count = excluded.streak_count, streak_since = excluded.streak_since",
-        )?
-        .execute(params![
-            link_id,
-            c.confirmed.map(State::as_str),
-            c.streak_state.map(State::as_str),
-            c.streak_count,
-            c.streak_since.map(ts)
-        ])?;
-        if let Some(e) = event {
-            insert_event(&tx, Some(link_id), e, sinks, now)?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
     /// Deliveries due at `now`, oldest event first.
     pub fn pending_deliveries(&self, now: DateTime<Utc>) -> Result<Vec<PendingDelivery>> {
         let mut stmt = self.conn.prepare(
@@ -116,6 +71,32 @@ impl Store {
         Ok(())
     }
 
+
+    /// Marks the pending deliveries to sinks that are no longer configured as `dropped`: they are
+    /// never sent elsewhere. Returns how many.
+    pub fn drop_deliveries(&mut self, configured: &[String], now: DateTime<Utc>) -> Result<usize> {
+        let keys = serde_json::to_string(configured).unwrap_or_else(|_| "[]".into());
+        Ok(self.conn.execute(
+            "UPDATE alert_deliveries SET state = 'dropped', last_error = 'sink no longer configured', delivered_at = ?2
+             WHERE state = 'pending' AND sink NOT IN (SELECT value FROM json_each(?1))",
+            params![keys, ts(now)],
+        )?)
+    }
+
+    /// Renames deliveries kept under a sink's old key (`webhook:0`, by position, as written before
+    /// sinks had stable keys) to the key of the sink now at that position. Returns how many.
+    pub fn adopt_sink_keys(&mut self, renames: &[(String, String)]) -> Result<usize> {
+        let tx = self.write_tx()?;
+        let mut n = 0;
+        for (old, new) in renames {
+            n += tx.execute(
+                "UPDATE alert_deliveries SET sink = ?2 WHERE sink = ?1",
+                params![old, new],
+            )?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
     /// Every alert event with its deliveries, newest first.
     pub fn alerts(&self) -> Result<Vec<AlertRow>> {
         let mut stmt = self.conn.prepare(
@@ -160,7 +141,7 @@ impl Store {
     }
 }
 
-fn insert_event(
+pub(super) fn insert_event(
     tx: &Transaction<'_>,
     link_id: Option<i64>,
     e: &crate::alert::AlertEvent,

@@ -1,4 +1,5 @@
-//! What citewatch asks of others about a link: soft-404 probes per site, Wayback Machine look-ups, Save Page Now requests.
+//! What citewatch asks of others about a link: soft-404 probes per site, Wayback Machine look-ups,
+//! Save Page Now requests.
 
 use super::*;
 
@@ -30,8 +31,15 @@ impl Store {
         Ok(())
     }
 
-    /// Links in a state worth an archived copy whose look-up is missing or older than `stale`.
-    pub fn wayback_due(&self, stale: DateTime<Utc>) -> Result<Vec<(i64, String, String)>> {
+    /// Links in a state worth an archived copy (only confirmed ones when `confirmed_only`) whose
+    /// look-up is missing, or found no copy before `stale`: `(id, url, date cited)`, at most
+    /// `limit`.
+    pub fn wayback_due(
+        &self,
+        stale: DateTime<Utc>,
+        confirmed_only: bool,
+        limit: usize,
+    ) -> Result<Vec<(i64, String, String)>> {
         let mut stmt = self.conn.prepare(
             "SELECT l.id, l.url,
                COALESCE((SELECT MIN(p.date) FROM citations c JOIN posts p ON p.id = c.post_id
@@ -40,9 +48,10 @@ impl Store {
              WHERE l.state IN ('broken', 'changed', 'soft_404') AND l.url LIKE 'http%'
                AND EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id)
                AND (w.link_id IS NULL OR (w.archived_url IS NULL AND w.looked_up_at < ?1))
-             ORDER BY l.id",
+               AND (?2 = 0 OR EXISTS (SELECT 1 FROM confirmations f WHERE f.link_id = l.id AND f.confirmed IS NOT NULL))
+             ORDER BY l.id LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![ts(stale)], |r| {
+        let rows = stmt.query_map(params![ts(stale), confirmed_only, limit as i64], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -1,6 +1,7 @@
 //! Checks: the links to fetch, and one check written with its snapshot and the link's new state.
 
 use super::*;
+use crate::fetch::NetworkFailure;
 
 impl Store {
     /// Cited links that need the network (no static verdict), optionally only those URLs.
@@ -91,7 +92,7 @@ impl Store {
     /// Records several checks in one transaction: each is whole or absent after a crash, and a
     /// busy run pays for one commit per batch instead of one per link.
     pub fn record_checks(&mut self, recs: &[CheckRecord]) -> Result<Vec<Current>> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let mut out = Vec::with_capacity(recs.len());
         for rec in recs {
             out.push(write_check(&tx, rec)?);
@@ -103,7 +104,7 @@ impl Store {
     /// Makes the latest archived snapshot of a link its baseline (`citewatch accept`). A link in
     /// `changed` is `ok` again from now on. Returns the new baseline's hash.
     pub fn accept(&mut self, link_id: i64, now: DateTime<Utc>) -> Result<Option<String>> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let latest: Option<String> = tx
             .query_row(
                 "SELECT snapshot FROM checks WHERE link_id = ?1 AND snapshot IS NOT NULL ORDER BY checked_at DESC, id DESC LIMIT 1",
@@ -188,7 +189,7 @@ impl Store {
 }
 
 /// Writes one check: the snapshot (once per hash), the check row and the link's new state.
-fn write_check(tx: &Transaction<'_>, rec: &CheckRecord) -> Result<Current> {
+pub(super) fn write_check(tx: &Transaction<'_>, rec: &CheckRecord) -> Result<Current> {
     let prev = current_of(tx, rec.link_id)?;
     let next = crate::state::advance(prev.as_ref(), rec.state, rec.checked_at);
     let snap_hash = rec.snapshot.as_ref().map(|s| s.hash.clone());
@@ -231,8 +232,8 @@ fn write_check(tx: &Transaction<'_>, rec: &CheckRecord) -> Result<Current> {
         _ => {}
     }
     tx.prepare_cached(
-        "INSERT INTO checks (link_id, checked_at, state, http_status, final_url, redirects, error, elapsed_ms, attempts, snapshot, similarity)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO checks (link_id, checked_at, state, http_status, final_url, redirects, error, elapsed_ms, attempts, snapshot, similarity, cycle_id, network)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         rec.link_id,
@@ -245,7 +246,9 @@ fn write_check(tx: &Transaction<'_>, rec: &CheckRecord) -> Result<Current> {
         rec.elapsed_ms as i64,
         rec.attempts,
         snap_hash,
-        rec.similarity
+        rec.similarity,
+        rec.cycle_id,
+        rec.network.map(NetworkFailure::as_str)
     ])?;
     tx.prepare_cached(
         "UPDATE links SET state = ?2, since = ?3, streak = ?4, checked_at = ?5, http_status = ?6,

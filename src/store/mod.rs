@@ -21,10 +21,14 @@ pub use crate::rows::*;
 mod alerts;
 mod archive;
 mod checks;
+mod cycles;
 mod query;
 mod scan;
+mod writer;
 
+pub use cycles::{Confirming, CycleEnd, OpenCycle, Recorded, STALE_AFTER};
 pub use scan::LinkIds;
+pub use writer::{is_transient, Writer};
 
 /// The schema and its migrations, embedded in the binary.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
@@ -58,6 +62,13 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("schema.sql is malformed: {0}")]
     Schema(String),
+    #[error("{0}")]
+    Writer(String),
+    #[error("the database writer stopped")]
+    WriterGone,
+    /// A bug, not bad input: says what was being written.
+    #[error("writing {0} panicked (a bug in citewatch: please report it with the log above)")]
+    Panicked(&'static str),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -115,6 +126,18 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Reads through any connection or transaction: what a query and a write transaction that
+/// must read (judging a check, building an alert) share.
+pub struct Reads<'a> {
+    conn: &'a Connection,
+}
+
+impl<'a> Reads<'a> {
+    pub(crate) fn new(conn: &'a Connection) -> Reads<'a> {
+        Reads { conn }
+    }
+}
+
 fn state_col(s: &str) -> State {
     // A value written by a newer binary reads as unchecked rather than failing the query.
     s.parse().unwrap_or(State::Unchecked)
@@ -148,8 +171,41 @@ impl Store {
         Store::open(path)
     }
 
+    /// Opens a read-only connection to a database that exists and is up to date (the writer of
+    /// this process opened it first). Readers never wait for the writer (WAL).
+    pub fn open_reader(path: &Path) -> Result<Store> {
+        use rusqlite::OpenFlags;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Read access through this store's connection.
+    pub fn reads(&self) -> Reads<'_> {
+        Reads::new(&self.conn)
+    }
+
+    /// Starts a write transaction. `IMMEDIATE`: it takes the write lock first (waiting out the
+    /// busy timeout if another connection holds it), so it never fails half-way when a read
+    /// would have to become a write.
+    pub(crate) fn write_tx(&mut self) -> Result<Transaction<'_>> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
     }
 
     fn configure(&mut self) -> Result<()> {
@@ -257,6 +313,7 @@ mod tests {
             raw: link.into(),
             fragment: None,
             static_verdict: None,
+            ..Default::default()
         }
     }
 
@@ -307,6 +364,8 @@ mod tests {
             similarity: None,
             set_baseline: true,
             volatile: None,
+            cycle_id: None,
+            network: None,
         };
         let c1 = s.record_check(&rec).unwrap();
         assert_eq!((c1.state, c1.streak), (State::Broken, 1));
@@ -357,6 +416,8 @@ mod tests {
             similarity: None,
             set_baseline: true,
             volatile: None,
+            cycle_id: None,
+            network: None,
         };
         let body = zstd::encode_all(&b"first"[..], 3).unwrap();
         s.record_checks(&[check(snap(Some(body), None), 0)])
@@ -434,6 +495,8 @@ mod tests {
                 similarity: None,
                 set_baseline: false,
                 volatile: None,
+                cycle_id: None,
+                network: None,
             };
             s.record_check(&rec).unwrap();
         }

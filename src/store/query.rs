@@ -31,54 +31,17 @@ impl Store {
 
     /// One link's status row.
     pub fn link_status(&self, url: &str) -> Result<Option<StatusRow>> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT id, url, state, since, streak, checked_at, http_status, final_url, error,
-                   (SELECT archived_url FROM wayback w WHERE w.link_id = links.id) FROM links WHERE url = ?1",
-                params![url],
-                status_row,
-            )
-            .optional()?;
-        match row {
-            Some(mut r) => {
-                r.citations = self.citations_of(r.id)?;
-                Ok(Some(r))
-            }
-            None => Ok(None),
-        }
+        self.reads().link_status(url)
     }
 
     /// One link's status row, by id.
     pub fn link_status_by_id(&self, id: i64) -> Result<Option<StatusRow>> {
-        let url: Option<String> = self
-            .conn
-            .query_row("SELECT url FROM links WHERE id = ?1", params![id], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        match url {
-            Some(u) => self.link_status(&u),
-            None => Ok(None),
-        }
+        self.reads().link_status_by_id(id)
     }
 
     /// Where a link is cited, by present posts, in post and line order.
     pub fn citations_of(&self, link_id: i64) -> Result<Vec<CitationRow>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT p.path, c.line, c.text, c.kind, c.fragment FROM citations c JOIN posts p ON p.id = c.post_id
-             WHERE c.link_id = ?1 AND p.present = 1 ORDER BY p.path, c.line",
-        )?;
-        let rows = stmt.query_map(params![link_id], |r| {
-            Ok(CitationRow {
-                post: r.get(0)?,
-                line: r.get(1)?,
-                text: r.get(2)?,
-                kind: r.get(3)?,
-                fragment: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.reads().citations_of(link_id)
     }
 
     /// Every check of a link, oldest first.
@@ -240,4 +203,66 @@ fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StatusRow> {
         archived_url: r.get(9)?,
         citations: Vec::new(),
     })
+}
+
+impl Reads<'_> {
+    /// One link's status row.
+    pub fn link_status(&self, url: &str) -> Result<Option<StatusRow>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT id, url, state, since, streak, checked_at, http_status, final_url, error,
+                   (SELECT archived_url FROM wayback w WHERE w.link_id = links.id) FROM links WHERE url = ?1",
+                params![url],
+                status_row,
+            )
+            .optional()?;
+        match row {
+            Some(mut r) => {
+                r.citations = self.citations_of(r.id)?;
+                Ok(Some(r))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// One link's status row, by id.
+    pub fn link_status_by_id(&self, id: i64) -> Result<Option<StatusRow>> {
+        let url: Option<String> = self
+            .conn
+            .query_row("SELECT url FROM links WHERE id = ?1", params![id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match url {
+            Some(u) => self.link_status(&u),
+            None => Ok(None),
+        }
+    }
+
+    /// Where a link is cited, by present posts, in post and line order.
+    pub fn citations_of(&self, link_id: i64) -> Result<Vec<CitationRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.path, c.line, c.text, c.kind, c.fragment, c.span_start, c.span_end, c.quote
+             FROM citations c JOIN posts p ON p.id = c.post_id
+             WHERE c.link_id = ?1 AND p.present = 1 ORDER BY p.path, c.line",
+        )?;
+        let rows = stmt.query_map(params![link_id], |r| {
+            let span = match (r.get::<_, Option<i64>>(5)?, r.get::<_, Option<i64>>(6)?) {
+                (Some(s), Some(e)) if s >= 0 && e >= s => Some((s as u64, e as u64)),
+                _ => None,
+            };
+            Ok(CitationRow {
+                post: r.get(0)?,
+                line: r.get(1)?,
+                text: r.get(2)?,
+                kind: r.get(3)?,
+                fragment: r.get(4)?,
+                span,
+                quote: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::TimeZone;
-use citewatch::alert::sink::{sinks_from, Sink};
+use citewatch::alert::sink::{sinks_from, Sink, SinkKind};
 use citewatch::alert::AlertEvent;
 use citewatch::config::{AlertsConfig, CommandSink, EmailSink, Secret, SmtpSecurity, WebhookSink};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -75,19 +75,18 @@ fn email_reaches_an_smtp_server_and_the_password_stays_secret() {
     let port = rt.block_on(smtp_server(log.clone()));
     let var = "CITEWATCH_TEST_SMTP_PASSWORD_7f3a";
     std::env::set_var(var, "hunter2-secret");
-    let sink = Sink::Email(
-        0,
-        EmailSink {
-            host: "127.0.0.1".into(),
-            port,
-            security: SmtpSecurity::None,
-            username: Some("citewatch".into()),
-            password: Some(Secret::Env(var.into())),
-            from: "citewatch <cw@example.org>".into(),
-            to: vec!["author@example.org".into()],
-            timeout: Duration::from_secs(5),
-        },
-    );
+    let sink = Sink::new(SinkKind::Email(EmailSink {
+        key: "email:test".into(),
+        ca_file: None,
+        host: "127.0.0.1".into(),
+        port,
+        security: SmtpSecurity::None,
+        username: Some("citewatch".into()),
+        password: Some(Secret::Env(var.into())),
+        from: "citewatch <cw@example.org>".into(),
+        to: vec!["author@example.org".into()],
+        timeout: Duration::from_secs(5),
+    }));
     assert!(!format!("{sink:?}").contains("hunter2"));
     let http = reqwest::Client::new();
     rt.block_on(sink.deliver(&[event()], &http)).unwrap();
@@ -100,19 +99,18 @@ fn email_reaches_an_smtp_server_and_the_password_stays_secret() {
     assert!(got.contains("AUTH"), "{got}");
 
     // A refused connection is an error that names the host and never the password.
-    let dead = Sink::Email(
-        0,
-        EmailSink {
-            host: "127.0.0.1".into(),
-            port: 1,
-            security: SmtpSecurity::None,
-            username: Some("citewatch".into()),
-            password: Some(Secret::Env(var.into())),
-            from: "cw@example.org".into(),
-            to: vec!["a@example.org".into()],
-            timeout: Duration::from_secs(2),
-        },
-    );
+    let dead = Sink::new(SinkKind::Email(EmailSink {
+        key: "email:test".into(),
+        ca_file: None,
+        host: "127.0.0.1".into(),
+        port: 1,
+        security: SmtpSecurity::None,
+        username: Some("citewatch".into()),
+        password: Some(Secret::Env(var.into())),
+        from: "cw@example.org".into(),
+        to: vec!["a@example.org".into()],
+        timeout: Duration::from_secs(2),
+    }));
     let err = rt.block_on(dead.deliver(&[event()], &http)).unwrap_err();
     let text = format!("{err} {err:?}");
     assert!(text.contains("127.0.0.1:1"), "{text}");
@@ -130,19 +128,17 @@ fn command_gets_json_on_stdin_and_arguments_literally() {
         "#!/bin/sh\ncat > \"$1\"\nprintf '%s\\n' \"$2\" > \"$3\"\n",
     )
     .unwrap();
-    let sink = Sink::Command(
-        0,
-        CommandSink {
-            argv: vec![
-                "sh".into(),
-                script.display().to_string(),
-                out.display().to_string(),
-                "; rm -rf / $(whoami) `id`".into(),
-                args.display().to_string(),
-            ],
-            timeout: Duration::from_secs(5),
-        },
-    );
+    let sink = Sink::new(SinkKind::Command(CommandSink {
+        key: "command:test".into(),
+        argv: vec![
+            "sh".into(),
+            script.display().to_string(),
+            out.display().to_string(),
+            "; rm -rf / $(whoami) `id`".into(),
+            args.display().to_string(),
+        ],
+        timeout: Duration::from_secs(5),
+    }));
     let http = reqwest::Client::new();
     rt().block_on(sink.deliver(&[event()], &http)).unwrap();
     let v: serde_json::Value =
@@ -154,25 +150,21 @@ fn command_gets_json_on_stdin_and_arguments_literally() {
         "; rm -rf / $(whoami) `id`\n"
     );
 
-    let fails = Sink::Command(
-        0,
-        CommandSink {
-            argv: vec!["sh".into(), "-c".into(), "echo nope >&2; exit 3".into()],
-            timeout: Duration::from_secs(5),
-        },
-    );
+    let fails = Sink::new(SinkKind::Command(CommandSink {
+        key: "command:test".into(),
+        argv: vec!["sh".into(), "-c".into(), "echo nope >&2; exit 3".into()],
+        timeout: Duration::from_secs(5),
+    }));
     let e = rt()
         .block_on(fails.deliver(&[event()], &http))
         .unwrap_err()
         .to_string();
     assert!(e.contains("nope"), "{e}");
-    let slow = Sink::Command(
-        0,
-        CommandSink {
-            argv: vec!["sleep".into(), "30".into()],
-            timeout: Duration::from_millis(500),
-        },
-    );
+    let slow = Sink::new(SinkKind::Command(CommandSink {
+        key: "command:test".into(),
+        argv: vec!["sleep".into(), "30".into()],
+        timeout: Duration::from_millis(500),
+    }));
     let t = Instant::now();
     let e = rt()
         .block_on(slow.deliver(&[event()], &http))
@@ -185,14 +177,12 @@ fn command_gets_json_on_stdin_and_arguments_literally() {
 #[test]
 fn webhook_failures_are_errors_and_urls_are_redacted() {
     let srv = TestServer::start(Routes::new().at("/hook/secret-token", |_| status(500)));
-    let sink = Sink::Webhook(
-        0,
-        WebhookSink {
-            url: url::Url::parse(&srv.url("/hook/secret-token")).unwrap(),
-            text_field: false,
-            timeout: Duration::from_secs(2),
-        },
-    );
+    let sink = Sink::new(SinkKind::Webhook(WebhookSink {
+        key: "webhook:test".into(),
+        url: url::Url::parse(&srv.url("/hook/secret-token")).unwrap(),
+        text_field: false,
+        timeout: Duration::from_secs(2),
+    }));
     let e = rt()
         .block_on(sink.deliver(&[event()], &reqwest::Client::new()))
         .unwrap_err()
@@ -202,7 +192,7 @@ fn webhook_failures_are_errors_and_urls_are_redacted() {
     assert_eq!(srv.hits("/hook/secret-token"), 1);
     let keys: Vec<String> = sinks_from(&AlertsConfig::default())
         .iter()
-        .map(Sink::key)
+        .map(|s| s.key().to_string())
         .collect();
     assert_eq!(keys, ["log"]);
 }

@@ -1,0 +1,244 @@
+//! The one writer: a thread that owns the database's write connection and runs the write commands
+//! sent to it, one after another. Everything that writes (scans, checks, confirmations, the outbox,
+//! archive look-ups) holds a cloneable [`Writer`] handle; readers open their own connections.
+//!
+//! Invariants: write transactions start `IMMEDIATE`, so a lock held by another process (a `db
+//! compact`, a second citewatch) is waited for by SQLite's busy timeout instead of failing at
+//! once; a busy or full database is then retried with backoff and logged, never fatal; a panic in
+//! a command is reported to its caller as an error and the writer goes on.
+
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use super::{Result, Store, StoreError};
+
+/// One command for the writer thread.
+type Job = Box<dyn FnOnce(&mut Store) + Send>;
+
+/// The first wait before a busy or full database is tried again; doubled up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// How long one command keeps retrying a busy or full database before its caller gets the error.
+/// Each try already waits out SQLite's busy timeout, so this is the total a lock may last.
+pub const RETRY_FOR: Duration = Duration::from_secs(15 * 60);
+
+/// A handle to the writer thread. Cheap to clone; the thread ends when the last handle is dropped
+/// (after finishing the commands already sent).
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Job>,
+    path: PathBuf,
+    alive: Arc<AtomicU64>,
+    retry_for: Duration,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").field("path", &self.path).finish()
+    }
+}
+
+/// Whether an error is a database that is busy (locked by someone else) or full: conditions that
+/// pass, worth waiting out.
+pub fn is_transient(e: &StoreError) -> bool {
+    let StoreError::Sql(rusqlite::Error::SqliteFailure(f, _)) = e else {
+        return false;
+    };
+    matches!(
+        f.code,
+        rusqlite::ErrorCode::DatabaseBusy
+            | rusqlite::ErrorCode::DatabaseLocked
+            | rusqlite::ErrorCode::DiskFull
+    )
+}
+
+impl Writer {
+    /// Opens (creating and migrating if needed) the database and starts its writer thread.
+    pub fn start(path: &Path) -> Result<Writer> {
+        Writer::start_with(path, RETRY_FOR)
+    }
+
+    /// Like [`Writer::start`], giving up on a busy or full database after `retry_for`.
+    pub fn start_with(path: &Path, retry_for: Duration) -> Result<Writer> {
+        let store = Store::open(path)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("citewatch-writer".into())
+            .spawn(move || {
+                let mut store = store;
+                for job in rx {
+                    job(&mut store);
+                }
+            })
+            .map_err(|e| StoreError::Writer(format!("cannot start the writer thread: {e}")))?;
+        Ok(Writer {
+            tx,
+            path: path.to_path_buf(),
+            alive: Arc::new(AtomicU64::new(0)),
+            retry_for,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A counter bumped whenever the writer finishes a command or waits out a lock: a sign of life
+    /// for the daemon's stall detection.
+    pub fn activity(&self) -> Arc<AtomicU64> {
+        self.alive.clone()
+    }
+
+    /// Opens a read connection of its own on the same database.
+    pub fn reader(&self) -> Result<Store> {
+        Store::open_reader(&self.path)
+    }
+
+    /// Runs `f` on a read connection of its own, on a blocking thread: queries never wait for the
+    /// writer (WAL) and never hold up the async workers.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T> + Send + 'static,
+    {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || f(&Store::open_reader(&path)?))
+            .await
+            .map_err(|e| {
+                if e.is_panic() {
+                    StoreError::Panicked("a query")
+                } else {
+                    StoreError::WriterGone
+                }
+            })?
+    }
+
+    /// Runs `f` on the writer thread and waits for its result. `f` may run more than once: when
+    /// the database is busy or full its transaction is rolled back and `f` is tried again.
+    pub async fn run<T, F>(&self, what: &'static str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut Store) -> Result<T> + Send + 'static,
+    {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.send(what, f, move |r| {
+            let _ = reply.send(r);
+        })?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Like [`Writer::run`], for threads that are not async tasks (the scan's threads, the CLI).
+    pub fn run_blocking<T, F>(&self, what: &'static str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut Store) -> Result<T> + Send + 'static,
+    {
+        let (reply, rx) = mpsc::sync_channel(1);
+        self.send(what, f, move |r| {
+            let _ = reply.send(r);
+        })?;
+        rx.recv().map_err(|_| StoreError::WriterGone)?
+    }
+
+    fn send<T, F>(
+        &self,
+        what: &'static str,
+        mut f: F,
+        reply: impl FnOnce(Result<T>) + Send + 'static,
+    ) -> Result<()>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut Store) -> Result<T> + Send + 'static,
+    {
+        let alive = self.alive.clone();
+        let retry_for = self.retry_for;
+        let job: Job = Box::new(move |store: &mut Store| {
+            let started = std::time::Instant::now();
+            let mut wait = FIRST_BACKOFF;
+            let mut tries = 0u32;
+            let result = loop {
+                tries += 1;
+                let r = std::panic::catch_unwind(AssertUnwindSafe(|| f(store)))
+                    .unwrap_or_else(|_| Err(StoreError::Panicked(what)));
+                alive.fetch_add(1, Ordering::Relaxed);
+                match r {
+                    Err(e) if is_transient(&e) && started.elapsed() < retry_for => {
+                        tracing::warn!(
+                            "database busy or full while writing {what} ({e}); try {tries}, again in {wait:?}"
+                        );
+                        pause(wait);
+                        wait = (wait * 2).min(MAX_BACKOFF);
+                    }
+                    other => break other,
+                }
+            };
+            reply(result);
+        });
+        self.tx.send(job).map_err(|_| StoreError::WriterGone)
+    }
+}
+
+/// The writer thread waits out a busy database; nothing else runs on it meanwhile, and that is the
+/// point: no write could succeed anyway.
+#[allow(clippy::disallowed_methods)]
+fn pause(d: Duration) {
+    std::thread::sleep(d);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_run_in_order_and_a_panic_is_an_error_not_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = Writer::start(&dir.path().join("x.db")).unwrap();
+        let r: Result<()> = w.run_blocking("a panic", |_| panic!("boom"));
+        assert!(matches!(r, Err(StoreError::Panicked("a panic"))), "{r:?}");
+        let n = w
+            .run_blocking("a count", |s| s.stats().map(|st| st.links))
+            .unwrap();
+        assert_eq!(n, 0, "the writer goes on after a panicking command");
+    }
+
+    /// Regression: `db compact` beside a run made it exit with "database is locked": a deferred
+    /// transaction that read and then wrote got `SQLITE_BUSY` at once when another connection had
+    /// written meanwhile. Write transactions now start `IMMEDIATE` (waiting for the lock) and a
+    /// busy database is retried.
+    #[test]
+    fn regression_a_write_waits_for_another_connections_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        let w = Writer::start(&path).unwrap();
+        // Another connection takes the write lock and changes the database (as VACUUM does).
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE; INSERT INTO source_files VALUES ('a', 'x', 'now')").unwrap();
+        let (done_tx, done_rx) = mpsc::channel();
+        let w2 = w.clone();
+        std::thread::spawn(move || {
+            // Reads, then writes, in one transaction: the pattern that failed.
+            let r = w2.run_blocking("a read-then-write", |s| {
+                let tx = s.write_tx()?;
+                let n: i64 = tx.query_row("SELECT COUNT(*) FROM source_files", [], |r| r.get(0))?;
+                tx.execute("INSERT INTO source_files VALUES ('b', ?1, 'now')", [n])?;
+                tx.commit()?;
+                Ok(n)
+            });
+            let _ = done_tx.send(r.map_err(|e| e.to_string()));
+        });
+        assert!(
+            done_rx.recv_timeout(Duration::from_millis(300)).is_err(),
+            "the write waits while the lock is held"
+        );
+        other.execute_batch("COMMIT").unwrap();
+        assert_eq!(
+            done_rx.recv_timeout(Duration::from_secs(60)).unwrap(),
+            Ok(1),
+            "it saw the other connection's row"
+        );
+    }
+}
