@@ -851,10 +851,7 @@ impl Validator<'_> {
             Some(n) => {
                 let n = n.trim().to_string();
                 if n.is_empty() || n == "log" || n.chars().any(char::is_control) || n.len() > 100 {
-                    return Err(self.invalid(
-                        key,
-                        "must be a short single line other than \"log\"",
-                    ));
+                    return Err(self.invalid(key, "must be a short single line other than \"log\""));
                 }
                 Ok(n)
             }
@@ -893,7 +890,11 @@ pub mod sink_key {
     /// (Slack, Discord), so it is never shown.
     pub fn webhook(url: &Url) -> String {
         let h = blake3::hash(url.as_str().as_bytes()).to_hex();
-        format!("webhook:{}/{}", url.host_str().unwrap_or(""), &h.as_str()[..8])
+        format!(
+            "webhook:{}/{}",
+            url.host_str().unwrap_or(""),
+            &h.as_str()[..8]
+        )
     }
 
     /// `email:` with the recipients, sorted.
@@ -1018,9 +1019,79 @@ url = "https://hooks.example.org/citewatch"
         assert_eq!(c.archive.wayback_endpoint, d.archive.wayback_endpoint);
     }
 
+    /// A config names where a password is, never the password: nothing printed of a loaded
+    /// config (its `Debug`, as logs would show it) contains the secret, though it is there to be
+    /// read at send time.
     #[test]
-    fn secret_debug_does_not_leak() {
-        let s = Secret::Env("SMTP_PASSWORD".into());
-        assert_eq!(format!("{s:?}"), "Secret::Env(SMTP_PASSWORD)");
+    fn secrets_are_never_in_a_printed_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("smtp-password");
+        std::fs::write(&file, "hunter2-file-secret\n").unwrap();
+        let var = "CITEWATCH_TEST_CONFIG_SECRET_4b1e";
+        std::env::set_var(var, "hunter2-env-secret");
+        let c = load(&format!(
+            "[alerts]\n[[alerts.email]]\nhost = \"smtp.example.org\"\nusername = \"cw\"\npassword_file = \"{}\"\nfrom = \"cw@example.org\"\nto = [\"a@example.org\"]\n\
+             [[alerts.email]]\nhost = \"smtp2.example.org\"\nusername = \"cw\"\npassword_env = \"{var}\"\nfrom = \"cw@example.org\"\nto = [\"b@example.org\"]\n",
+            file.display()
+        ))
+        .unwrap();
+        let printed = format!("{c:?} {:#?}", c.alerts);
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(
+            printed.contains("smtp-password") && printed.contains(var),
+            "{printed}"
+        );
+        assert_eq!(
+            format!("{:?}", Secret::Env(var.into())),
+            format!("Secret::Env({var})")
+        );
+    }
+
+    /// Sinks are keyed by name or by target, never by position: removing or reordering one keeps
+    /// every other's key; two sinks with one key are refused with a hint.
+    #[test]
+    fn sink_keys_come_from_names_or_targets() {
+        let two = |a: &str, b: &str| {
+            load(&format!(
+                "[alerts]\n[[alerts.webhook]]\nurl = \"{a}\"\n[[alerts.webhook]]\nurl = \"{b}\"\n"
+            ))
+        };
+        let c = two(
+            "https://hooks.example.org/T1/secret",
+            "https://chat.example.org/x",
+        )
+        .unwrap();
+        let keys: Vec<&str> = c.alerts.webhook.iter().map(|w| w.key.as_str()).collect();
+        let swapped = two(
+            "https://chat.example.org/x",
+            "https://hooks.example.org/T1/secret",
+        )
+        .unwrap();
+        assert_eq!(
+            swapped.alerts.webhook[1].key, keys[0],
+            "the key follows the sink"
+        );
+        assert!(
+            keys[0].starts_with("webhook:hooks.example.org/"),
+            "{keys:?}"
+        );
+        assert!(
+            !keys[0].contains("secret"),
+            "the token in the path is not shown"
+        );
+        let e = two("https://a.example.org/x", "https://a.example.org/x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`name`"), "{e}");
+        let named = load(
+            "[alerts]\n[[alerts.command]]\nname = \"pager\"\nargv = [\"/bin/true\"]\n[[alerts.email]]\nhost = \"h\"\nfrom = \"f@x.org\"\nto = [\"b@x.org\", \"a@x.org\"]\n",
+        )
+        .unwrap();
+        assert_eq!(named.alerts.command[0].key, "pager");
+        assert_eq!(named.alerts.email[0].key, "email:a@x.org,b@x.org");
+        let bad = load("[alerts]\n[[alerts.command]]\nname = \"log\"\nargv = [\"/bin/true\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("alerts.command[0].name"), "{bad}");
     }
 }

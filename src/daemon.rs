@@ -112,7 +112,10 @@ impl Life {
     /// Whether the tasks are alive: some sign of life within [`STALL_AFTER`] (or nothing runs).
     fn healthy(&mut self, busy: bool, writer_beats: u64) -> bool {
         let now = tokio::time::Instant::now();
-        let seen = self.beats.load(Ordering::Relaxed).wrapping_add(writer_beats);
+        let seen = self
+            .beats
+            .load(Ordering::Relaxed)
+            .wrapping_add(writer_beats);
         if seen != self.last_seen || self.last_change.is_none() || !busy {
             self.last_seen = seen;
             self.last_change = Some(now);
@@ -180,15 +183,16 @@ pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), D
         mut control,
     } = deps;
     let mut plan = make_plan(&config)?;
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .map_err(|e| DaemonError::Schedule(format!("cannot build the HTTP client for alerts: {e}")))?;
+    let http = reqwest::Client::builder().no_proxy().build().map_err(|e| {
+        DaemonError::Schedule(format!("cannot build the HTTP client for alerts: {e}"))
+    })?;
     let mut life = Life::default();
     let writer_beats = writer.activity();
 
     // Before any cycle or delivery: what a previous run left unfinished.
-    let mut startup = Some(tokio::spawn(startup_task(check_run(&writer, &config, &clock))));
+    let mut startup = Some(tokio::spawn(startup_task(check_run(
+        &writer, &config, &clock,
+    ))));
 
     let now = clock.now();
     let mut next_cycle = plan.cron.next_after(&now);
@@ -231,9 +235,14 @@ pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), D
         // previous run left unfinished is done).
         let now = clock.now();
         if stopping.is_none() {
-            if scan.is_none() && (rescan_at.is_some_and(|t| t <= now) || next_scan.is_some_and(|t| t <= now)) {
+            if scan.is_none()
+                && (rescan_at.is_some_and(|t| t <= now) || next_scan.is_some_and(|t| t <= now))
+            {
                 rescan_at = None;
                 next_scan = plan.scan.next_after(&now);
+                // Watches renewed before reading: a file written after this point is a change
+                // (a folder deleted and created again is watched anew).
+                watcher.refresh();
                 scan = Some(tokio::spawn(scan_task(writer.clone(), config.clone(), now)));
             }
             if next_cycle.is_some_and(|t| t <= now) && startup.is_none() {
@@ -336,7 +345,6 @@ pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), D
                     Ok(Err(e)) => tracing::error!("scan failed: {e}; the next scan tries again"),
                     Err(e) => tracing::error!("scan task failed: {e}"),
                 }
-                watcher.refresh();
             }
             r = join(&mut cycle) => {
                 cycle = None;
@@ -407,8 +415,12 @@ pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), D
         let run = check_run(&writer, &config, &clock);
         match tokio::time::timeout(FINISH_LIMIT, pipeline::finish_own_cycles(&run)).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!("cannot finish the cycle: {e}; the next start finishes it"),
-            Err(_) => tracing::warn!("finishing the cycle takes too long; the next start finishes it"),
+            Ok(Err(e)) => {
+                tracing::error!("cannot finish the cycle: {e}; the next start finishes it")
+            }
+            Err(_) => {
+                tracing::warn!("finishing the cycle takes too long; the next start finishes it")
+            }
         }
     }
     tracing::info!("stopped");
@@ -427,7 +439,12 @@ fn check_run(writer: &Writer, config: &Config, clock: &Arc<dyn Clock>) -> CheckR
 }
 
 /// Re-reads the configuration; a bad one is reported and the old one kept. Whether it changed.
-fn apply_reload(reload: &Reloader, config: &mut Config, plan: &mut Plan, notifier: &dyn Notify) -> bool {
+fn apply_reload(
+    reload: &Reloader,
+    config: &mut Config,
+    plan: &mut Plan,
+    notifier: &dyn Notify,
+) -> bool {
     notifier.reloading();
     let new = reload().and_then(|c| make_plan(&c).map(|p| (c, p)).map_err(|e| e.to_string()));
     match new {
@@ -458,7 +475,11 @@ async fn scan_task(
 
 fn log_scan(r: &pipeline::ScanReport) {
     for p in &r.problems {
-        tracing::warn!("skipped {}: {}", crate::text::sanitize(&p.path), crate::text::sanitize(&p.message));
+        tracing::warn!(
+            "skipped {}: {}",
+            crate::text::sanitize(&p.path),
+            crate::text::sanitize(&p.message)
+        );
     }
     if r.read > 0 || r.removed > 0 {
         tracing::info!(
@@ -511,7 +532,11 @@ async fn cycle_task(
     }
     if let Some(keep) = thin {
         let cutoff = run.clock.now() - chrono::Duration::from_std(keep).unwrap_or_default();
-        match run.writer.run("thinning", move |s| s.thin_checks(cutoff)).await {
+        match run
+            .writer
+            .run("thinning", move |s| s.thin_checks(cutoff))
+            .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::info!("retention: thinned {n} old repeated checks"),
             Err(e) => tracing::warn!("retention: {e}"),
@@ -568,4 +593,33 @@ fn status_line(counts: &[(State, u64)], next: Option<DateTime<Utc>>) -> String {
             counts
         }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The watchdog keeps being pinged while work shows signs of life, and stops once running work
+    /// has been silent for [`STALL_AFTER`]: a stuck daemon is restarted, a busy one is not.
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_task_stops_the_watchdog_and_a_busy_one_does_not() {
+        let mut life = Life::default();
+        assert!(life.healthy(true, 0));
+        tokio::time::advance(STALL_AFTER / 2).await;
+        life.beats.fetch_add(1, Ordering::Relaxed);
+        assert!(life.healthy(true, 0), "a sign of life");
+        tokio::time::advance(STALL_AFTER - Duration::from_secs(1)).await;
+        assert!(life.healthy(true, 0), "quiet, but not for long enough");
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(!life.healthy(true, 0), "silent for longer than STALL_AFTER");
+        assert!(
+            life.healthy(true, 1),
+            "the writer waiting out a lock is alive"
+        );
+        tokio::time::advance(STALL_AFTER * 2).await;
+        assert!(
+            life.healthy(false, 1),
+            "nothing running: nothing can be stuck"
+        );
+    }
 }

@@ -151,7 +151,8 @@ pub async fn check(
         cycle,
     });
     let total = links.len();
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(Finished, tokio::sync::OwnedSemaphorePermit)>();
+    let (tx, rx) =
+        tokio::sync::mpsc::unbounded_channel::<(Finished, tokio::sync::OwnedSemaphorePermit)>();
     let queue = Arc::new(tokio::sync::Semaphore::new(WRITE_QUEUE));
     let batcher = tokio::spawn(write_batches(
         run.writer.clone(),
@@ -182,7 +183,8 @@ pub async fn check(
                     Err(panic) => {
                         let what = panic_text(&panic);
                         tracing::error!("internal error while checking {}: {what}", link.url);
-                        let url = url.unwrap_or_else(|| Url::parse("invalid:").expect("constant URL"));
+                        let url =
+                            url.unwrap_or_else(|| Url::parse("invalid:").expect("constant URL"));
                         Finished {
                             fetched: Fetched::internal(&url, what),
                             snapshot: None,
@@ -533,6 +535,17 @@ const PROBE_ALIKE: f64 = 0.8;
 /// Judges a finished fetch into its check record. A panic while judging (a bug, whatever the
 /// page) becomes an `error` verdict for this link, logged with its URL, and the run goes on.
 fn judge_safely(reads: &Reads<'_>, f: &Finished, known: &Known) -> Result<CheckRecord, StoreError> {
+    judge_safely_with(reads, f, known, judge)
+}
+
+type Judge = fn(&Reads<'_>, &Finished, &Known) -> Result<CheckRecord, StoreError>;
+
+fn judge_safely_with(
+    reads: &Reads<'_>,
+    f: &Finished,
+    known: &Known,
+    judge: Judge,
+) -> Result<CheckRecord, StoreError> {
     match std::panic::catch_unwind(AssertUnwindSafe(|| judge(reads, f, known))) {
         Ok(r) => r,
         Err(panic) => {
@@ -639,5 +652,94 @@ fn record_for(f: &Finished, v: &Verdict, cycle: i64) -> CheckRecord {
         volatile: None,
         cycle_id: Some(cycle),
         network: f.fetched.network_failure(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::{CitationRecord, PostRecord};
+    use crate::store::Store;
+
+    /// A panic while judging one page (a bug, whatever the page) is an `error` verdict for that
+    /// link, recorded with its cycle; the batch and the run go on.
+    #[test]
+    fn a_panic_while_judging_is_an_error_verdict_for_that_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("x.db")).unwrap();
+        let now = chrono::DateTime::UNIX_EPOCH;
+        let post = PostRecord {
+            source: "posts".into(),
+            path: "a.md".into(),
+            title: None,
+            date: None,
+            draft: false,
+            url: None,
+            size: 1,
+            mtime_ns: 1,
+            hash: "h".into(),
+        };
+        let cite = |u: &str| CitationRecord {
+            link: u.into(),
+            line: 1,
+            text: "t".into(),
+            kind: "link".into(),
+            raw: u.into(),
+            ..Default::default()
+        };
+        store
+            .replace_post(
+                &post,
+                &[cite("https://a.org/x"), cite("https://b.org/y")],
+                now,
+            )
+            .unwrap();
+        let links = store.links_to_check(None).unwrap();
+        let cycle = store.begin_cycle("run", 1, now).unwrap();
+        let finished: Vec<Finished> = links
+            .into_iter()
+            .map(|link| {
+                let url = Url::parse(&link.url).unwrap();
+                Finished {
+                    fetched: Fetched::internal(&url, "placeholder".into()),
+                    snapshot: None,
+                    checked_at: now,
+                    link,
+                }
+            })
+            .collect();
+        let known = Known {
+            probes: HashMap::new(),
+            quoted: HashSet::new(),
+            cycle,
+        };
+        let conf = Confirming {
+            cycle,
+            settings: confirm::Settings {
+                confirm_checks: 3,
+                confirm_period: std::time::Duration::ZERO,
+            },
+            sinks: vec![],
+            no_strikes: false,
+        };
+        let done = store
+            .record_verdicts(&finished, &conf, &mut |r, f| {
+                judge_safely_with(r, f, &known, |r, f, k| {
+                    if f.link.url.contains("a.org") {
+                        panic!("a bug met on this page");
+                    }
+                    judge(r, f, k)
+                })
+            })
+            .unwrap();
+        assert_eq!(done.len(), 2, "the batch went on");
+        let a = store.link_status("https://a.org/x").unwrap().unwrap();
+        assert_eq!(a.state, State::Error);
+        assert!(
+            a.error.as_deref().unwrap().contains("internal error"),
+            "{:?}",
+            a.error
+        );
+        assert_eq!(store.history(a.id).unwrap().len(), 1);
     }
 }

@@ -211,3 +211,174 @@ fn alerts_test_command_reports_each_sink() {
     assert!(text.contains("failed  webhook"), "{text}");
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// A CA and a certificate for 127.0.0.1 signed by it: (CA PEM, server cert DER, key DER).
+fn test_pki() -> (String, Vec<u8>, Vec<u8>) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    (ca.pem(), cert.der().to_vec(), key.serialize_der())
+}
+
+/// An SMTP server that requires STARTTLS before AUTH, with a certificate the sink is told to
+/// trust (`ca_file`); records the decoded AUTH PLAIN credentials and the message.
+async fn starttls_server(cert: Vec<u8>, key: Vec<u8>, log: Arc<Mutex<String>>) -> u16 {
+    use tokio::io::AsyncReadExt as _;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
+        tokio_rustls::rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![CertificateDer::from(cert)],
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
+    )
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let Ok((mut sock, _)) = listener.accept().await else {
+            return;
+        };
+        // In clear: greeting, EHLO offering STARTTLS, STARTTLS.
+        sock.write_all(b"220 test ESMTP\r\n").await.unwrap();
+        let mut buf = [0u8; 1024];
+        loop {
+            let n = sock.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                return;
+            }
+            let line = String::from_utf8_lossy(&buf[..n]).to_ascii_uppercase();
+            if line.starts_with("EHLO") {
+                sock.write_all(b"250-test\r\n250 STARTTLS\r\n")
+                    .await
+                    .unwrap();
+            } else if line.starts_with("STARTTLS") {
+                sock.write_all(b"220 go ahead\r\n").await.unwrap();
+                break;
+            } else {
+                log.lock()
+                    .unwrap()
+                    .push_str("CLEAR-TEXT COMMAND BEFORE TLS\n");
+                sock.write_all(b"530 must issue STARTTLS first\r\n")
+                    .await
+                    .unwrap();
+            }
+        }
+        let tls = acceptor.accept(sock).await.unwrap();
+        log.lock().unwrap().push_str("TLS\n");
+        let (r, mut w) = tokio::io::split(tls);
+        let mut lines = BufReader::new(r).lines();
+        let mut in_data = false;
+        while let Ok(Some(line)) = lines.next_line().await {
+            if in_data {
+                log.lock().unwrap().push_str(&format!("{line}\n"));
+                if line == "." {
+                    in_data = false;
+                    w.write_all(b"250 queued\r\n").await.unwrap();
+                }
+                continue;
+            }
+            let upper = line.to_ascii_uppercase();
+            let reply: &[u8] = if upper.starts_with("EHLO") {
+                b"250-test\r\n250 AUTH PLAIN\r\n"
+            } else if let Some(b64) = line.strip_prefix("AUTH PLAIN ") {
+                log.lock()
+                    .unwrap()
+                    .push_str(&format!("AUTH {}\n", base64_decode(b64.trim())));
+                b"235 ok\r\n"
+            } else if upper.starts_with("DATA") {
+                in_data = true;
+                b"354 go\r\n"
+            } else if upper.starts_with("QUIT") {
+                let _ = w.write_all(b"221 bye\r\n").await;
+                break;
+            } else {
+                b"250 ok\r\n"
+            };
+            w.write_all(reply).await.unwrap();
+        }
+    });
+    port
+}
+
+/// Standard base64 (RFC 4648) to text, for reading AUTH PLAIN in the test server.
+fn base64_decode(s: &str) -> String {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let v = alphabet.iter().position(|a| *a == c).unwrap_or(0) as u32;
+        bits = (bits << 6) | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    String::from_utf8_lossy(&out).replace('\0', "|")
+}
+
+/// STARTTLS to a server whose certificate the sink trusts through `ca_file`, with the password
+/// read from `password_file` at send time: the AUTH happens only inside TLS, the password is the
+/// file's, and no error or printed sink contains it. Without `ca_file` the same server is refused.
+#[test]
+fn email_with_starttls_and_a_password_file() {
+    let rt = rt();
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_pki();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let pw_file = dir.path().join("smtp-password");
+    std::fs::write(&pw_file, "hunter2-from-a-file\n").unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let port = rt.block_on(starttls_server(cert.clone(), key.clone(), log.clone()));
+    let sink = |port: u16, ca: Option<std::path::PathBuf>| {
+        Sink::new(SinkKind::Email(EmailSink {
+            key: "email:test".into(),
+            ca_file: ca,
+            host: "127.0.0.1".into(),
+            port,
+            security: SmtpSecurity::StartTls,
+            username: Some("citewatch".into()),
+            password: Some(Secret::File(pw_file.clone())),
+            from: "cw@example.org".into(),
+            to: vec!["author@example.org".into()],
+            timeout: Duration::from_secs(5),
+        }))
+    };
+    let http = reqwest::Client::new();
+    let s = sink(port, Some(ca_file.clone()));
+    assert!(!format!("{s:?}").contains("hunter2"));
+    rt.block_on(s.deliver(&[event()], &http)).unwrap();
+    let got = log.lock().unwrap().clone();
+    assert!(!got.contains("CLEAR-TEXT"), "{got}");
+    let tls_at = got.find("TLS\n").expect("a TLS session");
+    let auth_at = got.find("AUTH |citewatch|hunter2-from-a-file").expect(&got);
+    assert!(tls_at < auth_at, "AUTH only inside TLS: {got}");
+    assert!(got.contains("https://gone.example.org/page"), "{got}");
+
+    // An untrusted certificate is refused, and the error names the server, not the password.
+    let log2 = Arc::new(Mutex::new(String::new()));
+    let port2 = rt.block_on(starttls_server(cert, key, log2.clone()));
+    let err = rt
+        .block_on(sink(port2, None).deliver(&[event()], &http))
+        .unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(text.contains(&format!("127.0.0.1:{port2}")), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(
+        !log2.lock().unwrap().contains("AUTH"),
+        "no AUTH over an untrusted TLS session"
+    );
+}

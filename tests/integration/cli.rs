@@ -639,17 +639,13 @@ fn kill_9_mid_run_then_rerun_finishes() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until some checks are recorded, then kill -9.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let done = rusqlite::Connection::open(blog.db())
+    // Wait until some checks are recorded, then kill -9: the kill lands mid-run (asserted below).
+    let done = || {
+        rusqlite::Connection::open(blog.db())
             .and_then(|c| c.query_row("SELECT COUNT(*) FROM checks", [], |r| r.get::<_, i64>(0)))
-            .unwrap_or(0);
-        if done >= 5 || std::time::Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+            .unwrap_or(0)
+    };
+    crate::service::wait_for("some checks recorded", 20, || done() >= 5);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let conn = rusqlite::Connection::open(blog.db()).unwrap();
@@ -658,7 +654,18 @@ fn kill_9_mid_run_then_rerun_finishes() {
         .unwrap();
     assert_eq!(ok, "ok");
     let checked = count(&conn, "SELECT COUNT(*) FROM checks");
-    assert!(checked < 60, "the run was cut short ({checked} checks)");
+    assert!(
+        (5..60).contains(&checked),
+        "the kill landed mid-run ({checked} of 60 checks recorded)"
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM cycles WHERE finished_at IS NULL"
+        ),
+        1,
+        "the run's cycle was cut short"
+    );
     // Every recorded check has its link state written with it.
     let orphans = count(
         &conn,
@@ -670,6 +677,15 @@ fn kill_9_mid_run_then_rerun_finishes() {
     let links = blog.status();
     assert_eq!(links.len(), 60);
     assert!(links.iter().all(|l| l["state"] == "ok"), "{links:?}");
+    let conn = rusqlite::Connection::open(blog.db()).unwrap();
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM cycles WHERE finished_at IS NULL"
+        ),
+        0,
+        "the next run finished the cycle the kill cut short"
+    );
 }
 
 #[test]
@@ -693,7 +709,15 @@ fn readers_are_not_locked_out_during_a_run() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    for _ in 0..5 {
+    let checked = || {
+        rusqlite::Connection::open(blog.db())
+            .and_then(|c| c.query_row("SELECT COUNT(*) FROM checks", [], |r| r.get::<_, i64>(0)))
+            .unwrap_or(0)
+    };
+    // Read while the run writes: from its first recorded check until it is done.
+    crate::service::wait_for("the run's first checks", 20, || checked() >= 1);
+    let mut reads = 0;
+    while checked() < 20 && reads < 50 {
         let out = blog
             .cmd()
             .args(["status", "--format", "json"])
@@ -704,8 +728,9 @@ fn readers_are_not_locked_out_during_a_run() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        std::thread::sleep(Duration::from_millis(100));
+        reads += 1;
     }
+    assert!(reads >= 1, "no read happened while the run wrote");
     assert!(child.wait().unwrap().success());
 }
 
@@ -882,4 +907,173 @@ fn text_that_varies_between_fetches_is_learned_and_left_out() {
         "the first re-check sees the widget change: {sims:?}"
     );
     assert_eq!(sims[1], 1.0, "then the widget line is left out: {sims:?}");
+}
+
+/// The timer path: `citewatch run` every few hours confirms and alerts exactly as the daemon does
+/// (regression: `run` never alerted, so the documented timer told nobody anything).
+#[test]
+fn regression_run_confirms_and_alerts_once_across_runs() {
+    let site = TestServer::start(Routes::new().at("/gone", |_| status(404)));
+    let received = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let r2 = received.clone();
+    let hook = TestServer::start(Routes::new().at("/hook", move |req| {
+        if let Ok(v) = serde_json::from_slice::<Value>(&req.body) {
+            r2.lock().unwrap().push(v);
+        }
+        with_headers(200, &[], "ok")
+    }));
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[alerts]\nconfirm_checks = 2\nconfirm_period = \"0s\"\nlog = false\n[[alerts.webhook]]\nurl = \"{}\"\n",
+        hook.url("/hook")
+    ))
+    .post("p.md", &format!("[gone]({})\n", site.url("/gone")));
+    blog.cmd().arg("run").assert().code(2);
+    assert!(
+        received.lock().unwrap().is_empty(),
+        "one strike is no alert"
+    );
+    blog.cmd().arg("run").assert().code(2);
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["event"], "confirmed");
+    assert_eq!(got[0]["new_state"], "broken");
+    blog.cmd().arg("run").assert().code(2);
+    assert_eq!(received.lock().unwrap().len(), 1, "not alerted again");
+    // --no-alerts leaves deliveries in the outbox.
+    let flip = blog.db();
+    let conn = rusqlite::Connection::open(flip).unwrap();
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM alert_deliveries WHERE state = 'delivered'"
+        ),
+        1
+    );
+}
+
+/// Regression: with no network, `run` printed one `error` per link and no word that the machine
+/// looked offline. Now it says so, counts no strike and exits 1.
+#[test]
+fn regression_an_offline_run_says_so_and_counts_no_strikes() {
+    // Three sites nothing answers on.
+    let dead: String = (2..5)
+        .map(|i| {
+            let l = std::net::TcpListener::bind(format!("127.0.0.{i}:0")).unwrap();
+            let p = l.local_addr().unwrap().port();
+            drop(l);
+            format!("<http://127.0.0.{i}:{p}/page>\n")
+        })
+        .collect();
+    let blog = Blog::new();
+    blog.config("[alerts]\nconfirm_checks = 1\nconfirm_period = \"0s\"\n")
+        .post("p.md", &dead);
+    let out = blog.cmd().arg("run").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("looks offline"), "{err}");
+    let conn = rusqlite::Connection::open(blog.db()).unwrap();
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM alert_events"), 0);
+    assert_eq!(
+        count(&conn, "SELECT COUNT(*) FROM confirmations WHERE streak_count > 0 OR pending_state IS NOT NULL"),
+        0
+    );
+    // One dead site among answering ones is that site's problem: exit 2, a strike counted.
+    let srv = TestServer::start(Routes::new().at("/ok", |_| html("<p>ok</p>")));
+    blog.post(
+        "p.md",
+        &format!("{}<{}>\n", dead.lines().next().unwrap(), srv.url("/ok")),
+    );
+    blog.cmd().arg("run").assert().code(2);
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM alert_events"), 1);
+}
+
+/// Regression: archive look-ups ran after the checks, 500 of them at up to 20 s each, with a
+/// warning line per failure. Now they run beside the checks, stop after a few failures in a row
+/// with one summary line, and never outlast their budget.
+#[test]
+fn regression_a_failing_archive_costs_one_line_and_little_time() {
+    let site = TestServer::start((0..20).fold(Routes::new(), |r, i| {
+        r.at(&format!("/gone{i}"), |_| status(404))
+    }));
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[archive]\nwayback_endpoint = \"http://127.0.0.1:{closed}/wayback/available\"\nrequest_interval = \"10ms\"\n"
+    ))
+    .post(
+        "p.md",
+        &(0..20)
+            .map(|i| format!("<{}>\n", site.url(&format!("/gone{i}"))))
+            .collect::<String>(),
+    );
+    let out = blog.cmd().arg("run").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("archive")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains("3 of 3 failed"), "{err}");
+    assert!(lines[0].contains("next run"), "{err}");
+
+    // An archive that never answers is cut off by the budget.
+    let stalling = TestServer::start(Routes::new().fallback(|_| Reply::Stall));
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[archive]\nwayback_endpoint = \"{}\"\nbudget = \"1s\"\n",
+        stalling.url("/wayback/available")
+    ))
+    .post("p.md", &format!("<{}>\n", site.url("/gone0")));
+    let t = std::time::Instant::now();
+    blog.cmd().arg("run").assert().code(2);
+    assert!(
+        t.elapsed() < Duration::from_secs(8),
+        "the 1 s budget held: {:?}",
+        t.elapsed()
+    );
+}
+
+/// Regression: `db compact` beside `citewatch run` made the run exit 1 with "database is locked".
+#[test]
+fn regression_db_compact_during_a_run() {
+    let srv = TestServer::start((0..40).fold(Routes::new(), |r, i| {
+        r.at(&format!("/p{i}"), move |_| {
+            Reply::Delayed(
+                Duration::from_millis(60),
+                Box::new(html(&article("page", i))),
+            )
+        })
+    }));
+    let blog = Blog::new();
+    blog.config("concurrency = 2\n").post(
+        "many.md",
+        &(0..40)
+            .map(|i| format!("<{}>\n", srv.url(&format!("/p{i}"))))
+            .collect::<String>(),
+    );
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("citewatch"))
+        .current_dir(blog.path())
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let checked = || {
+        rusqlite::Connection::open(blog.db())
+            .and_then(|c| c.query_row("SELECT COUNT(*) FROM checks", [], |r| r.get::<_, i64>(0)))
+            .unwrap_or(0)
+    };
+    crate::service::wait_for("the run under way", 20, || checked() >= 2);
+    for _ in 0..4 {
+        blog.cmd().args(["db", "compact"]).assert().success();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(checked(), 40);
 }

@@ -307,3 +307,217 @@ fn the_daemon_thins_old_repeated_checks_and_keeps_transitions() {
         log(&blog)
     );
 }
+
+/// The real process under a real `NOTIFY_SOCKET` and `WATCHDOG_USEC`: `WATCHDOG=1` keeps coming
+/// while a long cycle runs (regression: none came until the cycle ended).
+#[test]
+fn regression_watchdog_pings_reach_systemd_during_a_long_cycle() {
+    let site = TestServer::start((0..8).fold(Routes::new(), |r, i| {
+        r.at(&format!("/slow{i}"), |_| {
+            crate::server::Reply::Delayed(Duration::from_millis(400), Box::new(html("<p>x</p>")))
+        })
+    }));
+    let blog = Blog::new();
+    blog.config("per_host_concurrency = 1\n[schedule]\ncron = \"* * * * * *\"\n")
+        .post(
+            "p.md",
+            &(0..8)
+                .map(|i| format!("<{}>\n", site.url(&format!("/slow{i}"))))
+                .collect::<String>(),
+        );
+    let sock_path = blog.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut d = spawn(
+        &blog,
+        &[
+            ("NOTIFY_SOCKET", sock_path.to_str().unwrap()),
+            // Pinged every 250 ms.
+            ("WATCHDOG_USEC", "500000"),
+        ],
+    );
+    wait_for("the cycle's first request", 20, || {
+        site.starts("/slow").len() >= 1
+    });
+    let (start, mut pings) = (Instant::now(), 0);
+    let mut buf = [0u8; 4096];
+    while start.elapsed() < Duration::from_millis(1500) {
+        if let Ok(n) = sock.recv(&mut buf) {
+            pings += String::from_utf8_lossy(&buf[..n])
+                .matches("WATCHDOG=1")
+                .count();
+        }
+    }
+    assert!(
+        site.starts("/slow").len() < 8,
+        "the cycle was still running while pings were counted"
+    );
+    assert!(pings >= 4, "{pings} pings in 1.5 s of a long cycle");
+    signal(&d, "TERM");
+    assert!(d.wait().unwrap().success(), "{}", log(&blog));
+}
+
+/// kill -9 after a verdict and its alert were written but before the alert was delivered: the
+/// next start delivers it, exactly once.
+#[test]
+fn kill_9_between_a_verdict_and_its_delivery_then_restart_delivers_once() {
+    let site = TestServer::start(Routes::new().at("/gone", |_| status(404)));
+    let stall = Arc::new(AtomicBool::new(true));
+    let received: Received = Arc::default();
+    let (s2, r2) = (stall.clone(), received.clone());
+    let hook = TestServer::start(Routes::new().at("/hook", move |req| {
+        if s2.load(Ordering::SeqCst) {
+            return crate::server::Reply::Stall;
+        }
+        if let Ok(v) = serde_json::from_slice::<Value>(&req.body) {
+            r2.lock().unwrap().push(v);
+        }
+        with_headers(200, &[], "ok")
+    }));
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[schedule]\ncron = \"* * * * * *\"\nrecheck_ok = \"1h\"\nrecheck_failing = \"1h\"\n\
+         [alerts]\nconfirm_checks = 1\nconfirm_period = \"0s\"\nretry_interval = \"1s\"\n\
+         [[alerts.webhook]]\nurl = \"{}\"\ntimeout = \"30s\"\n",
+        hook.url("/hook")
+    ))
+    .post("p.md", &format!("[gone]({})\n", site.url("/gone")));
+    let mut d = spawn(&blog, &[]);
+    wait_for("the delivery under way", 20, || hook.hits("/hook") >= 1);
+    d.kill().unwrap(); // SIGKILL, mid-delivery
+    d.wait().unwrap();
+    let conn = rusqlite::Connection::open(blog.db()).unwrap();
+    assert_eq!(
+        crate::cli::count(&conn, "SELECT COUNT(*) FROM alert_events"),
+        1
+    );
+    assert_eq!(
+        crate::cli::count(
+            &conn,
+            "SELECT COUNT(*) FROM alert_deliveries WHERE state = 'pending' AND sink LIKE 'webhook:%'"
+        ),
+        1,
+        "written with the verdict, not yet delivered"
+    );
+    stall.store(false, Ordering::SeqCst);
+    let mut d = spawn(&blog, &[]);
+    wait_for("the delivery after the restart", 20, || {
+        !received.lock().unwrap().is_empty()
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    signal(&d, "TERM");
+    assert!(d.wait().unwrap().success(), "{}", log(&blog));
+    let got = received.lock().unwrap();
+    assert_eq!(got.len(), 1, "delivered once: {got:?}");
+    assert_eq!(got[0]["url"], site.url("/gone"));
+    assert_eq!(
+        crate::cli::count(&conn, "SELECT COUNT(*) FROM alert_events"),
+        1,
+        "the restart wrote no second event"
+    );
+}
+
+/// Regression: `db compact` beside the daemon made it exit 1 with "database is locked".
+#[test]
+fn regression_db_compact_during_a_daemon_cycle() {
+    let site = TestServer::start((0..30).fold(Routes::new(), |r, i| {
+        r.at(&format!("/p{i}"), move |_| {
+            crate::server::Reply::Delayed(
+                Duration::from_millis(50),
+                Box::new(html(&crate::server::article("page", i))),
+            )
+        })
+    }));
+    let blog = Blog::new();
+    blog.config("concurrency = 4\n[schedule]\ncron = \"* * * * * *\"\nrecheck_ok = \"0s\"\n")
+        .post(
+            "p.md",
+            &(0..30)
+                .map(|i| format!("<{}>\n", site.url(&format!("/p{i}"))))
+                .collect::<String>(),
+        );
+    let mut d = spawn(&blog, &[]);
+    wait_for("checks being written", 20, || site.total_hits() >= 10);
+    for _ in 0..4 {
+        blog.cmd().args(["db", "compact"]).assert().success();
+    }
+    let hits = site.total_hits();
+    wait_for("more cycles after the compactions", 20, || {
+        site.total_hits() >= hits + 30
+    });
+    assert!(
+        d.try_wait().unwrap().is_none(),
+        "the daemon is still running\n{}",
+        log(&blog)
+    );
+    signal(&d, "TERM");
+    assert!(d.wait().unwrap().success(), "{}", log(&blog));
+}
+
+/// A configured canary that fails makes the cycle our own outage: no strikes, no alert.
+#[test]
+fn a_failing_canary_makes_the_cycle_count_no_strikes() {
+    let site = TestServer::start(
+        Routes::new()
+            .at("/gone", |_| status(404))
+            .at("/canary", |_| status(500)),
+    );
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[schedule]\ncron = \"* * * * * *\"\nrecheck_failing = \"0s\"\n\
+         [alerts]\nconfirm_checks = 1\nconfirm_period = \"0s\"\ncanaries = [\"{}\"]\n",
+        site.url("/canary")
+    ))
+    .post("p.md", &format!("[gone]({})\n", site.url("/gone")));
+    let mut d = spawn(&blog, &[]);
+    wait_for("two cycles", 20, || site.hits("/gone") >= 2);
+    signal(&d, "TERM");
+    assert!(d.wait().unwrap().success(), "{}", log(&blog));
+    let conn = rusqlite::Connection::open(blog.db()).unwrap();
+    assert_eq!(
+        crate::cli::count(&conn, "SELECT COUNT(*) FROM alert_events"),
+        0
+    );
+    assert!(crate::cli::count(&conn, "SELECT COUNT(*) FROM cycles WHERE outage = 'canary'") >= 2);
+    assert!(log(&blog).contains("canary"), "{}", log(&blog));
+}
+
+/// A post folder deleted and created again is watched again: a post added afterwards is read at
+/// once, not at the next scheduled scan (regression: the watch was lost with the folder).
+#[test]
+fn regression_a_recreated_posts_folder_is_watched_again() {
+    let site = TestServer::start(
+        Routes::new()
+            .at("/a", |_| html("<p>a</p>"))
+            .at("/b", |_| html("<p>b</p>"))
+            .at("/c", |_| html("<p>c</p>")),
+    );
+    let blog = Blog::new();
+    blog.config("[schedule]\ncron = \"0 0 1 1 *\"\nscan = \"0 0 1 1 *\"\n")
+        .post("a.md", &format!("<{}>\n", site.url("/a")));
+    let mut d = spawn(&blog, &[]);
+    let db = blog.db();
+    let cited = |n: i64| {
+        let db = db.clone();
+        move || {
+            rusqlite::Connection::open(&db)
+                .and_then(|c| {
+                    c.query_row("SELECT COUNT(*) FROM citations", [], |r| r.get::<_, i64>(0))
+                })
+                .is_ok_and(|c| c == n)
+        }
+    };
+    wait_for("the start-up scan", 20, cited(1));
+    blog.post("b.md", &format!("<{}>\n", site.url("/b")));
+    wait_for("the new post (watched)", 20, cited(2));
+    let posts = blog.path().join("posts");
+    std::fs::remove_dir_all(&posts).unwrap();
+    std::fs::create_dir_all(&posts).unwrap();
+    blog.post("c.md", &format!("<{}>\n", site.url("/c")));
+    wait_for("the re-created folder read", 20, cited(1));
+    blog.post("a.md", &format!("<{}>\n", site.url("/a")));
+    wait_for("a post added to the re-created folder", 20, cited(2));
+    signal(&d, "TERM");
+    assert!(d.wait().unwrap().success(), "{}", log(&blog));
+}

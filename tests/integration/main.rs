@@ -10,5 +10,6 @@ mod cli;
 mod daemon;
 mod evidence;
 mod server;
+mod service;
 mod tidy;
 mod warc;
