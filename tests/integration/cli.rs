@@ -1035,6 +1035,18 @@ fn regression_a_failing_archive_costs_one_line_and_little_time() {
     );
 }
 
+/// Fills a database with 48 MiB of archived bodies that no check refers to (kept by `db compact`,
+/// which thins checks, not snapshots): every VACUUM then copies them.
+pub fn bloat(db: &std::path::Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 96)
+         INSERT INTO snapshots (hash, size, body, headers, created_at)
+         SELECT 'bloat' || i, 524288, randomblob(524288), '[]', '2026-01-01T00:00:00Z' FROM n",
+    )
+    .unwrap();
+}
+
 /// Regression: `db compact` beside `citewatch run` made the run exit 1 with "database is locked".
 #[test]
 fn regression_db_compact_during_a_run() {
@@ -1053,6 +1065,9 @@ fn regression_db_compact_during_a_run() {
             .map(|i| format!("<{}>\n", srv.url(&format!("/p{i}"))))
             .collect::<String>(),
     );
+    // A database big enough that each VACUUM holds its lock a while: the run's writes meet it.
+    blog.cmd().arg("scan").assert().success();
+    bloat(&blog.db());
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("citewatch"))
         .current_dir(blog.path())
         .arg("run")
