@@ -528,3 +528,70 @@ fn regression_a_recreated_posts_folder_is_watched_again() {
     signal(&d, "TERM");
     assert!(d.wait().unwrap().success(), "{}", log(&blog));
 }
+
+/// Regression: confirmations and alerts were written after the whole cycle, so a kill mid-cycle
+/// lost them. A verdict with an answer is confirmed in the transaction that records it; a check
+/// without one is left pending and decided by the next start.
+#[test]
+fn regression_a_kill_mid_cycle_loses_no_confirmation() {
+    let site = TestServer::start((0..3).fold(
+        Routes::new().at("/gone", |_| status(404)),
+        |r, i| {
+            r.at(&format!("/slow{i}"), |_| {
+                crate::server::Reply::Delayed(Duration::from_secs(5), Box::new(html("<p>x</p>")))
+            })
+        },
+    ));
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+        format!("http://127.0.0.2:{}/page", l.local_addr().unwrap().port())
+    };
+    let blog = Blog::new();
+    blog.config(
+        "per_host_concurrency = 1\n[schedule]\ncron = \"* * * * * *\"\nrecheck_ok = \"1h\"\nrecheck_failing = \"1h\"\n\
+         [alerts]\nconfirm_checks = 1\nconfirm_period = \"0s\"\n",
+    )
+    .post(
+        "p.md",
+        &format!(
+            "[gone]({})\n<{refused}>\n{}",
+            site.url("/gone"),
+            (0..3)
+                .map(|i| format!("<{}>\n", site.url(&format!("/slow{i}"))))
+                .collect::<String>()
+        ),
+    );
+    let mut d = spawn(&blog, &[]);
+    let conn = rusqlite::Connection::open(blog.db()).unwrap();
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap_or(0);
+    wait_for("the two quick verdicts", 20, || {
+        count("SELECT COUNT(*) FROM checks") >= 2
+    });
+    assert!(
+        site.starts("/slow").len() >= 1,
+        "the cycle is still running"
+    );
+    d.kill().unwrap(); // SIGKILL mid-cycle
+    d.wait().unwrap();
+    assert_eq!(
+        count("SELECT COUNT(*) FROM alert_events"),
+        1,
+        "the answered verdict's alert was written with it"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM confirmations WHERE pending_state IS NOT NULL"),
+        1,
+        "the unanswered one waits for its cycle's end"
+    );
+    let mut d = spawn(&blog, &[]);
+    wait_for("the cut cycle finished by the next start", 20, || {
+        count("SELECT COUNT(*) FROM alert_events") == 2
+    });
+    assert_eq!(
+        count("SELECT COUNT(*) FROM confirmations WHERE pending_state IS NOT NULL"),
+        0
+    );
+    signal(&d, "TERM");
+    assert!(d.wait().unwrap().success(), "{}", log(&blog));
+    assert!(log(&blog).contains("cut short"), "{}", log(&blog));
+}
