@@ -38,7 +38,7 @@ pub mod defaults {
     pub const WAYBACK_ENDPOINT: &str = "https://archive.org/wayback/available";
     pub const SAVE_PAGE_NOW_ENDPOINT: &str = "https://web.archive.org/save/";
     pub const ARCHIVE_INTERVAL: Duration = Duration::from_secs(1);
-    pub const ARCHIVE_BUDGET: Duration = Duration::from_secs(30);
+    pub const ARCHIVE_BUDGET: Duration = Duration::from_secs(10);
 
     /// `citewatch/VERSION (+URL)`: a real, identifiable User-Agent, as site operators ask of bots.
     pub fn user_agent() -> String {
