@@ -614,6 +614,7 @@ fn judge(reads: &Reads<'_>, f: &Finished, known: &Known) -> Result<CheckRecord, 
         similarity,
         quote_missing,
         looks_like_probe: looks,
+        ..Default::default()
     };
     let verdict = classify::classify(&f.fetched, &ctx);
     let mut record = record_for(f, &verdict, known.cycle);
