@@ -202,6 +202,7 @@ pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), D
     let mut next_delivery: Option<DateTime<Utc>> = Some(now);
     let mut next_thin = now;
     let mut reload_pending = false;
+    let mut skipped_noted = false;
 
     let (watch_tx, mut watch_rx) = mpsc::channel::<()>(1);
     let folders = |c: &Config| c.sources.iter().map(|s| s.path.clone()).collect::<Vec<_>>();
@@ -247,8 +248,12 @@ pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), D
             }
             if next_cycle.is_some_and(|t| t <= now) && startup.is_none() {
                 if cycle.is_some() {
-                    tracing::warn!("the previous check cycle is still running; skipping this one");
+                    if !skipped_noted {
+                        tracing::warn!("the previous check cycle is still running; cycles due meanwhile are skipped");
+                        skipped_noted = true;
+                    }
                 } else {
+                    skipped_noted = false;
                     let thin = config.thin_checks_after.filter(|_| next_thin <= now);
                     if thin.is_some() {
                         next_thin = now + THIN_EVERY;

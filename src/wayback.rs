@@ -59,6 +59,22 @@ pub fn timestamp_of(date: &str) -> String {
         .collect()
 }
 
+/// A request error with its causes ("error sending request: dns error: …"), without the URL.
+fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut out = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(&t);
+        }
+        src = s.source();
+    }
+    out
+}
+
 /// Looks up copies through one endpoint.
 pub struct Wayback {
     client: reqwest::Client,
@@ -101,7 +117,7 @@ impl Wayback {
             .get(q)
             .send()
             .await
-            .map_err(|e| err(e.without_url().to_string()))?;
+            .map_err(|e| err(describe(e)))?;
         if !resp.status().is_success() {
             return Err(err(format!("answered HTTP {}", resp.status().as_u16())));
         }
@@ -109,7 +125,7 @@ impl Wayback {
         while let Some(chunk) = resp
             .chunk()
             .await
-            .map_err(|e| err(e.without_url().to_string()))?
+            .map_err(|e| err(describe(e)))?
         {
             body.extend_from_slice(&chunk);
             if body.len() > MAX_ANSWER {

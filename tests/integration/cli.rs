@@ -747,34 +747,50 @@ fn excluded_links_are_skipped() {
     let _ = with_headers(200, &[], "");
 }
 
+/// The Wayback Machine is asked for a copy near the citing post's date (`timestamp`), once per
+/// dead link; a link with no copy is asked again only after a week; a copy found appears in
+/// `status`, `show` and the alert.
 #[test]
 fn archived_copies_of_dead_links_come_from_the_wayback_endpoint() {
-    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let a2 = asked.clone();
     let srv = TestServer::start(
         Routes::new()
             .at("/dead", |_| status(404))
+            .at("/dead-nocopy", |_| status(404))
             .at("/fine", |_| html("<p>fine</p>"))
             .at("/wayback/available", move |req| {
-                a2.lock().unwrap().push(req.path.clone());
+                let copy = req.query_param("url").is_some_and(|u| u.ends_with("/dead"));
                 with_headers(
                     200,
                     &[("content-type", "application/json")],
-                    r#"{"archived_snapshots":{"closest":{"status":"200","available":true,"url":"http://web.archive.org/web/20190325000000/http://example.org/dead","timestamp":"20190325000000"}}}"#,
+                    if copy {
+                        r#"{"archived_snapshots":{"closest":{"status":"200","available":true,"url":"http://web.archive.org/web/20190325000000/http://example.org/dead","timestamp":"20190325000000"}}}"#
+                    } else {
+                        r#"{"archived_snapshots":{}}"#
+                    },
                 )
             }),
     );
+    let hook_got = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let h2 = hook_got.clone();
+    let hook = TestServer::start(Routes::new().at("/hook", move |req| {
+        if let Ok(v) = serde_json::from_slice::<Value>(&req.body) {
+            h2.lock().unwrap().push(v);
+        }
+        with_headers(200, &[], "ok")
+    }));
     let blog = Blog::new();
     blog.config(&format!(
-        "[archive]\nwayback_endpoint = \"{}\"\n",
+        "[alerts]\nconfirm_checks = 2\nconfirm_period = \"0s\"\nlog = false\n[[alerts.webhook]]\nurl = \"{}\"\n[archive]\nwayback_endpoint = \"{}\"\nrequest_interval = \"10ms\"\n",
+        hook.url("/hook"),
         srv.url("/wayback/available")
     ))
     .post(
         "p.md",
         &format!(
-            "---\ndate: 2019-03-25\n---\n[dead]({})\n[fine]({})\n",
+            "---\ndate: 2019-03-25\n---\n[dead]({})\n[fine]({})\n[no copy]({})\n",
             srv.url("/dead"),
-            srv.url("/fine")
+            srv.url("/fine"),
+            srv.url("/dead-nocopy")
         ),
     );
     blog.cmd().arg("run").assert().code(2);
@@ -784,21 +800,55 @@ fn archived_copies_of_dead_links_come_from_the_wayback_endpoint() {
         "https://web.archive.org/web/20190325000000/http://example.org/dead"
     );
     assert_eq!(find(&links, &srv.url("/fine"))["archived_url"], Value::Null);
-    assert_eq!(
-        srv.hits("/wayback/available"),
-        1,
-        "only the dead link is looked up"
-    );
-    // Cached: a second run asks again only for links without a copy.
+    let asked = srv.requests("/wayback/available");
+    assert_eq!(asked.len(), 2, "only the dead links are looked up");
+    for r in &asked {
+        assert_eq!(
+            r.query_param("timestamp").as_deref(),
+            Some("20190325"),
+            "near the date the post cited it"
+        );
+    }
+    let mut urls: Vec<String> = asked.iter().filter_map(|r| r.query_param("url")).collect();
+    urls.sort();
+    assert_eq!(urls, [srv.url("/dead"), srv.url("/dead-nocopy")]);
+    // Cached: the next run asks nobody; a week after "no copy" that link is asked again.
     blog.cmd().arg("run").assert().code(2);
-    assert_eq!(srv.hits("/wayback/available"), 1);
+    assert_eq!(srv.requests("/wayback/available").len(), 2);
+    let conn = rusqlite::Connection::open(blog.db()).unwrap();
+    conn.execute(
+        "UPDATE wayback SET looked_up_at = '2020-01-01T00:00:00Z'",
+        [],
+    )
+    .unwrap();
+    blog.cmd().arg("run").assert().code(2);
+    let again: Vec<String> = srv
+        .requests("/wayback/available")
+        .iter()
+        .skip(2)
+        .filter_map(|r| r.query_param("url"))
+        .collect();
+    assert_eq!(
+        again,
+        [srv.url("/dead-nocopy")],
+        "only the one without a copy"
+    );
     let show = blog
         .cmd()
         .args(["show", &srv.url("/dead")])
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&show.stdout).contains("archived:   https://web.archive.org/"));
-    let _ = asked;
+    // Confirmed at the second run (after the first run's look-up): the alert carries the copy.
+    let got = hook_got.lock().unwrap().clone();
+    let dead = got
+        .iter()
+        .find(|e| e["url"] == srv.url("/dead"))
+        .unwrap_or_else(|| panic!("{got:?}"));
+    assert_eq!(
+        dead["archived_url"],
+        "https://web.archive.org/web/20190325000000/http://example.org/dead"
+    );
 }
 
 #[test]

@@ -595,3 +595,38 @@ fn regression_a_kill_mid_cycle_loses_no_confirmation() {
     assert!(d.wait().unwrap().success(), "{}", log(&blog));
     assert!(log(&blog).contains("cut short"), "{}", log(&blog));
 }
+
+/// The daemon looks up archived copies of links whose bad state is confirmed, in the background
+/// after a cycle, and not of links that are merely failing.
+#[test]
+fn the_daemon_looks_up_archived_copies_of_confirmed_links() {
+    let site = TestServer::start(
+        Routes::new()
+            .at("/gone", |_| status(404))
+            .at("/wayback/available", |_| {
+                with_headers(
+                    200,
+                    &[("content-type", "application/json")],
+                    r#"{"archived_snapshots":{"closest":{"status":"200","available":true,"url":"http://web.archive.org/web/20200101000000/http://example.org/gone","timestamp":"20200101000000"}}}"#,
+                )
+            }),
+    );
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[schedule]\ncron = \"* * * * * *\"\nrecheck_failing = \"0s\"\n\
+         [alerts]\nconfirm_checks = 3\nconfirm_period = \"0s\"\n\
+         [archive]\nwayback_endpoint = \"{}\"\nrequest_interval = \"10ms\"\n",
+        site.url("/wayback/available")
+    ))
+    .post("p.md", &format!("[gone]({})\n", site.url("/gone")));
+    let mut d = spawn(&blog, &[]);
+    wait_for("the copy recorded", 20, || {
+        blog.status().iter().any(|l| {
+            l["archived_url"]
+                .as_str()
+                .is_some_and(|u| u.contains("20200101"))
+        })
+    });
+    signal(&d, "TERM");
+    assert!(d.wait().unwrap().success(), "{}", log(&blog));
+}
