@@ -232,6 +232,19 @@ pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), D
                 break;
             }
         }
+        // A reload waits for the cycle under way to end.
+        if reload_pending && cycle.is_none() && stopping.is_none() {
+            reload_pending = false;
+            if apply_reload(&reload, &mut config, &mut plan, notifier.as_ref()) {
+                let now = clock.now();
+                next_cycle = plan.cron.next_after(&now);
+                next_scan = plan.scan.next_after(&now);
+                rescan_at = Some(now);
+                next_delivery = Some(now);
+                watcher = crate::watch::PostWatcher::start(&folders(&config), watch_tx.clone());
+            }
+            notifier.ready(&format!("next cycle {}", fmt_opt(next_cycle)));
+        }
         // Start what is due (never while stopping, and cycles and deliveries only once what a
         // previous run left unfinished is done).
         let now = clock.now();
@@ -317,20 +330,11 @@ pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), D
                 }
             }
             c = control.recv() => match c {
-                Some(Control::Reload) if cycle.is_some() => {
-                    tracing::info!("reload requested during a check cycle; it is applied when the cycle ends");
-                    reload_pending = true;
-                }
                 Some(Control::Reload) => {
-                    if apply_reload(&reload, &mut config, &mut plan, notifier.as_ref()) {
-                        let now = clock.now();
-                        next_cycle = plan.cron.next_after(&now);
-                        next_scan = plan.scan.next_after(&now);
-                        rescan_at = Some(now);
-                        next_delivery = Some(now);
-                        watcher = crate::watch::PostWatcher::start(&folders(&config), watch_tx.clone());
+                    if cycle.is_some() {
+                        tracing::info!("reload requested during a check cycle; it is applied when the cycle ends");
                     }
-                    notifier.ready(&format!("next cycle {}", fmt_opt(next_cycle)));
+                    reload_pending = true;
                 }
                 Some(Control::PostsChanged) => rescan_at = Some(clock.now() + DEBOUNCE),
                 // Nobody can send controls any more (the signal listener ended): go on without.
@@ -370,19 +374,6 @@ pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), D
                     }
                     Ok(Err(e)) => tracing::error!("check cycle failed: {e}; the next cycle tries again"),
                     Err(e) => tracing::error!("check cycle task failed: {e}"),
-                }
-                if reload_pending && stopping.is_none() {
-                    reload_pending = false;
-                    tracing::info!("applying the reload requested during the cycle");
-                    if apply_reload(&reload, &mut config, &mut plan, notifier.as_ref()) {
-                        let now = clock.now();
-                        next_cycle = plan.cron.next_after(&now);
-                        next_scan = plan.scan.next_after(&now);
-                        rescan_at = Some(now);
-                        next_delivery = Some(now);
-                        watcher = crate::watch::PostWatcher::start(&folders(&config), watch_tx.clone());
-                    }
-                    notifier.ready(&format!("next cycle {}", fmt_opt(next_cycle)));
                 }
             }
             r = join(&mut delivery) => {
