@@ -26,6 +26,7 @@ pub mod readable;
 pub mod report;
 pub mod rows;
 pub mod schedule;
+pub mod site;
 pub mod snapshot;
 pub mod source;
 pub mod state;

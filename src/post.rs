@@ -333,6 +333,22 @@ mod tests {
         assert_eq!(s.body_line, 1);
     }
 
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Front matter is outside input: any text splits, and the body is a tail of it.
+            #[test]
+            fn split_never_panics(s in "(---\n|\\+\\+\\+\n|\\.\\.\\.\n|[a-z:=\"' \n\\[\\]{}-]|\\PC)*") {
+                let sp = split(&s);
+                prop_assert_eq!(s.get(sp.body_offset..), Some(sp.body));
+                let _ = sp.front.date_string();
+                let _ = sp.front.ymd();
+            }
+        }
+    }
+
     #[test]
     fn no_front_matter() {
         let s = split("# Title\n");

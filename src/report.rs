@@ -35,6 +35,8 @@ pub struct CitationJson<'a> {
     pub text: &'a str,
     pub kind: &'a str,
     pub fragment: Option<&'a str>,
+    /// The passage the post quotes from the page, or null.
+    pub quote: Option<&'a str>,
 }
 
 /// One check in `history --format json`.
@@ -59,6 +61,7 @@ fn citation_json(c: &CitationRow) -> CitationJson<'_> {
         text: &c.text,
         kind: &c.kind,
         fragment: c.fragment.as_deref(),
+        quote: c.quote.as_deref(),
     }
 }
 
@@ -322,6 +325,7 @@ mod tests {
                 text: "=cmd|' /C calc'!A0".into(),
                 kind: "link".into(),
                 fragment: None,
+                ..Default::default()
             }],
         }
     }

@@ -54,6 +54,46 @@ pub struct PostText {
     pub hash: String,
     /// Set when the bytes were not valid UTF-8 and were read lossily.
     pub lossy: bool,
+    /// Where each offset of `text` lies in the file's raw bytes (a BOM and replaced invalid
+    /// bytes shift them).
+    pub offsets: OffsetMap,
+}
+
+/// Byte offsets in a decoded text → byte offsets in the raw bytes it was decoded from.
+///
+/// Decoding drops a UTF-8 byte order mark and turns each maximal invalid byte sequence (1 to 3
+/// bytes) into U+FFFD (3 bytes), so the two buffers drift apart. Positions found in the text
+/// are mapped here, never used to slice the raw bytes directly.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OffsetMap {
+    /// Raw bytes before the text starts (3 for a BOM).
+    lead: usize,
+    /// For each U+FFFD that replaced invalid bytes: its offset in the text and how many bytes
+    /// the text has grown by up to and including it (3 minus the raw length, summed).
+    replaced: Vec<(usize, usize)>,
+}
+
+impl OffsetMap {
+    /// The raw byte offset of text offset `at` (a char boundary of the text; an offset inside a
+    /// replacement character maps to where its invalid bytes start).
+    pub fn raw(&self, at: usize) -> usize {
+        // Replacements that end at or before `at` have shifted it.
+        let n = self.replaced.partition_point(|&(p, _)| p + 3 <= at);
+        let grown = if n == 0 { 0 } else { self.replaced[n - 1].1 };
+        let inside = self
+            .replaced
+            .get(n)
+            .filter(|&&(p, _)| p < at)
+            .map(|&(p, _)| at - p)
+            .unwrap_or(0);
+        self.lead + at - grown - inside
+    }
+
+    /// The raw byte range of a text range.
+    pub fn raw_range(&self, r: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let start = self.raw(r.start);
+        start..self.raw(r.end).max(start)
+    }
 }
 
 fn globset(path: &Path, globs: &[String]) -> Result<Option<GlobSet>, SourceError> {
@@ -76,9 +116,39 @@ fn globset(path: &Path, globs: &[String]) -> Result<Option<GlobSet>, SourceError
     })
 }
 
+/// Which part of a source folder holds posts (a site's root holds templates and output too).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Only this folder (relative to the source) is read; paths stay relative to the source.
+    pub only: Option<String>,
+    /// Folders and files not read: a name matches at any depth, a path with `/` from the
+    /// source.
+    pub skip: Vec<String>,
+}
+
+impl Scope {
+    fn skips(&self, rel_path: &str, name: &str) -> bool {
+        self.skip.iter().any(|d| {
+            if d.contains('/') {
+                rel_path == d
+            } else {
+                name == d
+            }
+        })
+    }
+}
+
 /// Lists the post files of a source, sorted by path, with the problems met on the way (folders
 /// that cannot be listed). Hidden files and folders (`.git`, `.DS_Store`) are not posts.
 pub fn discover(src: &SourceConfig) -> Result<(Vec<PostFile>, Vec<FileProblem>), SourceError> {
+    discover_in(src, &Scope::default())
+}
+
+/// [`discover`] within a [`Scope`].
+pub fn discover_in(
+    src: &SourceConfig,
+    scope: &Scope,
+) -> Result<(Vec<PostFile>, Vec<FileProblem>), SourceError> {
     if !src.path.is_dir() {
         return Err(SourceError::Missing {
             path: src.path.clone(),
@@ -88,10 +158,23 @@ pub fn discover(src: &SourceConfig) -> Result<(Vec<PostFile>, Vec<FileProblem>),
     let exclude = globset(&src.path, &src.exclude)?;
     let mut files = Vec::new();
     let mut problems = Vec::new();
-    let walker = walkdir::WalkDir::new(&src.path)
+    let start = match &scope.only {
+        Some(sub) => src.path.join(sub),
+        None => src.path.clone(),
+    };
+    if !start.is_dir() {
+        return Ok((files, problems));
+    }
+    let walker = walkdir::WalkDir::new(&start)
         .follow_links(true)
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        .filter_entry(|e| {
+            if e.depth() == 0 {
+                return true;
+            }
+            let name = e.file_name().to_string_lossy();
+            !name.starts_with('.') && !scope.skips(&rel(&src.path, e.path()), &name)
+        });
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,
@@ -187,19 +270,41 @@ pub fn decode(path: &str, bytes: &[u8]) -> Result<PostText, FileProblem> {
         });
     }
     let hash = blake3::hash(bytes).to_hex().to_string();
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Ok(PostText {
+    let (lead, bytes) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => (3, rest),
+        None => (0, bytes),
+    };
+    let mut offsets = OffsetMap {
+        lead,
+        replaced: Vec::new(),
+    };
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return Ok(PostText {
             text: s.to_string(),
             hash,
             lossy: false,
-        }),
-        Err(_) => Ok(PostText {
-            text: String::from_utf8_lossy(bytes).into_owned(),
-            hash,
-            lossy: true,
-        }),
+            offsets,
+        });
     }
+    // The same decoding as `String::from_utf8_lossy` (one U+FFFD per maximal invalid
+    // sequence), recording where each replacement lands.
+    let mut text = String::with_capacity(bytes.len() + 16);
+    let mut grown = 0usize;
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        let bad = chunk.invalid().len();
+        if bad > 0 {
+            grown += 3 - bad;
+            offsets.replaced.push((text.len(), grown));
+            text.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+    Ok(PostText {
+        text,
+        hash,
+        lossy: true,
+        offsets,
+    })
 }
 
 /// A NUL byte in the first 8 KiB, or mostly control bytes, means this is not text (as git and
@@ -230,6 +335,89 @@ mod tests {
         let t = decode("a", b"\xEF\xBB\xBFhello").unwrap();
         assert_eq!(t.text, "hello");
         assert!(!t.lossy);
+    }
+
+    #[test]
+    fn offsets_map_back_to_raw_bytes_past_a_bom_and_bad_bytes() {
+        let raw = b"\xEF\xBB\xBFa \xff\xfe b \xe2\x82 https://a.org/x";
+        let t = decode("a", raw).unwrap();
+        assert_eq!(t.text, String::from_utf8_lossy(&raw[3..]));
+        let at = t.text.find("https").unwrap();
+        let r = t.offsets.raw_range(at..t.text.len());
+        assert_eq!(&raw[r], b"https://a.org/x");
+        assert_eq!(t.offsets.raw(0), 3);
+        assert_eq!(t.offsets.raw(t.text.len()), raw.len());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+            /// Every character of the decoded text that was not put there by decoding sits at
+            /// its mapped offset in the raw bytes, and the end maps to the end.
+            #[test]
+            fn offsets_point_at_the_same_characters_in_the_raw_bytes(
+                body in prop::collection::vec(prop_oneof![
+                    any::<u8>(),
+                    Just(b'\n'), Just(0xE2u8), Just(0x82u8), Just(0xACu8), Just(0xF0u8), Just(0x9Fu8),
+                ], 0..80),
+                bom in any::<bool>(),
+            ) {
+                let mut raw = if bom { b"\xEF\xBB\xBF".to_vec() } else { Vec::new() };
+                // No NUL: it would be rejected as binary before decoding.
+                raw.extend(body.iter().map(|b| if *b == 0 { b'0' } else { *b }));
+                let Ok(t) = decode("p", &raw) else { return Ok(()) };
+                let mut last = 0;
+                for (i, c) in t.text.char_indices() {
+                    let r = t.offsets.raw(i);
+                    prop_assert!(r >= last && r <= raw.len());
+                    last = r;
+                    if c != char::REPLACEMENT_CHARACTER {
+                        let mut buf = [0u8; 4];
+                        prop_assert!(raw[r..].starts_with(c.encode_utf8(&mut buf).as_bytes()), "char {:?} at {} → {}", c, i, r);
+                    }
+                }
+                prop_assert_eq!(t.offsets.raw(t.text.len()), raw.len());
+            }
+        }
+    }
+
+    #[test]
+    fn discover_in_a_scope() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for f in [
+            "content/posts/a.md",
+            "layouts/x.html",
+            "_site/b.html",
+            "_posts/c.md",
+        ] {
+            let p = root.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        }
+        let src = SourceConfig::bare(root.to_path_buf());
+        let names = |scope: &Scope| -> Vec<String> {
+            discover_in(&src, scope)
+                .unwrap()
+                .0
+                .into_iter()
+                .map(|f| f.rel_path)
+                .collect()
+        };
+        let only = Scope {
+            only: Some("content".into()),
+            skip: Vec::new(),
+        };
+        assert_eq!(names(&only), ["content/posts/a.md"]);
+        let skip = Scope {
+            only: None,
+            skip: vec!["_site".into(), "layouts".into()],
+        };
+        assert_eq!(names(&skip), ["_posts/c.md", "content/posts/a.md"]);
     }
 
     #[test]

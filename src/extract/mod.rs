@@ -1,6 +1,16 @@
 //! Extraction: the text of one post in, the citations it makes out.
 //!
 //! Pure: takes a `&str`, returns values. No filesystem, no network. Never panics on any input.
+//! Every citation carries the byte span of its target as written in the text, so that a later
+//! step can rewrite it in place; offsets are into the text given here (the caller maps them to
+//! the file's raw bytes, see `source::OffsetMap`).
+//!
+//! Order of work: front matter is split off; template syntax (Hugo shortcodes, Jekyll Liquid)
+//! is found and masked with same-length placeholders so that the Markdown or HTML parser sees
+//! what the site generator would render; the body is parsed; placeholders in targets are
+//! replaced by what they stand for.
+
+use std::ops::Range;
 
 /// The format of a post, chosen by its file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,9 +35,9 @@ impl Format {
 /// How a post refers to a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CitationKind {
-    /// `[text](url)`, `[text][ref]` with its definition, `<a href>`.
+    /// `[text](url)`, `[text][ref]` with its definition, `<a href>`, any other element's `href`.
     Link,
-    /// `![alt](src)`, `<img src>`, `<source src>`.
+    /// `![alt](src)`, `<img src>`, every URL of a `srcset`, `<source src>` of a picture, `poster`.
     Image,
     /// `<https://...>` in Markdown.
     Autolink,
@@ -35,9 +45,10 @@ pub enum CitationKind {
     Bare,
     /// `<blockquote cite>`, `<q cite>`.
     Quote,
-    /// `<iframe src>`.
+    /// `<iframe src>`, `<video src>`, `<audio src>`, `<embed src>`, `<object data>`, and the Hugo
+    /// shortcodes that embed a page (`youtube`, `vimeo`, `x`, `instagram`, `gist`).
     Embed,
-    /// A Hugo `{{< ref >}}` / `{{< relref >}}` shortcode: a citation of another post.
+    /// Another post or file of the same site: Hugo `ref`/`relref`, Jekyll `post_url`/`link`.
     PostRef,
     /// An absolute URL in a front matter key the user named.
     FrontMatter,
@@ -58,30 +69,85 @@ impl CitationKind {
     }
 }
 
+/// Which generator's rules resolve a post reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefStyle {
+    /// Hugo `{{< ref >}}` / `{{< relref >}}`: a page by path or name, as Hugo looks it up.
+    Hugo,
+    /// Jekyll `{% post_url 2010-07-21-name %}`: a post by its date and name.
+    JekyllPostUrl,
+    /// Jekyll `{% link path/from/site/root.md %}`: any file of the site by its exact path.
+    JekyllLink,
+}
+
+/// How a post reference was written, beyond its target.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Reference {
+    pub style: RefStyle,
+    /// Hugo's `lang="de"`: the page in that language.
+    pub lang: Option<String>,
+    /// Hugo's `outputFormat="amp"` (or the second positional argument).
+    pub output_format: Option<String>,
+}
+
 /// A reference found in a post, before resolution and normalization: `target` is exactly what the
-/// author wrote (trimmed), which may be relative, malformed or of any scheme.
+/// author wrote (trimmed, escapes and entities decoded, template syntax replaced by what it
+/// renders), which may be relative, malformed or of any scheme.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawCitation {
     pub target: String,
-    /// 1-based line in the whole file (front matter lines count).
+    /// 1-based line in the whole file (front matter lines count) where the citation is made.
     pub line: u32,
     /// Link text, image alt text, or the URL itself for bare URLs; whitespace collapsed.
     pub text: String,
     pub kind: CitationKind,
+    /// Byte range in the text of the target as written: the destination of a Markdown link (in
+    /// its reference definition for reference links), an attribute value, a bare URL, a whole
+    /// shortcode or Liquid tag. Replacing these bytes re-points the citation.
+    pub span: Range<usize>,
+    /// The passage the post quotes from the cited page, when it quotes one.
+    pub quote: Option<String>,
+    /// Set for [`CitationKind::PostRef`]: how the reference is written.
+    pub reference: Option<Reference>,
 }
 
 mod html;
+mod liquid;
 mod markdown;
 mod plain;
+mod quote;
 mod shortcode;
+mod template;
 
 use crate::post::{self, FrontMatter};
 
+/// Values of Jekyll's `site.url` and `site.baseurl`, for Liquid in posts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SiteVars {
+    pub url: String,
+    pub baseurl: String,
+}
+
 /// What extraction is told besides the text.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Front matter keys whose absolute URL values are citations.
     pub front_matter_keys: Vec<String>,
+    /// Read Hugo shortcodes (`{{< ... >}}`, `{{% ... %}}`).
+    pub hugo: bool,
+    /// Read Jekyll Liquid (`{% ... %}`, `{{ ... }}`) with these site variables.
+    pub liquid: Option<SiteVars>,
+}
+
+impl Default for Options {
+    /// Both template languages: a post whose generator is not known may use either.
+    fn default() -> Self {
+        Options {
+            front_matter_keys: Vec::new(),
+            hugo: true,
+            liquid: Some(SiteVars::default()),
+        }
+    }
 }
 
 /// Everything extraction found in one post.
@@ -108,29 +174,78 @@ pub fn extract(format: Format, text: &str, opts: &Options) -> Extracted {
     let lines = Lines::new(text);
     let offset = split.body_offset;
     let mut citations = Vec::new();
-    for (key, value, line) in &split.front.values {
-        let v = value.trim();
-        if opts.front_matter_keys.iter().any(|k| k == key)
-            && (v.starts_with("http://") || v.starts_with("https://"))
-        {
-            citations.push(RawCitation {
-                target: v.to_string(),
-                line: *line,
-                text: key.clone(),
-                kind: CitationKind::FrontMatter,
-            });
-        }
-    }
+    front_matter_citations(text, &split, opts, &mut citations);
+    let first = citations.len();
     match format {
-        Format::Markdown => markdown::extract(split.body, offset, &lines, &mut citations),
-        Format::Html => html::extract(split.body, offset, &lines, &mut citations),
+        Format::Markdown | Format::Html => {
+            let constructs = template::find(split.body, opts);
+            let masked = template::mask(split.body, &constructs);
+            let code = match format {
+                Format::Markdown => markdown::extract(&masked, offset, &lines, &mut citations),
+                _ => {
+                    html::extract(&masked, offset, &lines, &mut citations);
+                    Vec::new()
+                }
+            };
+            template::resolve(&constructs, &code, offset, &lines, &mut citations, first);
+        }
         Format::Text => plain::extract(split.body, offset, &lines, &mut citations),
     }
+    // Document order (stable: citations on one line keep the order they were found in).
+    citations[first..].sort_by_key(|c| c.line);
     Extracted {
         citations,
         front: split.front,
         warnings: split.warning.into_iter().collect(),
     }
+}
+
+/// Absolute URLs in the front matter keys the user named, each with the span of its value.
+fn front_matter_citations(
+    text: &str,
+    split: &post::Split<'_>,
+    opts: &Options,
+    out: &mut Vec<RawCitation>,
+) {
+    if opts.front_matter_keys.is_empty() {
+        return;
+    }
+    let front_text = text.get(..split.body_offset).unwrap_or("");
+    for (key, value, line) in &split.front.values {
+        let v = value.trim();
+        if !opts.front_matter_keys.iter().any(|k| k == key)
+            || !(v.starts_with("http://") || v.starts_with("https://"))
+        {
+            continue;
+        }
+        // The value as written, at or after the start of its key's line.
+        let from = line_start(front_text, *line);
+        let span = front_text
+            .get(from..)
+            .and_then(|rest| rest.find(v))
+            .map(|i| from + i..from + i + v.len())
+            .unwrap_or(from..from);
+        out.push(RawCitation {
+            target: v.to_string(),
+            line: *line,
+            text: key.clone(),
+            kind: CitationKind::FrontMatter,
+            span,
+            quote: None,
+            reference: None,
+        });
+    }
+}
+
+/// The byte offset where 1-based `line` starts (the end of the text when it has fewer lines).
+fn line_start(text: &str, line: u32) -> usize {
+    if line <= 1 {
+        return 0;
+    }
+    memchr::memchr_iter(b'\n', text.as_bytes())
+        .nth(line as usize - 2)
+        .map(|i| i + 1)
+        .unwrap_or(text.len())
 }
 
 /// Byte offset → 1-based line. Lookups mostly move forward through the text, so each counts the
@@ -182,6 +297,99 @@ pub(crate) fn collapse(s: &str) -> String {
         out.push_str(w);
     }
     out
+}
+
+/// Decodes HTML character references: numeric ones and the named ones that appear in URLs and
+/// quoted prose. Unknown names are kept as written.
+pub(crate) fn decode_entities(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('&') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp + 1..];
+        let end = after
+            .char_indices()
+            .take(12)
+            .find(|&(_, c)| c == ';')
+            .map(|(i, _)| i);
+        let decoded = end.and_then(|e| entity(&after[..e]).map(|c| (c, e)));
+        match decoded {
+            Some((c, e)) => {
+                out.push(c);
+                rest = &after[e + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+fn entity(name: &str) -> Option<char> {
+    if let Some(num) = name.strip_prefix('#') {
+        let n = match num.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => num.parse().ok()?,
+        };
+        return Some(
+            char::from_u32(n)
+                .filter(|&c| c != '\0')
+                .unwrap_or('\u{FFFD}'),
+        );
+    }
+    Some(match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => '\u{a0}',
+        "ndash" => '–',
+        "mdash" => '—',
+        "hellip" => '…',
+        "lsquo" => '‘',
+        "rsquo" => '’',
+        "sbquo" => '‚',
+        "ldquo" => '“',
+        "rdquo" => '”',
+        "bdquo" => '„',
+        "laquo" => '«',
+        "raquo" => '»',
+        "shy" => '\u{ad}',
+        "copy" => '©',
+        "reg" => '®',
+        "auml" => 'ä',
+        "ouml" => 'ö',
+        "uuml" => 'ü',
+        "Auml" => 'Ä',
+        "Ouml" => 'Ö',
+        "Uuml" => 'Ü',
+        "szlig" => 'ß',
+        "eacute" => 'é',
+        "egrave" => 'è',
+        "aacute" => 'á',
+        "agrave" => 'à',
+        "ccedil" => 'ç',
+        "ntilde" => 'ñ',
+        "euro" => '€',
+        "tilde" => '˜',
+        "sol" => '/',
+        "colon" => ':',
+        "num" => '#',
+        "quest" => '?',
+        "equals" => '=',
+        "percnt" => '%',
+        "lowbar" => '_',
+        "lpar" => '(',
+        "rpar" => ')',
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

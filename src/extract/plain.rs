@@ -1,11 +1,21 @@
-//! Bare URLs in running text (plain-text posts, and text runs of Markdown): `http(s)://` and
-//! `www.`-less URLs with a scheme. Trailing punctuation and unbalanced closing brackets are not
-//! part of the URL; balanced ones are, as in `https://en.wikipedia.org/wiki/Foo_(bar)`.
+//! Bare URLs in running text (plain-text posts, and text runs of Markdown): `http(s)://` URLs.
+//! Trailing punctuation and unbalanced closing brackets are not part of the URL; balanced ones
+//! are, as in `https://en.wikipedia.org/wiki/Foo_(bar)`.
 
 use super::{CitationKind, Lines, RawCitation};
 
+/// Which characters at the end of a URL are taken for the prose around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Trim {
+    /// Plain text: `_` and `*` around a URL are emphasis written by hand.
+    Plain,
+    /// Markdown text runs: the parser has already consumed emphasis markers, so a `_` or `*`
+    /// left at the end belongs to the URL (`https://example.com/foo_`).
+    Markdown,
+}
+
 /// Byte ranges of the URLs in `text`.
-pub(crate) fn find_urls(text: &str) -> Vec<(usize, usize)> {
+pub(crate) fn find_urls(text: &str, trim: Trim) -> Vec<(usize, usize)> {
     if !text.contains("://") {
         return Vec::new();
     }
@@ -19,24 +29,24 @@ pub(crate) fn find_urls(text: &str) -> Vec<(usize, usize)> {
             if !(lower.starts_with("http://") || lower.starts_with("https://")) {
                 return None;
             }
-            let end = l.start() + trim_end(s).len();
+            let end = l.start() + trim_end(s, trim).len();
             Some((l.start(), end))
         })
         .collect()
 }
 
 /// Drops trailing punctuation and closing brackets that have no opening partner in the URL.
-fn trim_end(s: &str) -> &str {
+fn trim_end(s: &str, trim: Trim) -> &str {
     let mut s = s;
     loop {
         let Some(last) = s.chars().last() else {
             return s;
         };
         let cut = match last {
-            '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '"' | '*' | '_' => true,
+            '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '"' | '>' => true,
+            '*' | '_' => trim == Trim::Plain,
             ')' => s.matches('(').count() < s.matches(')').count(),
             ']' => s.matches('[').count() < s.matches(']').count(),
-            '>' => true,
             _ => false,
         };
         if !cut {
@@ -48,13 +58,16 @@ fn trim_end(s: &str) -> &str {
 
 /// Citations for every bare URL in a plain-text body starting at `offset` in the file.
 pub(crate) fn extract(body: &str, offset: usize, lines: &Lines, out: &mut Vec<RawCitation>) {
-    for (start, end) in find_urls(body) {
+    for (start, end) in find_urls(body, Trim::Plain) {
         let url = &body[start..end];
         out.push(RawCitation {
             target: url.to_string(),
             line: lines.line_of(offset + start),
             text: url.to_string(),
             kind: CitationKind::Bare,
+            span: offset + start..offset + end,
+            quote: None,
+            reference: None,
         });
     }
 }

@@ -1,4 +1,10 @@
 //! The scan: sources → post files → front matter and citations → normalized links → store.
+//!
+//! Each source is first placed in its site (`site::load::locate`): the Hugo or Jekyll config
+//! around it gives the address posts are published at, their permalinks and the template
+//! language of posts; what citewatch's own config sets still wins. The site's files are listed
+//! once, so that references to other posts resolve as the generator resolves them and local
+//! files a post cites are checked on disk, both without the network.
 
 use std::collections::{HashMap, HashSet};
 
@@ -6,10 +12,8 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use crate::config::{CheckConfig, Config, SourceConfig};
-use crate::extract;
-use crate::normalize::{self, Target};
+use crate::site::{self, load::Layout, View};
 use crate::source::{self, FileProblem};
-use crate::state::State;
 use crate::store::{
     CitationRecord, FileStamp, LinkIds, PostRecord, ScannedFile, Store, StoreError,
 };
@@ -21,7 +25,7 @@ const POST_BATCH: usize = 64;
 
 /// Bumped when extraction or normalization changes what a post yields, so unchanged files are
 /// read again once.
-const EXTRACTOR_VERSION: &str = "1";
+const EXTRACTOR_VERSION: &str = "2";
 
 /// What a scan did.
 #[derive(Debug, Default)]
@@ -35,13 +39,22 @@ pub struct ScanReport {
     pub problems: Vec<FileProblem>,
     /// Files that were used with a caveat (invalid UTF-8, malformed front matter).
     pub warnings: Vec<FileProblem>,
+    /// For each source read within a site: which site config was used and what it says.
+    pub sites: Vec<String>,
 }
 
 /// A fingerprint of the settings that change what a post yields: when they change, every post of
 /// the source is read again.
-fn settings_fingerprint(src: &SourceConfig, check: &CheckConfig) -> String {
+fn settings_fingerprint(src: &SourceConfig, check: &CheckConfig, layout: &Layout) -> String {
     let mut h = blake3::Hasher::new();
     h.update(EXTRACTOR_VERSION.as_bytes());
+    if let Some(site) = &layout.site {
+        h.update(b"\0s");
+        h.update(site.fingerprint.as_bytes());
+        h.update(site.root.to_string_lossy().as_bytes());
+    }
+    h.update(b"\0c");
+    h.update(layout.content_root.to_string_lossy().as_bytes());
     h.update(
         src.base_url
             .as_ref()
@@ -89,27 +102,62 @@ fn scan_source(
     report: &mut ScanReport,
 ) -> Result<(), PipelineError> {
     let key = source_key(src);
-    let (files, problems) = source::discover(src)?;
+    if !src.path.is_dir() {
+        return Err(source::SourceError::Missing {
+            path: src.path.clone(),
+        }
+        .into());
+    }
+    let (layout, site_error) = site::load::locate(&src.path);
+    if let Some(e) = site_error {
+        report.problems.push(FileProblem {
+            path: key.clone(),
+            message: e.to_string(),
+        });
+    }
+    if let Some(site) = &layout.site {
+        let files: Vec<String> = site
+            .config_files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let line = format!(
+            "source {key}: {} site config {} ({})",
+            site.config.generator().as_str(),
+            files.join(", "),
+            site.config.summary()
+        );
+        tracing::info!("{line}");
+        report.sites.push(line);
+    }
+    let (files, problems) = source::discover_in(src, &layout.scope())?;
     report.problems.extend(problems);
     report.files += files.len();
-    let settings = settings_fingerprint(src, check);
+    let settings = settings_fingerprint(src, check, &layout);
     let stamps = store.file_stamps(&key)?;
-    let known: HashSet<String> = files.iter().map(|f| f.rel_path.clone()).collect();
-    // Post references resolve against the set of posts: when it changes, the posts that cite
-    // other posts are read again so that a reference to a removed (or newly added) post gets its
-    // new verdict.
-    let fingerprint = files_fingerprint(&files);
-    let set_changed = store.source_files(&key)?.as_deref() != Some(fingerprint.as_str());
-    let reread = if set_changed {
-        store.posts_citing_posts(&key)?
+    let listing = site::load::list_files(&layout.files_root);
+    let posts: Vec<String> = files.iter().map(|f| f.rel_path.clone()).collect();
+    let view = View::new(src, layout, &listing, &posts);
+    // References to other posts and local files resolve against the site's files: when they
+    // change, the posts that cite posts or local files are read again so that a reference to a
+    // removed (or newly added) file gets its new verdict. When the settings change (citewatch's
+    // or the site's config, or this extractor), every post is read again. Both fingerprints are
+    // kept as `settings:files`.
+    let listing_fp = files_fingerprint(&listing, &files);
+    let recorded = store.source_files(&key)?.unwrap_or_default();
+    let (old_settings, old_listing) = recorded.split_once(':').unwrap_or(("", &recorded));
+    let settings_changed = old_settings != settings;
+    let reread = if old_listing != listing_fp {
+        store.posts_citing_site(&key)?
     } else {
         HashSet::new()
     };
-    // Same size and mtime: not even read.
+    // Same size and mtime (and settings): not even read.
     let todo: Vec<&source::PostFile> = files
         .iter()
         .filter(|f| {
-            reread.contains(&f.rel_path)
+            settings_changed
+                || reread.contains(&f.rel_path)
                 || !stamps
                     .get(&f.rel_path)
                     .is_some_and(|o| o.size == f.size && o.mtime_ns == f.mtime_ns)
@@ -118,11 +166,10 @@ fn scan_source(
     report.unchanged += files.len() - todo.len();
     let job = ReadJob {
         key: &key,
-        src,
         check,
         settings: &settings,
         stamps: &stamps,
-        known: &known,
+        view: &view,
         reread: &reread,
     };
     // Reading and extracting (all cores) overlaps with writing (one thread owns the store):
@@ -179,16 +226,23 @@ fn scan_source(
             .map_err(|_| PipelineError::Panicked("the scan's database writer"))??;
         Ok(())
     })?;
+    let known: HashSet<String> = files.iter().map(|f| f.rel_path.clone()).collect();
     report.removed += store.mark_absent(&key, &known)?;
-    store.save_source_files(&key, &fingerprint, now)?;
+    store.save_source_files(&key, &format!("{settings}:{listing_fp}"), now)?;
     Ok(())
 }
 
-/// Identifies a source's set of post files (`files` comes sorted by path).
-fn files_fingerprint(files: &[source::PostFile]) -> String {
+/// Identifies the files a source's verdicts depend on: its posts and its site's files
+/// (both come sorted by path).
+fn files_fingerprint(listing: &[String], files: &[source::PostFile]) -> String {
     let mut h = blake3::Hasher::new();
     for f in files {
         h.update(f.rel_path.as_bytes());
+        h.update(b"\0");
+    }
+    h.update(b"\0\0");
+    for f in listing {
+        h.update(f.as_bytes());
         h.update(b"\0");
     }
     h.finalize().to_hex().to_string()
@@ -209,11 +263,10 @@ enum Read {
 /// What every file of a source is read against.
 struct ReadJob<'a> {
     key: &'a str,
-    src: &'a SourceConfig,
     check: &'a CheckConfig,
     settings: &'a str,
     stamps: &'a HashMap<String, FileStamp>,
-    known: &'a HashSet<String>,
+    view: &'a View,
     /// Posts whose references must be resolved again, even if their bytes did not change.
     reread: &'a HashSet<String>,
 }
@@ -239,7 +292,8 @@ impl ReadJob<'_> {
             });
         }
         let (post, citations, mut warnings) =
-            post_citations(self.src, self.check, file, &text.text, self.known);
+            self.view
+                .post_citations(self.check, &file.rel_path, file.format, &text);
         if text.lossy {
             warnings.insert(
                 0,
@@ -290,89 +344,6 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
     })
 }
 
-/// The facts of a post that the store keeps.
-struct PostFacts {
-    title: Option<String>,
-    date: Option<String>,
-    draft: bool,
-    url: Option<Url>,
-}
-
-/// Extracts and normalizes one post's citations. Pure apart from its inputs.
-fn post_citations(
-    src: &SourceConfig,
-    check: &CheckConfig,
-    file: &source::PostFile,
-    text: &str,
-    known: &HashSet<String>,
-) -> (PostFacts, Vec<CitationRecord>, Vec<String>) {
-    let opts = extract::Options {
-        front_matter_keys: src.front_matter_keys.clone(),
-    };
-    let extracted = extract::extract(file.format, text, &opts);
-    let front = &extracted.front;
-    let post_url = normalize::post_url(
-        src.base_url.as_ref(),
-        &file.rel_path,
-        front,
-        src.permalink.as_deref(),
-    );
-    let ctx = normalize::Context {
-        post_url: post_url.as_ref(),
-        base_url: src.base_url.as_ref(),
-    };
-    let mut out = Vec::with_capacity(extracted.citations.len());
-    for c in &extracted.citations {
-        let (link, fragment, static_verdict) = match normalize::normalize(&c.target, c.kind, &ctx) {
-            Target::Http { url, fragment } => {
-                let verdict = check
-                    .exclude
-                    .iter()
-                    .find(|r| r.is_match(url.as_str()))
-                    .map(|r| {
-                        (
-                            State::Skipped,
-                            format!("excluded by check.exclude rule {:?}", r.as_str()),
-                        )
-                    });
-                (url.to_string(), fragment, verdict)
-            }
-            Target::Post { path, fragment } => {
-                match normalize::resolve_post_ref(&path, &file.rel_path, known) {
-                    Some(found) => (
-                        format!("post:{found}"),
-                        fragment,
-                        Some((State::Ok, format!("internal reference to the post {found}"))),
-                    ),
-                    None => (
-                        format!("post:{path}"),
-                        fragment,
-                        Some((State::Broken, format!("no post {path:?} in the source"))),
-                    ),
-                }
-            }
-            Target::Skipped { key, reason } => (key, None, Some((State::Skipped, reason))),
-            Target::Invalid { key, reason } => (key, None, Some((State::Broken, reason))),
-        };
-        out.push(CitationRecord {
-            link,
-            line: c.line,
-            text: c.text.clone(),
-            kind: c.kind.as_str().to_string(),
-            raw: c.target.clone(),
-            fragment,
-            static_verdict,
-        });
-    }
-    let facts = PostFacts {
-        title: front.title.clone(),
-        date: front.date_string(),
-        draft: front.draft,
-        url: post_url,
-    };
-    (facts, out, extracted.warnings)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,5 +355,258 @@ mod tests {
             let out = parallel_map(&items, |i| i * 10);
             assert_eq!(out, items.iter().map(|i| i * 10).collect::<Vec<_>>(), "{n}");
         }
+    }
+
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    use crate::state::State;
+    use crate::store::{CitationRow, StatusFilter};
+
+    fn site(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/sites")
+            .join(name)
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    struct Scanned {
+        _dir: tempfile::TempDir,
+        store: Store,
+        report: ScanReport,
+    }
+
+    fn scan_sources(sources: Vec<SourceConfig>) -> Scanned {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("c.db")).unwrap();
+        let cfg = Config {
+            sources,
+            ..Config::default()
+        };
+        let report = scan(&mut store, &cfg, now()).unwrap();
+        Scanned {
+            _dir: dir,
+            store,
+            report,
+        }
+    }
+
+    /// Every link: its state, its reason (static verdicts keep it in `error`), its citations.
+    fn links(store: &Store) -> BTreeMap<String, (State, Option<String>, Vec<CitationRow>)> {
+        store
+            .status(&StatusFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.url, (r.state, r.error, r.citations)))
+            .collect()
+    }
+
+    fn state(
+        links: &BTreeMap<String, (State, Option<String>, Vec<CitationRow>)>,
+        url: &str,
+    ) -> State {
+        links
+            .get(url)
+            .unwrap_or_else(|| panic!("no link {url} in {:#?}", links.keys().collect::<Vec<_>>()))
+            .0
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let target = to.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                copy_dir(&e.path(), &target);
+            } else {
+                std::fs::copy(e.path(), target).unwrap();
+            }
+        }
+    }
+
+    /// A Hugo site scanned from its root: its config read and named, only its content read,
+    /// references resolved as Hugo does, bundle images at their published URLs, on disk.
+    #[test]
+    fn hugo_site_config_refs_and_bundle_files() {
+        let s = scan_sources(vec![SourceConfig::bare(site("hugo"))]);
+        assert_eq!(s.report.sites.len(), 1, "{:?}", s.report.sites);
+        assert!(
+            s.report.sites[0].contains("hugo.toml"),
+            "{:?}",
+            s.report.sites
+        );
+        assert!(s.report.sites[0].contains("/:year/:month/:day/:slug/"));
+        // The layouts are templates, not posts.
+        assert_eq!(s.report.files, 4);
+        let l = links(&s.store);
+        assert!(!l.keys().any(|k| k.contains("template.example.org")));
+        let bundle = "post:content/posts/2020-07-27-mysql-transactions/index.md";
+        assert_eq!(state(&l, bundle), State::Ok);
+        // By file name, by path from the content root, and with an anchor.
+        assert_eq!(l[bundle].2.len(), 3, "{:?}", l[bundle].2);
+        assert_eq!(state(&l, "post:content/about.md"), State::Ok);
+        assert_eq!(state(&l, "post:2001-01-01-never-written.md"), State::Broken);
+        // Bundle resources at the address the site publishes them at, judged on disk.
+        let chart = "https://blog.example.org/2020/08/01/refs/chart.gif";
+        assert_eq!(state(&l, chart), State::Ok);
+        assert!(l[chart].1.as_deref().unwrap_or("").contains("local file"));
+        assert_eq!(
+            state(
+                &l,
+                "https://blog.example.org/2020/07/27/mysql-transactions/diagram.png"
+            ),
+            State::Ok
+        );
+        assert_eq!(
+            state(&l, "https://blog.example.org/2020/08/01/refs/missing.png"),
+            State::Broken
+        );
+        assert_eq!(
+            state(&l, "https://blog.example.org/images/logo.png"),
+            State::Ok
+        );
+        // A page of the site and the web are checked over HTTP.
+        assert_eq!(
+            state(&l, "https://blog.example.org/tags/"),
+            State::Unchecked
+        );
+        assert_eq!(state(&l, "https://www.example.com/page"), State::Unchecked);
+        // The quote after the link, and the citation's exact bytes in the file.
+        let pivot = &l["http://theconversation.com/pivot-113144"].2[0];
+        assert!(pivot
+            .quote
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("A plan to integrate"));
+        let c = &l[chart].2[0];
+        let (a, b) = c.span.unwrap();
+        let bytes = std::fs::read(site("hugo").join(&c.post)).unwrap();
+        assert_eq!(&bytes[a as usize..b as usize], b"chart.gif");
+    }
+
+    /// The same site read from `content/posts`: references to pages outside the source still
+    /// resolve (keys relative to the source).
+    #[test]
+    fn hugo_site_from_a_folder_inside_it() {
+        let s = scan_sources(vec![SourceConfig::bare(site("hugo/content/posts"))]);
+        assert_eq!(s.report.sites.len(), 1);
+        let l = links(&s.store);
+        assert_eq!(
+            state(&l, "post:2020-07-27-mysql-transactions/index.md"),
+            State::Ok
+        );
+        assert_eq!(state(&l, "post:../about.md"), State::Ok);
+        assert_eq!(
+            state(&l, "https://blog.example.org/2020/08/01/refs/chart.gif"),
+            State::Ok
+        );
+    }
+
+    /// citewatch's own `base_url` and `permalink` win over the site's.
+    #[test]
+    fn own_config_wins_over_the_sites() {
+        let mut src = SourceConfig::bare(site("hugo"));
+        src.base_url = Some(Url::parse("https://mirror.example.net/").unwrap());
+        src.permalink = Some("/:slug/".into());
+        let s = scan_sources(vec![src]);
+        let l = links(&s.store);
+        assert_eq!(
+            state(&l, "https://mirror.example.net/refs/chart.gif"),
+            State::Ok
+        );
+        assert!(!l.keys().any(|k| k.starts_with("https://blog.example.org/")));
+    }
+
+    /// A Jekyll site from its root: `_config.yml` gives the address and permalinks, Liquid is
+    /// read, `post_url` and `link` resolve, layouts, output and excluded files are not posts.
+    #[test]
+    fn jekyll_site_liquid_and_local_files() {
+        let s = scan_sources(vec![SourceConfig::bare(site("jekyll"))]);
+        assert!(
+            s.report.sites[0].contains("_config.yml"),
+            "{:?}",
+            s.report.sites
+        );
+        assert_eq!(s.report.files, 4, "posts, the recipe and the about page");
+        let l = links(&s.store);
+        let report = "https://jekyll.example.org/blog/assets/report.pdf";
+        assert_eq!(state(&l, report), State::Ok);
+        // `{{ site.baseurl }}/assets/report.pdf` and `{% link assets/report.pdf %}`.
+        assert_eq!(l[report].2.len(), 2);
+        assert_eq!(state(&l, "post:_posts/2010-07-21-first.md"), State::Ok);
+        assert_eq!(state(&l, "post:2011-11-11-never"), State::Broken);
+        assert_eq!(state(&l, "post:_recipes/soup.md"), State::Ok);
+        assert_eq!(state(&l, "post:assets/gone.pdf"), State::Broken);
+        assert_eq!(
+            state(&l, "https://jekyll.example.org/blog/assets/chart.png"),
+            State::Ok
+        );
+        assert_eq!(
+            state(&l, "https://jekyll.example.org/blog/about/"),
+            State::Unchecked
+        );
+        for k in l.keys() {
+            assert!(
+                ![
+                    "relref",
+                    "layout.example",
+                    "generated.example",
+                    "excluded.example"
+                ]
+                .iter()
+                .any(|x| k.contains(x)),
+                "{k}"
+            );
+        }
+    }
+
+    /// Without any site or address, a file beside the post is still checked on disk.
+    #[test]
+    fn local_files_without_a_base_url() {
+        let posts = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/posts");
+        let s = scan_sources(vec![SourceConfig::bare(posts)]);
+        assert!(s.report.sites.is_empty(), "{:?}", s.report.sites);
+        let l = links(&s.store);
+        assert_eq!(state(&l, "local:2024-05-01-link-rot/decay.png"), State::Ok);
+    }
+
+    /// A file added to the site, or a changed site config, is seen by the next scan.
+    #[test]
+    fn rescans_follow_the_sites_files_and_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("hugo");
+        copy_dir(&site("hugo"), &root);
+        let db = dir.path().join("c.db");
+        let mut store = Store::open(&db).unwrap();
+        let cfg = Config {
+            sources: vec![SourceConfig::bare(root.clone())],
+            ..Config::default()
+        };
+        let missing = "https://blog.example.org/2020/08/01/refs/missing.png";
+        scan(&mut store, &cfg, now()).unwrap();
+        assert_eq!(state(&links(&store), missing), State::Broken);
+        std::fs::write(root.join("content/posts/2020-08-01-refs/missing.png"), "x").unwrap();
+        let r = scan(&mut store, &cfg, now()).unwrap();
+        assert_eq!(state(&links(&store), missing), State::Ok);
+        assert!(
+            r.read >= 1 && r.read < 4,
+            "only posts citing site files: {}",
+            r.read
+        );
+        std::fs::write(
+            root.join("hugo.toml"),
+            "baseURL = \"https://moved.example.org/\"\n",
+        )
+        .unwrap();
+        let r = scan(&mut store, &cfg, now()).unwrap();
+        assert_eq!(r.read, 4, "a new site config reads every post again");
+        // Without `:filename` dates, Hugo keeps the folder name whole: `/posts/<folder>/`.
+        assert!(links(&store)
+            .contains_key("https://moved.example.org/posts/2020-08-01-refs/missing.png"));
     }
 }

@@ -44,7 +44,7 @@ impl Store {
         now: DateTime<Utc>,
         link_ids: &mut LinkIds,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         for file in batch {
             match file {
                 ScannedFile::Post(post, citations) => {
@@ -90,13 +90,15 @@ impl Store {
         Ok(())
     }
 
-    /// Present posts of `source` that cite another post (`post:` links): their verdicts depend
-    /// on which posts exist.
-    pub fn posts_citing_posts(&self, source: &str) -> Result<HashSet<String>> {
+    /// Present posts of `source` whose citations depend on which files the site has: those
+    /// citing another post (`post:` links) or a local file (judged on disk).
+    pub fn posts_citing_site(&self, source: &str) -> Result<HashSet<String>> {
         let mut stmt = self.conn.prepare(
             "SELECT DISTINCT p.path FROM posts p
              JOIN citations c ON c.post_id = p.id JOIN links l ON l.id = c.link_id
-             WHERE p.source = ?1 AND p.present = 1 AND l.url LIKE 'post:%'",
+             WHERE p.source = ?1 AND p.present = 1
+               AND (l.url LIKE 'post:%' OR l.url LIKE 'local:%'
+                    OR l.static_reason LIKE 'local file %' OR l.static_reason LIKE 'no file %')",
         )?;
         let rows = stmt.query_map(params![source], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -109,7 +111,7 @@ impl Store {
         source: &str,
         seen: &std::collections::HashSet<String>,
     ) -> Result<usize> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let gone: Vec<(i64, String)> = {
             let mut stmt =
                 tx.prepare("SELECT id, path FROM posts WHERE source = ?1 AND present = 1")?;
@@ -180,10 +182,26 @@ fn write_post(
                 id
             }
         };
+        let (span_start, span_end) = match c.span {
+            Some((s, e)) => (Some(s as i64), Some(e as i64)),
+            None => (None, None),
+        };
         tx.prepare_cached(
-            "INSERT INTO citations (post_id, link_id, line, text, kind, raw, fragment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO citations (post_id, link_id, line, text, kind, raw, fragment, span_start, span_end, quote)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?
-        .execute(params![post_id, link_id, c.line, c.text, c.kind, c.raw, c.fragment])?;
+        .execute(params![
+            post_id,
+            link_id,
+            c.line,
+            c.text,
+            c.kind,
+            c.raw,
+            c.fragment,
+            span_start,
+            span_end,
+            c.quote
+        ])?;
     }
     Ok(())
 }
