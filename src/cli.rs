@@ -609,6 +609,9 @@ fn print_scan(rep: &pipeline::ScanReport, quiet: bool) {
         );
     }
     if !quiet {
+        for line in &rep.sites {
+            eprintln!("citewatch: {}", report::sanitize(line));
+        }
         for w in &rep.warnings {
             eprintln!(
                 "citewatch: warning: {}: {}",
@@ -822,6 +825,9 @@ fn show(store: &Store, url: &str) -> Result<String> {
             c.line,
             report::sanitize(&c.text)
         )?;
+        if let Some(q) = &c.quote {
+            writeln!(out, "      quotes: “{}”", report::sanitize(&truncate_chars(q, 160)))?;
+        }
     }
     let history = store.history(row.id)?;
     if let Some(last) = history.iter().rev().find(|c| c.redirects_json.is_some()) {
@@ -871,6 +877,14 @@ fn show(store: &Store, url: &str) -> Result<String> {
         writeln!(out, "    none")?;
     }
     Ok(out)
+}
+
+/// At most `max` characters of `s`, with an ellipsis when cut.
+fn truncate_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

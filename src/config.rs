@@ -98,6 +98,8 @@ pub struct SourceConfig {
     pub permalink: Option<String>,
     /// Front matter keys whose absolute URL values are citations.
     pub front_matter_keys: Vec<String>,
+    /// Read the site's own config (Hugo, Jekyll) when the source is in a site.
+    pub site_config: bool,
 }
 
 impl SourceConfig {
@@ -110,6 +112,7 @@ impl SourceConfig {
             exclude: Vec::new(),
             permalink: None,
             front_matter_keys: Vec::new(),
+            site_config: true,
         }
     }
 }
@@ -359,6 +362,7 @@ struct RawSource {
     permalink: Option<String>,
     #[serde(default)]
     front_matter_keys: Vec<String>,
+    site_config: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -629,6 +633,7 @@ impl Validator<'_> {
             exclude: s.exclude,
             permalink: s.permalink,
             front_matter_keys: s.front_matter_keys,
+            site_config: s.site_config.unwrap_or(true),
         })
     }
 

@@ -108,7 +108,7 @@ fn scan_source(
         }
         .into());
     }
-    let (layout, site_error) = site::load::locate(&src.path);
+    let (layout, site_error) = site::load::locate_with(&src.path, src.site_config);
     if let Some(e) = site_error {
         report.problems.push(FileProblem {
             path: key.clone(),

@@ -133,10 +133,16 @@ fn rel(from: &Path, to: &Path) -> Option<String> {
 /// Finds the site around `source` and reads its config. A config that cannot be read or
 /// parsed is returned as the error beside a layout without a site.
 pub fn locate(source: &Path) -> (Layout, Option<SiteError>) {
+    locate_with(source, true)
+}
+
+/// Like [`locate`]; with `read_site_config` false no site config is looked for (`[[source]]
+/// site_config = false`): the source stands alone.
+pub fn locate_with(source: &Path, read_site_config: bool) -> (Layout, Option<SiteError>) {
     let abs = std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf());
     let mut found = None;
     let mut error = None;
-    for dir in abs.ancestors() {
+    for dir in abs.ancestors().take_while(|_| read_site_config) {
         match site_at(dir) {
             Ok(Some(site)) => {
                 found = Some(site);
