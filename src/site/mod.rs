@@ -2,10 +2,10 @@
 //! what follows for citations: where each post is published, which post a reference names, and
 //! whether a local file a post cites exists.
 //!
-//! Pure apart from [`load`], the thin shell that finds a site around a source folder, reads its
-//! config files and lists its files; [`View`] puts it all together for one source. Parsing a config, computing a URL, resolving a reference and
-//! looking a file up are functions over values, built to match what Hugo and Jekyll do
-//! (`hugo`, `jekyll`).
+//! Parsing a config, computing a URL, resolving a reference and looking a file up are pure
+//! functions over values, built to match what Hugo and Jekyll do (`hugo`, `jekyll`, this file).
+//! [`load`] is the thin shell that finds a site around a source folder, reads its config files
+//! and lists its files; [`View`] puts it all together for one source and the scan.
 
 use std::collections::HashSet;
 
