@@ -83,11 +83,12 @@ impl Store {
             .flatten())
     }
 
-    /// Links some post quotes from (`<blockquote cite>`, `<q cite>`).
+    /// Links some post quotes from (a blockquote after the link's paragraph, `<blockquote cite>`,
+    /// `<q cite>`, a quotation beside the link).
     pub fn quoted_links(&self) -> Result<std::collections::HashSet<i64>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT DISTINCT link_id FROM citations WHERE kind = 'quote'")?;
+            .prepare("SELECT DISTINCT link_id FROM citations WHERE quote IS NOT NULL")?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -70,13 +70,12 @@ impl Reads<'_> {
         }))
     }
 
-    /// The passages posts quote from a link (citations of kind `quote`), once each.
+    /// The passages posts quote from a link, once each.
     pub fn quotes(&self, link_id: i64) -> Result<Vec<String>> {
         let mut quotes: Vec<String> = self
             .citations_of(link_id)?
             .into_iter()
-            .filter(|c| c.kind == "quote")
-            .map(|c| c.text)
+            .filter_map(|c| c.quote)
             .collect();
         quotes.sort();
         quotes.dedup();

@@ -72,6 +72,19 @@ impl Blog {
         })
     }
 
+    /// `status` as JSON, or `None` while there is no database to read yet (a daemon starting).
+    pub fn try_status(&self) -> Option<Vec<Value>> {
+        let out = self
+            .cmd()
+            .args(["status", "--format", "json"])
+            .output()
+            .ok()?;
+        serde_json::from_slice::<Value>(&out.stdout)
+            .ok()?
+            .as_array()
+            .cloned()
+    }
+
     pub fn status(&self) -> Vec<Value> {
         self.json(&["status", "--format", "json"])
             .as_array()
