@@ -300,10 +300,17 @@ pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), D
                 }));
             }
         }
-        let wake = [next_cycle, next_scan, rescan_at, next_delivery]
-            .into_iter()
-            .flatten()
-            .min();
+        // Only what could start now counts: a scan due while one runs waits for its end (a
+        // branch below), it must not make this loop spin.
+        let wake = [
+            next_cycle.filter(|_| startup.is_none()),
+            next_scan.filter(|_| scan.is_none()),
+            rescan_at.filter(|_| scan.is_none()),
+            next_delivery.filter(|_| delivery.is_none() && startup.is_none()),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         let sleep = match (wake, stopping) {
             (Some(w), None) => clock.sleep_until(w),
             _ => Box::pin(std::future::pending()),

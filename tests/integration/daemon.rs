@@ -385,6 +385,22 @@ fn kill_9_between_a_verdict_and_its_delivery_then_restart_delivers_once() {
     .post("p.md", &format!("[gone]({})\n", site.url("/gone")));
     let mut d = spawn(&blog, &[]);
     wait_for("the delivery under way", 20, || hook.hits("/hook") >= 1);
+    // While the delivery stalls the loop waits; it does not spin (a wake-up for work that cannot
+    // start made it busy-loop once).
+    let cpu = |pid: u32| -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        let f: Vec<&str> = after.split_whitespace().collect();
+        (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0
+    };
+    let (c0, t0) = (cpu(d.id()), Instant::now());
+    std::thread::sleep(Duration::from_secs(2));
+    let used = (cpu(d.id()) - c0) / t0.elapsed().as_secs_f64();
+    assert!(
+        used < 0.5,
+        "the daemon used {:.0} % of a core while waiting",
+        used * 100.0
+    );
     d.kill().unwrap(); // SIGKILL, mid-delivery
     d.wait().unwrap();
     let conn = rusqlite::Connection::open(blog.db()).unwrap();
