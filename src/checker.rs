@@ -56,6 +56,14 @@ pub fn system_lookup() -> Lookup {
     })
 }
 
+/// Whether a lookup error is EAI_AGAIN ("the name server could not answer now"), as glibc
+/// ("Temporary failure in name resolution") and musl ("Try again") spell it: std gives only the
+/// text of `gai_strerror`.
+fn is_temporary_dns_failure(e: &std::io::Error) -> bool {
+    let text = e.to_string().to_ascii_lowercase();
+    text.contains("temporary failure") || text.contains("try again")
+}
+
 /// The resolver could not answer now (EAI_AGAIN): no verdict on the name, and a sign that this
 /// machine, not the site, is offline.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +90,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
         Box::pin(async move {
             let addrs: Vec<SocketAddr> = match looked_up.await {
                 Ok(a) => a,
-                Err(e) if e.to_string().contains("Temporary failure") => {
+                Err(e) if is_temporary_dns_failure(&e) => {
                     return Err(Box::new(DnsUnavailable { host }) as BoxError)
                 }
                 Err(e) => {
@@ -515,4 +523,134 @@ fn failure_of(e: reqwest::Error) -> Failure {
         return Failure::ConnectionReset(text.last().cloned().unwrap_or_default());
     }
     Failure::Other(text.last().cloned().unwrap_or_else(|| e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(headers: &[(&str, &str)]) -> Response {
+        Response {
+            url: Url::parse("http://example.org/").unwrap(),
+            status: 429,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: Vec::new(),
+            truncated: false,
+        }
+    }
+
+    /// The un-jittered wait before retry `attempt`.
+    fn nominal(attempt: u32) -> Duration {
+        BACKOFF_BASE * 2u32.pow(attempt.saturating_sub(1).min(6))
+    }
+
+    #[test]
+    fn backoff_doubles_within_its_jitter_and_is_capped() {
+        for attempt in 1..=12 {
+            let waits: Vec<Duration> = (0..500).map(|_| backoff(attempt)).collect();
+            let (lo, hi) = (
+                nominal(attempt).mul_f64(0.75),
+                nominal(attempt).mul_f64(1.25),
+            );
+            for w in &waits {
+                assert!(
+                    *w >= lo && *w <= hi,
+                    "attempt {attempt}: {w:?} not in {lo:?}..{hi:?}"
+                );
+            }
+            // Jittered: 500 draws are not all the same wait.
+            let (min, max) = (waits.iter().min().unwrap(), waits.iter().max().unwrap());
+            assert!(
+                *max - *min > nominal(attempt) / 10,
+                "attempt {attempt}: {min:?}..{max:?}"
+            );
+        }
+        assert_eq!(nominal(1), Duration::from_millis(250));
+        assert_eq!(nominal(2), Duration::from_millis(500));
+        assert_eq!(nominal(3), Duration::from_secs(1));
+        // Capped at 2^6 × 250 ms = 16 s (20 s with jitter), however many attempts.
+        assert_eq!(nominal(7), Duration::from_secs(16));
+        assert_eq!(nominal(100), Duration::from_secs(16));
+        assert!((0..500).all(|_| backoff(u32::MAX) <= Duration::from_secs(20)));
+        // Exponential: the jitter ranges of consecutive attempts do not overlap
+        // (0.75 × 2 > 1.25), so every wait is longer than every wait of the attempt before.
+        for attempt in 1..7 {
+            let longest = (0..200).map(|_| backoff(attempt)).max().unwrap();
+            let shortest = (0..200).map(|_| backoff(attempt + 1)).min().unwrap();
+            assert!(
+                shortest > longest,
+                "attempt {attempt}: {longest:?} vs {shortest:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_in_seconds() {
+        assert_eq!(
+            retry_after(&answer(&[("retry-after", "120")])),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            retry_after(&answer(&[("Retry-After", " 0 ")])),
+            Some(Duration::ZERO)
+        );
+        // Uncapped here; `check` caps it with `retry_after_cap`.
+        assert_eq!(
+            retry_after(&answer(&[("retry-after", "86400")])),
+            Some(Duration::from_secs(86400))
+        );
+        assert_eq!(retry_after(&answer(&[])), None);
+        for junk in ["soon", "-5", "1.5", ""] {
+            assert_eq!(
+                retry_after(&answer(&[("retry-after", junk)])),
+                None,
+                "{junk:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_as_an_http_date_counts_from_the_servers_date() {
+        let date = ("date", "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(
+            retry_after(&answer(&[
+                date,
+                ("retry-after", "Sun, 06 Nov 1994 08:51:37 GMT")
+            ])),
+            Some(Duration::from_secs(120))
+        );
+        // A date already past by the server's clock: no wait asked for.
+        let past = retry_after(&answer(&[
+            date,
+            ("retry-after", "Sun, 06 Nov 1994 08:49:00 GMT"),
+        ]));
+        assert!(past.is_none_or(|d| d.is_zero()), "{past:?}");
+        // Without the server's Date our clock would have to be trusted to agree with theirs: no
+        // wait is derived from it (the caller backs off instead).
+        assert_eq!(
+            retry_after(&answer(&[("retry-after", "Sun, 06 Nov 1994 08:51:37 GMT")])),
+            None
+        );
+        assert_eq!(
+            retry_after(&answer(&[date, ("retry-after", "next tuesday")])),
+            None
+        );
+    }
+
+    #[test]
+    fn temporary_dns_failures_are_known_in_glibc_and_musl_wording() {
+        let e = |m: &str| std::io::Error::other(m.to_string());
+        assert!(is_temporary_dns_failure(&e(
+            "failed to lookup address information: Temporary failure in name resolution"
+        )));
+        assert!(is_temporary_dns_failure(&e(
+            "failed to lookup address information: Try again"
+        )));
+        assert!(!is_temporary_dns_failure(&e(
+            "failed to lookup address information: Name or service not known"
+        )));
+    }
 }

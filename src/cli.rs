@@ -143,6 +143,13 @@ pub enum Command {
     },
     /// Run as a service: check on the configured schedule, alert on confirmed changes.
     Daemon,
+    /// A read-only web dashboard of the database, with /metrics, until stopped.
+    Serve {
+        /// Address to listen on (default: [serve] listen, else 127.0.0.1:8470). Any address
+        /// beyond loopback needs [serve] token_file.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+    },
     /// Export the archive.
     Export {
         #[command(subcommand)]
@@ -293,6 +300,9 @@ pub fn run(args: Args) -> Result<Outcome> {
     if let Command::Daemon = args.command {
         return daemon(cfg, &args);
     }
+    if let Command::Serve { listen } = args.command {
+        return serve(cfg, listen);
+    }
     if let Command::Alerts { action, format } = &args.command {
         return alerts(cfg, action.as_ref(), *format);
     }
@@ -406,7 +416,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             print(&show(&store, &url)?)?;
             Ok(Outcome::Clean)
         }
-        Command::Daemon | Command::Alerts { .. } => Ok(Outcome::Clean),
+        Command::Daemon | Command::Alerts { .. } | Command::Serve { .. } => Ok(Outcome::Clean),
         Command::Accept { url } => {
             let mut store = open_existing(&cfg)?;
             let url = resolve_url(&store, url)?;
@@ -894,6 +904,42 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// `citewatch serve`: the dashboard until SIGTERM or Ctrl-C.
+fn serve(cfg: Config, listen: Option<std::net::SocketAddr>) -> Result<Outcome> {
+    use citewatch::serve::{self, Dashboard, Token};
+    let listen = match listen.or(cfg.serve.listen) {
+        Some(a) => a,
+        None => config::defaults::SERVE_LISTEN.parse()?,
+    };
+    let token = cfg
+        .serve
+        .token_file
+        .as_deref()
+        .map(Token::from_file)
+        .transpose()?;
+    serve::check_exposure(listen, token.as_ref())?;
+    // The database must exist; an older one is brought up to date as any query does.
+    drop(open_existing(&cfg)?);
+    runtime()?.block_on(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+        let listener = serve::bind(listen, token.as_ref()).await?;
+        let addr = listener.local_addr()?;
+        eprintln!("citewatch: dashboard on http://{addr}/ (read-only; Ctrl-C stops it)");
+        let dash = Arc::new(Dashboard::new(&cfg.db, token, Arc::new(SystemClock)));
+        let shutdown = async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        };
+        serve::run(listener, dash, shutdown).await;
+        anyhow::Ok(())
+    })?;
+    Ok(Outcome::Clean)
+}
+
 fn daemon(cfg: Config, args: &Args) -> Result<Outcome> {
     use citewatch::daemon::{self, Control};
     let cfg = with_paths(cfg, &[])?;
@@ -954,7 +1000,8 @@ fn alerts(cfg: Config, action: Option<&AlertsAction>, format: Format) -> Result<
                 bail!("no alert sinks configured: add [alerts] log = true or an [[alerts.webhook]], [[alerts.email]] or [[alerts.command]]");
             }
             let event = AlertEvent::test(SystemClock.now());
-            let http = reqwest::Client::new();
+            // As the daemon delivers: never through a proxy from the environment.
+            let http = reqwest::Client::builder().no_proxy().build()?;
             let results = runtime()?.block_on(async {
                 let mut out = Vec::new();
                 for s in &sinks {

@@ -90,3 +90,106 @@ impl Politeness {
         self.hosts.lock().map(|h| h.len()).unwrap_or(0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// When each of `n` concurrent requests to `host` may start, relative to the test's start,
+    /// on tokio's paused clock: exact instants, whatever the machine is doing.
+    async fn starts(p: &Arc<Politeness>, host: &str, n: usize, hold: Duration) -> Vec<Duration> {
+        let t0 = Instant::now();
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let (p, host) = (p.clone(), host.to_string());
+                tokio::spawn(async move {
+                    let _permit = p.acquire(&host).await;
+                    let start = Instant::now() - t0;
+                    tokio::time::sleep(hold).await;
+                    start
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out.sort();
+        out
+    }
+
+    fn ms(list: &[u64]) -> Vec<Duration> {
+        list.iter().map(|m| Duration::from_millis(*m)).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn starts_to_one_host_are_one_interval_apart() {
+        let p = Arc::new(Politeness::new(8, Duration::from_millis(100)));
+        assert_eq!(
+            starts(&p, "a:80", 5, Duration::ZERO).await,
+            ms(&[0, 100, 200, 300, 400])
+        );
+        // The next request is due one interval after the last start, not after the test began.
+        assert_eq!(starts(&p, "a:80", 1, Duration::ZERO).await, ms(&[100]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn other_hosts_do_not_wait() {
+        let p = Arc::new(Politeness::new(1, Duration::from_secs(10)));
+        let (a, b) = tokio::join!(
+            starts(&p, "a:80", 1, Duration::ZERO),
+            starts(&p, "b:80", 1, Duration::ZERO)
+        );
+        assert_eq!((a, b), (ms(&[0]), ms(&[0])));
+        assert_eq!(p.hosts(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_host_is_not_paced_again() {
+        let p = Arc::new(Politeness::new(8, Duration::from_millis(100)));
+        starts(&p, "a:80", 1, Duration::ZERO).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(starts(&p, "a:80", 1, Duration::ZERO).await, ms(&[0]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrency_per_host_waits_for_a_request_to_finish() {
+        // Two at a time, each taking a second: the third starts when the first two are done.
+        let p = Arc::new(Politeness::new(2, Duration::ZERO));
+        assert_eq!(
+            starts(&p, "a:80", 5, Duration::from_secs(1)).await,
+            ms(&[0, 0, 1000, 1000, 2000])
+        );
+        // With one at a time and an interval shorter than a request, the interval counts
+        // between starts: the next starts when the slow one ends.
+        let p = Arc::new(Politeness::new(1, Duration::from_millis(100)));
+        assert_eq!(
+            starts(&p, "a:80", 3, Duration::from_millis(250)).await,
+            ms(&[0, 250, 500])
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_hosts_are_forgotten() {
+        let p = Arc::new(Politeness::new(1, Duration::ZERO));
+        for i in 0..3 * PRUNE_ABOVE {
+            drop(p.acquire(&format!("h{i}:80")).await);
+        }
+        assert!(
+            p.hosts() <= PRUNE_ABOVE + 1,
+            "{} hosts remembered",
+            p.hosts()
+        );
+        // A host with a request in flight is kept, however many others come and go.
+        let held = p.acquire("busy:80").await;
+        for i in 0..2 * PRUNE_ABOVE {
+            drop(p.acquire(&format!("g{i}:80")).await);
+        }
+        let again = tokio::time::timeout(Duration::from_secs(1), p.acquire("busy:80")).await;
+        assert!(
+            again.is_err(),
+            "busy:80 was forgotten while its request was in flight"
+        );
+        drop(held);
+    }
+}

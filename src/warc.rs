@@ -91,6 +91,41 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// A header name as archived: only RFC 9110 token characters, others (a line break, a colon, a
+/// space) replaced by `_`, so a name cannot end its line or field early. Names reqwest parsed
+/// are tokens already; this is for whatever else reaches the writer.
+fn header_name(k: &str) -> String {
+    let name: String = k
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() {
+        "_".into()
+    } else {
+        name
+    }
+}
+
+/// A URI as a WARC field value: control characters and spaces percent-encoded (they have no
+/// place in a URI), so a stored URL cannot break the record head.
+fn uri_field(u: &str) -> String {
+    let mut out = String::with_capacity(u.len());
+    for c in u.chars() {
+        if c.is_ascii_control() || c == ' ' {
+            out.push_str(&format!("%{:02X}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The HTTP head of a response as archived: status line, headers (encoding headers renamed),
 /// `Content-Length` of the stored body.
 fn http_head(status: u16, headers: &[(String, String)], body_len: usize) -> Vec<u8> {
@@ -98,6 +133,7 @@ fn http_head(status: u16, headers: &[(String, String)], body_len: usize) -> Vec<
     for (k, v) in headers {
         // Header values from the wire may hold anything; a line break would forge headers.
         let v = v.replace(['\r', '\n'], " ");
+        let k = header_name(k);
         let lower = k.to_ascii_lowercase();
         if matches!(
             lower.as_str(),
@@ -182,7 +218,7 @@ impl<W: Write> WarcWriter<W> {
                 ("WARC-Type", "response".into()),
                 ("WARC-Record-ID", id.clone()),
                 ("WARC-Date", warc_date(c.date)),
-                ("WARC-Target-URI", c.uri.to_string()),
+                ("WARC-Target-URI", uri_field(c.uri)),
                 ("Content-Type", "application/http;msgtype=response".into()),
                 ("WARC-Payload-Digest", sha1_digest(c.body)),
                 ("WARC-Block-Digest", Self::block_digest(&[&head, c.body])),
@@ -220,7 +256,7 @@ impl<W: Write> WarcWriter<W> {
                 ("WARC-Type", "request".into()),
                 ("WARC-Record-ID", record_id()),
                 ("WARC-Date", warc_date(c.date)),
-                ("WARC-Target-URI", c.uri.to_string()),
+                ("WARC-Target-URI", uri_field(c.uri)),
                 ("WARC-Concurrent-To", concurrent_to.to_string()),
                 ("Content-Type", "application/http;msgtype=request".into()),
                 ("WARC-Block-Digest", Self::block_digest(&[block.as_bytes()])),
@@ -242,12 +278,12 @@ impl<W: Write> WarcWriter<W> {
                 ("WARC-Type", "revisit".into()),
                 ("WARC-Record-ID", record_id()),
                 ("WARC-Date", warc_date(c.date)),
-                ("WARC-Target-URI", c.uri.to_string()),
+                ("WARC-Target-URI", uri_field(c.uri)),
                 (
                     "WARC-Profile",
                     "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest".into(),
                 ),
-                ("WARC-Refers-To-Target-URI", refers_to_uri.to_string()),
+                ("WARC-Refers-To-Target-URI", uri_field(refers_to_uri)),
                 ("WARC-Refers-To-Date", warc_date(refers_to_date)),
                 ("Content-Type", "application/http;msgtype=response".into()),
                 ("WARC-Payload-Digest", sha1_digest(c.body)),
@@ -300,5 +336,175 @@ mod tests {
         assert!(s.starts_with("WARC/1.1\r\n"));
         assert!(s.contains("X-Archive-Orig-Content-Encoding: gzip"));
         assert!(s.contains("WARC-Type: request"));
+    }
+    /// One record of a WARC file: its header lines (after `WARC/1.1`) and its block. Panics with
+    /// a message when the framing is off: a length that does not match, a missing end.
+    /// A record head's named fields, in order.
+    type Fields = Vec<(String, String)>;
+
+    fn records(bytes: &[u8]) -> Vec<(Fields, Vec<u8>)> {
+        let mut d = flate2::read::MultiGzDecoder::new(bytes);
+        let mut all = Vec::new();
+        std::io::Read::read_to_end(&mut d, &mut all).unwrap();
+        let mut out = Vec::new();
+        let mut rest = &all[..];
+        while !rest.is_empty() {
+            let end = rest
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .expect("a record head ends with an empty line");
+            let head = std::str::from_utf8(&rest[..end]).expect("a record head is UTF-8");
+            let mut lines = head.split("\r\n");
+            assert_eq!(lines.next(), Some("WARC/1.1"));
+            let fields: Fields = lines
+                .map(|l| {
+                    let (k, v) = l
+                        .split_once(": ")
+                        .unwrap_or_else(|| panic!("not a field: {l:?}"));
+                    (k.to_string(), v.to_string())
+                })
+                .collect();
+            let len: usize = fields
+                .iter()
+                .find(|(k, _)| k == "Content-Length")
+                .expect("Content-Length")
+                .1
+                .parse()
+                .unwrap();
+            let block = &rest[end + 4..end + 4 + len];
+            assert_eq!(
+                &rest[end + 4 + len..end + 8 + len],
+                b"\r\n\r\n",
+                "record end"
+            );
+            out.push((fields, block.to_vec()));
+            rest = &rest[end + 8 + len..];
+        }
+        out
+    }
+
+    fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+        let found: Vec<&(String, String)> = fields.iter().filter(|(k, _)| k == name).collect();
+        assert_eq!(found.len(), 1, "{name} in {fields:?}");
+        &found[0].1
+    }
+
+    /// The header lines of an archived HTTP message (status or request line first), and the
+    /// rest of the block.
+    fn http_lines(block: &[u8]) -> (Vec<String>, Vec<u8>) {
+        let end = block
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("an HTTP head ends with an empty line");
+        let head = String::from_utf8(block[..end].to_vec()).expect("an HTTP head is UTF-8");
+        (
+            head.split("\r\n").map(str::to_string).collect(),
+            block[end + 4..].to_vec(),
+        )
+    }
+
+    /// Text with many line breaks, colons and spaces among arbitrary characters.
+    fn nasty() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        proptest::collection::vec(
+            prop_oneof![
+                Just('\r'),
+                Just('\n'),
+                Just(':'),
+                Just(' '),
+                Just('\u{85}'),
+                any::<char>(),
+                proptest::char::range('a', 'z'),
+            ],
+            0..24,
+        )
+        .prop_map(String::from_iter)
+    }
+
+    const WARC_FIELDS: &[&str] = &[
+        "WARC-Type",
+        "WARC-Record-ID",
+        "WARC-Date",
+        "WARC-Target-URI",
+        "WARC-Concurrent-To",
+        "WARC-Filename",
+        "WARC-Profile",
+        "WARC-Refers-To-Target-URI",
+        "WARC-Refers-To-Date",
+        "WARC-Payload-Digest",
+        "WARC-Block-Digest",
+        "Content-Type",
+        "Content-Length",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// Whatever a server sent and whatever URI a link has, the writer does not panic and
+        /// every record has exactly the fields it writes: no value can start a header line of
+        /// its own, in the WARC head or in the archived HTTP head.
+        #[test]
+        fn no_input_can_forge_a_header_line(
+            uri in nasty(),
+            refers in nasty(),
+            headers in proptest::collection::vec((nasty(), nasty()), 0..6),
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            status in proptest::prelude::any::<u16>(),
+            user_agent in nasty(),
+            filename in nasty(),
+        ) {
+            let t = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+            let uris = [uri.clone(), format!("https://example.org/{uri}")];
+            let mut w = WarcWriter::new(Vec::new());
+            w.warcinfo(&filename, "citewatch", t).unwrap();
+            for u in &uris {
+                let c = Capture { uri: u, date: t, status, headers: &headers, body: &body };
+                w.response(&c, &user_agent).unwrap();
+                w.revisit(&c, &refers, t).unwrap();
+            }
+            let recs = records(&w.into_inner());
+            assert_eq!(recs.len(), 1 + 3 * uris.len());
+            for (fields, block) in &recs {
+                for (k, _) in fields {
+                    assert!(WARC_FIELDS.contains(&k.as_str()), "forged field {k:?}");
+                }
+                let kind = field(fields, "WARC-Type");
+                assert_eq!(field(fields, "WARC-Block-Digest"), sha1_digest(block));
+                match kind {
+                    "warcinfo" => {
+                        field(fields, "WARC-Filename");
+                        assert!(block.starts_with(b"software: citewatch\r\n"));
+                    }
+                    "request" => {
+                        let (lines, rest) = http_lines(block);
+                        assert!(lines[0].starts_with("GET "), "{lines:?}");
+                        let names: Vec<&str> = lines[1..].iter().map(|l| l.split_once(": ").unwrap().0).collect();
+                        assert_eq!(names, ["Host", "User-Agent", "Accept"]);
+                        assert!(rest.is_empty());
+                    }
+                    "response" | "revisit" => {
+                        let (lines, rest) = http_lines(block);
+                        assert!(lines[0].starts_with(&format!("HTTP/1.1 {status} ")), "{lines:?}");
+                        // One line per header sent, then the stored body's length.
+                        assert_eq!(lines.len(), headers.len() + 2, "{lines:?}");
+                        for (line, (name, _)) in lines[1..].iter().zip(&headers) {
+                            let (k, _) = line.split_once(": ").unwrap_or_else(|| panic!("{line:?}"));
+                            let k = k.strip_prefix("X-Archive-Orig-").unwrap_or(k);
+                            assert!(k.len() >= name.len().min(1), "{k:?} for {name:?}");
+                            assert!(!k.contains(['\r', '\n', ':']), "{k:?}");
+                        }
+                        assert_eq!(lines.last().unwrap(), &format!("Content-Length: {}", body.len()));
+                        assert_eq!(field(fields, "WARC-Payload-Digest"), sha1_digest(&body));
+                        if kind == "response" {
+                            assert_eq!(rest, body);
+                        } else {
+                            assert!(rest.is_empty());
+                            field(fields, "WARC-Refers-To-Target-URI");
+                        }
+                    }
+                    other => panic!("unexpected record type {other:?}"),
+                }
+            }
+        }
     }
 }

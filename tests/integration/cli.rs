@@ -210,13 +210,17 @@ fn every_state_once() {
 
 #[test]
 fn json_contract_and_filters() {
-    let srv = TestServer::start(Routes::new().at("/a", |_| html("<p>a</p>")));
+    let srv = TestServer::start(
+        Routes::new()
+            .at("/a", |_| html("<p>a</p>"))
+            .at("/missing", |_| status(404)),
+    );
     let blog = Blog::new();
     blog.config("")
         .post("one.md", &format!("[A]({})\n", srv.url("/a")))
         .post(
             "two.md",
-            &format!("again <{}>\n[x](https://missing.invalid/)\n", srv.url("/a")),
+            &format!("again <{}>\n[x]({})\n", srv.url("/a"), srv.url("/missing")),
         );
     blog.cmd().arg("run").assert().code(2);
     let links = blog.status();
@@ -238,7 +242,7 @@ fn json_contract_and_filters() {
     assert_eq!(a["citations"].as_array().unwrap().len(), 2);
     let broken = blog.json(&["status", "--state", "broken", "--format", "json"]);
     assert_eq!(broken.as_array().unwrap().len(), 1);
-    assert_eq!(broken[0]["url"], "https://missing.invalid/");
+    assert_eq!(broken[0]["url"], srv.url("/missing"));
     let by_post = blog.json(&["status", "--post", "one.md", "--format", "json"]);
     assert_eq!(by_post.as_array().unwrap().len(), 1);
     let csv = blog
@@ -318,7 +322,8 @@ fn bad_posts_are_reported_and_the_rest_is_read() {
     let srv = TestServer::start(
         Routes::new()
             .at("/a", |_| html("<p>a</p>"))
-            .at("/b", |_| html("<p>b</p>")),
+            .at("/b", |_| html("<p>b</p>"))
+            .at("/front", |_| status(404)),
     );
     let blog = Blog::new();
     blog.config("")
@@ -332,7 +337,7 @@ fn bad_posts_are_reported_and_the_rest_is_read() {
         .post_bytes("junk.md", b"\x00\x01\x02\x03binary\x00junk")
         .post(
             "broken-front.md",
-            "---\ntitle: [unclosed\n---\n<https://front.invalid/>\n",
+            &format!("---\ntitle: [unclosed\n---\n<{}>\n", srv.url("/front")),
         );
     // Invalid UTF-8: written by hand.
     std::fs::write(
@@ -357,7 +362,7 @@ fn bad_posts_are_reported_and_the_rest_is_read() {
         .unwrap()
         .iter()
         .any(|c| c["post"] == "latin1.md"));
-    assert_eq!(state_of(&links, "https://front.invalid/"), "broken");
+    assert_eq!(state_of(&links, &srv.url("/front")), "broken");
 }
 
 #[test]
