@@ -80,7 +80,10 @@ pub async fn lookup_archives(
     let mut failures_in_row = 0u32;
     let mut last_error = String::new();
     let mut deadline: Option<tokio::time::Instant> = None;
-    'queue: while l.archive.wayback {
+    'queue: loop {
+        if !l.archive.wayback {
+            break;
+        }
         let stale = l.clock.now() - WAYBACK_RETRY;
         let confirmed_only = l.confirmed_only;
         let due: Vec<(i64, String, String)> = l
@@ -190,7 +193,9 @@ async fn save_new_links(
         report.saved += 1;
         let now = l.clock.now();
         l.writer
-            .run("a save request", move |s| s.save_requested(id, &outcome, now))
+            .run("a save request", move |s| {
+                s.save_requested(id, &outcome, now)
+            })
             .await?;
     }
     Ok(())

@@ -663,7 +663,9 @@ fn kill_9_mid_run_then_rerun_finishes() {
             .and_then(|c| c.query_row("SELECT COUNT(*) FROM checks", [], |r| r.get::<_, i64>(0)))
             .unwrap_or(0)
     };
-    crate::service::wait_for("some checks recorded", 20, || done() >= 5);
+    crate::support::wait_for("some checks recorded", Duration::from_secs(20), || {
+        done() >= 5
+    });
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let conn = rusqlite::Connection::open(blog.db()).unwrap();
@@ -733,7 +735,9 @@ fn readers_are_not_locked_out_during_a_run() {
             .unwrap_or(0)
     };
     // Read while the run writes: from its first recorded check until it is done.
-    crate::service::wait_for("the run's first checks", 20, || checked() >= 1);
+    crate::support::wait_for("the run's first checks", Duration::from_secs(20), || {
+        checked() >= 1
+    });
     let mut reads = 0;
     while checked() < 20 && reads < 50 {
         let out = blog
@@ -1024,14 +1028,13 @@ fn regression_run_confirms_and_alerts_once_across_runs() {
 /// looked offline. Now it says so, counts no strike and exits 1.
 #[test]
 fn regression_an_offline_run_says_so_and_counts_no_strikes() {
-    // Three sites nothing answers on.
-    let dead: String = (2..5)
-        .map(|i| {
-            let l = std::net::TcpListener::bind(format!("127.0.0.{i}:0")).unwrap();
-            let p = l.local_addr().unwrap().port();
-            drop(l);
-            format!("<http://127.0.0.{i}:{p}/page>\n")
-        })
+    // Three sites nothing answers on (ports held closed, on three loopback addresses).
+    let ports: Vec<crate::support::ClosedPort> =
+        (0..3).map(|_| crate::support::ClosedPort::new()).collect();
+    let dead: String = ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("<http://127.0.0.{}:{}/page>\n", i + 2, p.port))
         .collect();
     let blog = Blog::new();
     blog.config("[alerts]\nconfirm_checks = 1\nconfirm_period = \"0s\"\n")
@@ -1064,13 +1067,11 @@ fn regression_a_failing_archive_costs_one_line_and_little_time() {
     let site = TestServer::start((0..20).fold(Routes::new(), |r, i| {
         r.at(&format!("/gone{i}"), |_| status(404))
     }));
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let closed = crate::support::ClosedPort::new();
     let blog = Blog::new();
     blog.config(&format!(
-        "[archive]\nwayback_endpoint = \"http://127.0.0.1:{closed}/wayback/available\"\nrequest_interval = \"10ms\"\n"
+        "[archive]\nwayback_endpoint = \"{}\"\nrequest_interval = \"10ms\"\n",
+        closed.url("/wayback/available")
     ))
     .post(
         "p.md",
@@ -1148,7 +1149,9 @@ fn regression_db_compact_during_a_run() {
             .and_then(|c| c.query_row("SELECT COUNT(*) FROM checks", [], |r| r.get::<_, i64>(0)))
             .unwrap_or(0)
     };
-    crate::service::wait_for("the run under way", 20, || checked() >= 2);
+    crate::support::wait_for("the run under way", Duration::from_secs(20), || {
+        checked() >= 2
+    });
     for _ in 0..4 {
         blog.cmd().args(["db", "compact"]).assert().success();
     }

@@ -5,39 +5,13 @@
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use serde_json::Value;
 
 use crate::cli::Blog;
 use crate::server::{html, status, with_headers, Routes, TestServer};
-
-/// Received webhook events: (id, event, new_state) of every POST answered 200.
-type Received = Arc<Mutex<Vec<Value>>>;
-
-struct Hook {
-    srv: TestServer,
-    received: Received,
-}
-
-/// A webhook receiver that fails its first `fail_first` requests with 500.
-fn hook(fail_first: usize) -> Hook {
-    let received: Received = Arc::default();
-    let r2 = received.clone();
-    let n = Arc::new(AtomicUsize::new(0));
-    let srv = TestServer::start(Routes::new().at("/hook", move |req| {
-        if n.fetch_add(1, Ordering::SeqCst) < fail_first {
-            return status(500);
-        }
-        if let Ok(v) = serde_json::from_slice::<Value>(&req.body) {
-            r2.lock().unwrap().push(v);
-        }
-        with_headers(200, &[], "ok")
-    }));
-    Hook { srv, received }
-}
+use crate::support::{wait_for, Receiver};
 
 fn spawn(blog: &Blog, env: &[(&str, &str)]) -> Child {
     let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("citewatch"));
@@ -59,23 +33,6 @@ fn signal(child: &Child, sig: &str) {
         .unwrap()
         .success();
     assert!(ok, "kill -{sig}");
-}
-
-fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn events(r: &Received, kind: &str) -> Vec<Value> {
-    r.lock()
-        .unwrap()
-        .iter()
-        .filter(|e| e["event"] == kind)
-        .cloned()
-        .collect()
 }
 
 fn log(blog: &Blog) -> String {
@@ -107,30 +64,31 @@ fn alerts_once_on_confirmation_and_on_recovery_across_restarts() {
             })
             .at("/steady", |_| html("<p>steady</p>")),
     );
-    let hook = hook(1);
+    let hook = Receiver::failing_first(1);
     let blog = Blog::new();
     let out = blog.path().join("command-events.jsonl");
-    blog.config(&daemon_config(&hook.srv.url("/hook"), &out, ""))
-        .post(
-            "p.md",
-            &format!(
-                "---\ntitle: P\n---\nSee [flip]({}) and [steady]({}).\n",
-                site.url("/flip"),
-                site.url("/steady")
-            ),
-        );
+    blog.config(&daemon_config(&hook.url(), &out, "")).post(
+        "p.md",
+        &format!(
+            "---\ntitle: P\n---\nSee [flip]({}) and [steady]({}).\n",
+            site.url("/flip"),
+            site.url("/steady")
+        ),
+    );
     let mut d = spawn(&blog, &[]);
-    wait_for("first checks", 20, || site.hits("/flip") >= 2);
+    wait_for("first checks", Duration::from_secs(20), || {
+        site.hits("/flip") >= 2
+    });
     assert!(
-        events(&hook.received, "confirmed").is_empty(),
+        hook.events_of("confirmed").is_empty(),
         "no alert while fine"
     );
 
     broken.store(true, Ordering::SeqCst);
-    wait_for("the confirmed alert", 30, || {
-        !events(&hook.received, "confirmed").is_empty()
+    wait_for("the confirmed alert", Duration::from_secs(30), || {
+        !hook.events_of("confirmed").is_empty()
     });
-    let confirmed = events(&hook.received, "confirmed");
+    let confirmed = hook.events_of("confirmed");
     let e = &confirmed[0];
     assert_eq!(e["url"], site.url("/flip"));
     assert_eq!(e["new_state"], "broken");
@@ -140,31 +98,33 @@ fn alerts_once_on_confirmation_and_on_recovery_across_restarts() {
     assert!(e["text"].as_str().unwrap().contains("broken"));
     // More cycles find it still broken: no new alert.
     let hits = site.hits("/flip");
-    wait_for("more cycles", 20, || site.hits("/flip") >= hits + 3);
-    assert_eq!(events(&hook.received, "confirmed").len(), 1, "alerted once");
+    wait_for("more cycles", Duration::from_secs(20), || {
+        site.hits("/flip") >= hits + 3
+    });
+    assert_eq!(hook.events_of("confirmed").len(), 1, "alerted once");
 
     // kill -9 and restart: nothing re-sent, nothing lost.
     d.kill().unwrap();
     d.wait().unwrap();
     let mut d = spawn(&blog, &[]);
     let hits = site.hits("/flip");
-    wait_for("cycles after restart", 20, || {
+    wait_for("cycles after restart", Duration::from_secs(20), || {
         site.hits("/flip") >= hits + 3
     });
     assert_eq!(
-        events(&hook.received, "confirmed").len(),
+        hook.events_of("confirmed").len(),
         1,
         "not re-sent after kill -9"
     );
 
     broken.store(false, Ordering::SeqCst);
-    wait_for("the recovery alert", 30, || {
-        !events(&hook.received, "recovered").is_empty()
+    wait_for("the recovery alert", Duration::from_secs(30), || {
+        !hook.events_of("recovered").is_empty()
     });
-    assert_eq!(events(&hook.received, "recovered")[0]["new_state"], "ok");
+    assert_eq!(hook.events_of("recovered")[0]["new_state"], "ok");
 
     // The command sink got the same events as JSON on stdin.
-    wait_for("command sink output", 20, || {
+    wait_for("command sink output", Duration::from_secs(20), || {
         std::fs::read_to_string(&out)
             .unwrap_or_default()
             .contains("recovered")
@@ -196,34 +156,34 @@ fn alerts_once_on_confirmation_and_on_recovery_across_restarts() {
         .map(|d| d["attempts"].as_u64().unwrap())
         .sum();
     assert_eq!(webhook_attempts, 3, "one failure, then each event once");
-    assert_eq!(
-        hook.received.lock().unwrap().len(),
-        2,
-        "each event received once"
-    );
+    assert_eq!(hook.events().len(), 2, "each event received once");
 }
 
 #[test]
 fn sighup_with_a_broken_config_keeps_the_old_one() {
     let site = TestServer::start(Routes::new().at("/a", |_| html("<p>a</p>")));
-    let hook = hook(0);
+    let hook = Receiver::start();
     let blog = Blog::new();
     let out = blog.path().join("cmd.jsonl");
-    blog.config(&daemon_config(&hook.srv.url("/hook"), &out, ""))
+    blog.config(&daemon_config(&hook.url(), &out, ""))
         .post("p.md", &format!("<{}>\n", site.url("/a")));
     let d = spawn(&blog, &[]);
-    wait_for("first check", 20, || site.hits("/a") >= 1);
+    wait_for("first check", Duration::from_secs(20), || {
+        site.hits("/a") >= 1
+    });
     std::fs::write(
         blog.path().join("citewatch.toml"),
         "[check]\ntimeout = \"never\"\n",
     )
     .unwrap();
     signal(&d, "HUP");
-    wait_for("the rejection in the log", 10, || {
+    wait_for("the rejection in the log", Duration::from_secs(10), || {
         log(&blog).contains("keeping the old one")
     });
     let hits = site.hits("/a");
-    wait_for("checks go on", 20, || site.hits("/a") >= hits + 2);
+    wait_for("checks go on", Duration::from_secs(20), || {
+        site.hits("/a") >= hits + 2
+    });
     assert!(log(&blog).contains("check.timeout"), "{}", log(&blog));
     signal(&d, "TERM");
     let mut d = d;
@@ -233,10 +193,10 @@ fn sighup_with_a_broken_config_keeps_the_old_one() {
 #[test]
 fn systemd_notify_ready_and_stopping() {
     let site = TestServer::start(Routes::new().at("/a", |_| html("<p>a</p>")));
-    let hook = hook(0);
+    let hook = Receiver::start();
     let blog = Blog::new();
     let out = blog.path().join("cmd.jsonl");
-    blog.config(&daemon_config(&hook.srv.url("/hook"), &out, ""))
+    blog.config(&daemon_config(&hook.url(), &out, ""))
         .post("p.md", &format!("<{}>\n", site.url("/a")));
     let sock_path = blog.path().join("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
@@ -290,10 +250,10 @@ fn the_daemon_thins_old_repeated_checks_and_keeps_transitions() {
     let old = "SELECT COUNT(*) FROM checks WHERE checked_at < '2026-01-01'";
     assert_eq!(count(old), 4);
     let mut d = spawn(&blog, &[]);
-    wait_for("a check cycle", 20, || {
+    wait_for("a check cycle", Duration::from_secs(20), || {
         count("SELECT COUNT(*) FROM checks WHERE checked_at >= '2026-01-01'") >= 1
     });
-    wait_for("thinning", 20, || count(old) == 1);
+    wait_for("thinning", Duration::from_secs(20), || count(old) == 1);
     signal(&d, "TERM");
     assert!(d.wait().unwrap().success(), "{}", log(&blog));
     // The first check of the year-old run stays (it archived the page and began the state).
@@ -337,7 +297,7 @@ fn regression_watchdog_pings_reach_systemd_during_a_long_cycle() {
             ("WATCHDOG_USEC", "500000"),
         ],
     );
-    wait_for("the cycle's first request", 20, || {
+    wait_for("the cycle's first request", Duration::from_secs(20), || {
         site.starts("/slow").len() >= 1
     });
     let (start, mut pings) = (Instant::now(), 0);
@@ -363,28 +323,20 @@ fn regression_watchdog_pings_reach_systemd_during_a_long_cycle() {
 #[test]
 fn kill_9_between_a_verdict_and_its_delivery_then_restart_delivers_once() {
     let site = TestServer::start(Routes::new().at("/gone", |_| status(404)));
-    let stall = Arc::new(AtomicBool::new(true));
-    let received: Received = Arc::default();
-    let (s2, r2) = (stall.clone(), received.clone());
-    let hook = TestServer::start(Routes::new().at("/hook", move |req| {
-        if s2.load(Ordering::SeqCst) {
-            return crate::server::Reply::Stall;
-        }
-        if let Ok(v) = serde_json::from_slice::<Value>(&req.body) {
-            r2.lock().unwrap().push(v);
-        }
-        with_headers(200, &[], "ok")
-    }));
+    let hook = Receiver::start();
+    hook.stall.on();
     let blog = Blog::new();
     blog.config(&format!(
         "[schedule]\ncron = \"* * * * * *\"\nrecheck_ok = \"1h\"\nrecheck_failing = \"1h\"\n\
          [alerts]\nconfirm_checks = 1\nconfirm_period = \"0s\"\nretry_interval = \"1s\"\n\
          [[alerts.webhook]]\nurl = \"{}\"\ntimeout = \"30s\"\n",
-        hook.url("/hook")
+        hook.url()
     ))
     .post("p.md", &format!("[gone]({})\n", site.url("/gone")));
     let mut d = spawn(&blog, &[]);
-    wait_for("the delivery under way", 20, || hook.hits("/hook") >= 1);
+    wait_for("the delivery under way", Duration::from_secs(20), || {
+        hook.hits() >= 1
+    });
     // While the delivery stalls the loop waits; it does not spin (a wake-up for work that cannot
     // start made it busy-loop once).
     let cpu = |pid: u32| -> f64 {
@@ -416,15 +368,17 @@ fn kill_9_between_a_verdict_and_its_delivery_then_restart_delivers_once() {
         1,
         "written with the verdict, not yet delivered"
     );
-    stall.store(false, Ordering::SeqCst);
+    hook.stall.off();
     let mut d = spawn(&blog, &[]);
-    wait_for("the delivery after the restart", 20, || {
-        !received.lock().unwrap().is_empty()
-    });
+    wait_for(
+        "the delivery after the restart",
+        Duration::from_secs(20),
+        || !hook.events().is_empty(),
+    );
     std::thread::sleep(Duration::from_millis(1500));
     signal(&d, "TERM");
     assert!(d.wait().unwrap().success(), "{}", log(&blog));
-    let got = received.lock().unwrap();
+    let got = hook.events();
     assert_eq!(got.len(), 1, "delivered once: {got:?}");
     assert_eq!(got[0]["url"], site.url("/gone"));
     assert_eq!(
@@ -456,14 +410,18 @@ fn regression_db_compact_during_a_daemon_cycle() {
     blog.cmd().arg("scan").assert().success();
     crate::cli::bloat(&blog.db());
     let mut d = spawn(&blog, &[]);
-    wait_for("checks being written", 20, || site.total_hits() >= 10);
+    wait_for("checks being written", Duration::from_secs(20), || {
+        site.total_hits() >= 10
+    });
     for _ in 0..4 {
         blog.cmd().args(["db", "compact"]).assert().success();
     }
     let hits = site.total_hits();
-    wait_for("more cycles after the compactions", 20, || {
-        site.total_hits() >= hits + 30
-    });
+    wait_for(
+        "more cycles after the compactions",
+        Duration::from_secs(20),
+        || site.total_hits() >= hits + 30,
+    );
     assert!(
         d.try_wait().unwrap().is_none(),
         "the daemon is still running\n{}",
@@ -494,7 +452,9 @@ fn a_failing_canary_makes_the_cycle_count_no_strikes() {
     ))
     .post("p.md", &format!("[gone]({})\n", site.url("/gone")));
     let mut d = spawn(&blog, &[]);
-    wait_for("two cycles", 20, || site.hits("/gone") >= 2);
+    wait_for("two cycles", Duration::from_secs(20), || {
+        site.hits("/gone") >= 2
+    });
     signal(&d, "TERM");
     assert!(d.wait().unwrap().success(), "{}", log(&blog));
     let conn = rusqlite::Connection::open(blog.db()).unwrap();
@@ -531,16 +491,24 @@ fn regression_a_recreated_posts_folder_is_watched_again() {
                 .is_ok_and(|c| c == n)
         }
     };
-    wait_for("the start-up scan", 20, cited(1));
+    wait_for("the start-up scan", Duration::from_secs(20), cited(1));
     blog.post("b.md", &format!("<{}>\n", site.url("/b")));
-    wait_for("the new post (watched)", 20, cited(2));
+    wait_for("the new post (watched)", Duration::from_secs(20), cited(2));
     let posts = blog.path().join("posts");
     std::fs::remove_dir_all(&posts).unwrap();
     std::fs::create_dir_all(&posts).unwrap();
     blog.post("c.md", &format!("<{}>\n", site.url("/c")));
-    wait_for("the re-created folder read", 20, cited(1));
+    wait_for(
+        "the re-created folder read",
+        Duration::from_secs(20),
+        cited(1),
+    );
     blog.post("a.md", &format!("<{}>\n", site.url("/a")));
-    wait_for("a post added to the re-created folder", 20, cited(2));
+    wait_for(
+        "a post added to the re-created folder",
+        Duration::from_secs(20),
+        cited(2),
+    );
     signal(&d, "TERM");
     assert!(d.wait().unwrap().success(), "{}", log(&blog));
 }
@@ -558,10 +526,8 @@ fn regression_a_kill_mid_cycle_loses_no_confirmation() {
             })
         },
     ));
-    let refused = {
-        let l = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
-        format!("http://127.0.0.2:{}/page", l.local_addr().unwrap().port())
-    };
+    let closed = crate::support::ClosedPort::new();
+    let refused = closed.url("/page");
     let blog = Blog::new();
     blog.config(
         "per_host_concurrency = 1\n[schedule]\ncron = \"* * * * * *\"\nrecheck_ok = \"1h\"\nrecheck_failing = \"1h\"\n\
@@ -580,7 +546,7 @@ fn regression_a_kill_mid_cycle_loses_no_confirmation() {
     let mut d = spawn(&blog, &[]);
     let conn = rusqlite::Connection::open(blog.db()).unwrap();
     let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap_or(0);
-    wait_for("the two quick verdicts", 20, || {
+    wait_for("the two quick verdicts", Duration::from_secs(20), || {
         count("SELECT COUNT(*) FROM checks") >= 2
     });
     assert!(
@@ -600,9 +566,11 @@ fn regression_a_kill_mid_cycle_loses_no_confirmation() {
         "the unanswered one waits for its cycle's end"
     );
     let mut d = spawn(&blog, &[]);
-    wait_for("the cut cycle finished by the next start", 20, || {
-        count("SELECT COUNT(*) FROM alert_events") == 2
-    });
+    wait_for(
+        "the cut cycle finished by the next start",
+        Duration::from_secs(20),
+        || count("SELECT COUNT(*) FROM alert_events") == 2,
+    );
     assert_eq!(
         count("SELECT COUNT(*) FROM confirmations WHERE pending_state IS NOT NULL"),
         0
@@ -636,7 +604,7 @@ fn the_daemon_looks_up_archived_copies_of_confirmed_links() {
     ))
     .post("p.md", &format!("[gone]({})\n", site.url("/gone")));
     let mut d = spawn(&blog, &[]);
-    wait_for("the copy recorded", 20, || {
+    wait_for("the copy recorded", Duration::from_secs(20), || {
         blog.try_status().unwrap_or_default().iter().any(|l| {
             l["archived_url"]
                 .as_str()

@@ -3,7 +3,7 @@
 //! removes a sink, thinning once a day, an offline cycle, a hostile page. Each test says what broke
 //! before.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,11 +13,11 @@ use citewatch::config::Config;
 use citewatch::daemon::{self, Control, Deps};
 use citewatch::store::Writer;
 use citewatch::systemd::Notify;
-use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::cli::{count, Blog};
-use crate::server::{html, status, with_headers, Reply, Routes, TestServer};
+use crate::server::{html, status, Reply, Routes, TestServer};
+use crate::support::{wait_for, ClosedPort, Receiver};
 
 /// What the daemon told its service manager, with when (real time).
 #[derive(Default)]
@@ -175,15 +175,6 @@ impl Running {
     }
 }
 
-/// Polls `f` until it holds, for at most `secs` seconds.
-pub fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn slow_site(paths: usize, delay: Duration) -> TestServer {
     TestServer::start((0..paths).fold(Routes::new(), |r, i| {
         r.at(&format!("/slow{i}"), move |_| {
@@ -207,11 +198,13 @@ fn regression_the_watchdog_is_pinged_during_a_long_cycle() {
     blog.config(&config_text("per_host_concurrency = 1", ""))
         .post("p.md", &links_post(&site, "slow", 6));
     let d = Running::start(&blog, Some(Duration::from_millis(100)), None);
-    wait_for("the start-up scan", 10, || {
+    wait_for("the start-up scan", Duration::from_secs(30), || {
         d.count("SELECT COUNT(*) FROM citations") == 6
     });
     d.next_minute();
-    wait_for("the cycle's first request", 10, || site.total_hits() >= 1);
+    wait_for("the cycle's first request", Duration::from_secs(30), || {
+        site.total_hits() >= 1
+    });
     let since = Instant::now();
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
@@ -256,13 +249,15 @@ fn regression_a_stalled_mail_server_neither_silences_the_watchdog_nor_delays_the
     ))
     .post("p.md", &format!("[gone]({})\n", site.url("/gone")));
     let d = Running::start(&blog, Some(Duration::from_millis(100)), None);
-    wait_for("the start-up scan", 10, || {
+    wait_for("the start-up scan", Duration::from_secs(30), || {
         d.count("SELECT COUNT(*) FROM citations") == 1
     });
     d.next_minute();
-    wait_for("the delivery to reach the mail server", 10, || {
-        accepted.load(Ordering::SeqCst) >= 1
-    });
+    wait_for(
+        "the delivery to reach the mail server",
+        Duration::from_secs(30),
+        || accepted.load(Ordering::SeqCst) >= 1,
+    );
     let since = Instant::now();
     std::thread::sleep(Duration::from_millis(1000));
     let pings = d.notes.pings_since(since);
@@ -290,13 +285,15 @@ fn regression_a_reload_during_a_cycle_is_applied_when_it_ends() {
         Config::load(&cfg_path).map_err(|e| e.to_string())
     });
     let d = Running::start(&blog, None, Some(reload));
-    wait_for("the start-up scan", 10, || {
+    wait_for("the start-up scan", Duration::from_secs(30), || {
         d.count("SELECT COUNT(*) FROM citations") == 4
     });
     d.next_minute();
-    wait_for("the cycle's first request", 10, || site.total_hits() >= 1);
+    wait_for("the cycle's first request", Duration::from_secs(30), || {
+        site.total_hits() >= 1
+    });
     d.send(Control::Reload);
-    wait_for("the reload", 10, || {
+    wait_for("the reload", Duration::from_secs(30), || {
         hits_at_reload.lock().unwrap().is_some()
     });
     assert_eq!(
@@ -320,11 +317,13 @@ fn regression_a_stop_during_a_cycle_starts_no_new_request() {
     ))
     .post("p.md", &links_post(&site, "slow", 20));
     let d = Running::start(&blog, None, None);
-    wait_for("the start-up scan", 10, || {
+    wait_for("the start-up scan", Duration::from_secs(30), || {
         d.count("SELECT COUNT(*) FROM citations") == 20
     });
     d.next_minute();
-    wait_for("the first requests", 10, || site.starts("/slow").len() >= 2);
+    wait_for("the first requests", Duration::from_secs(30), || {
+        site.starts("/slow").len() >= 2
+    });
     let db = d.writer.path().to_path_buf();
     let took = d.stop();
     let hits = site.starts("/slow").len();
@@ -351,52 +350,25 @@ fn regression_a_stop_during_a_cycle_starts_no_new_request() {
     );
 }
 
-/// A webhook receiver; `fail` makes it answer 500.
-struct Hook {
-    srv: TestServer,
-    received: Arc<Mutex<Vec<Value>>>,
-    fail: Arc<AtomicBool>,
-}
-
-fn hook() -> Hook {
-    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let fail = Arc::new(AtomicBool::new(false));
-    let (r2, f2) = (received.clone(), fail.clone());
-    let srv = TestServer::start(Routes::new().at("/hook", move |req| {
-        if f2.load(Ordering::SeqCst) {
-            return status(500);
-        }
-        if let Ok(v) = serde_json::from_slice::<Value>(&req.body) {
-            r2.lock().unwrap().push(v);
-        }
-        with_headers(200, &[], "ok")
-    }));
-    Hook {
-        srv,
-        received,
-        fail,
-    }
-}
-
 /// Regression: sinks were identified by position (`webhook:0`): removing the first of two
 /// webhooks sent its pending alerts to the other one and parked the other one's own alerts.
 #[test]
 fn regression_a_removed_sink_is_dropped_and_the_others_keep_their_alerts() {
     let site = TestServer::start(Routes::new().at("/gone", |_| status(404)));
-    let (a, b) = (hook(), hook());
-    a.fail.store(true, Ordering::SeqCst);
-    b.fail.store(true, Ordering::SeqCst);
+    let (a, b) = (Receiver::start(), Receiver::start());
+    a.fail.on();
+    b.fail.on();
     let blog = Blog::new();
     let both = format!(
         "[alerts]\nconfirm_checks = 1\nconfirm_period = \"0s\"\nlog = false\nretry_interval = \"1s\"\n\
          [[alerts.webhook]]\nurl = \"{}\"\n[[alerts.webhook]]\nurl = \"{}\"\n",
-        a.srv.url("/hook"),
-        b.srv.url("/hook")
+        a.url(),
+        b.url()
     );
     let only_b = format!(
         "[alerts]\nconfirm_checks = 1\nconfirm_period = \"0s\"\nlog = false\nretry_interval = \"1s\"\n\
          [[alerts.webhook]]\nurl = \"{}\"\n",
-        b.srv.url("/hook")
+        b.url()
     );
     blog.config(&config_text("", &both))
         .post("p.md", &format!("[gone]({})\n", site.url("/gone")));
@@ -404,30 +376,30 @@ fn regression_a_removed_sink_is_dropped_and_the_others_keep_their_alerts() {
     let reload: Arc<dyn Fn() -> Result<Config, String> + Send + Sync> =
         Arc::new(move || Config::load(&cfg_path).map_err(|e| e.to_string()));
     let d = Running::start(&blog, None, Some(reload));
-    wait_for("the start-up scan", 10, || {
+    wait_for("the start-up scan", Duration::from_secs(30), || {
         d.count("SELECT COUNT(*) FROM citations") == 1
     });
     d.next_minute();
-    wait_for("both webhooks tried", 10, || {
-        a.srv.hits("/hook") >= 1 && b.srv.hits("/hook") >= 1
+    wait_for("both webhooks tried", Duration::from_secs(30), || {
+        a.hits() >= 1 && b.hits() >= 1
     });
     // The first webhook leaves the configuration; the second one works again.
     blog.config(&config_text("", &only_b));
-    b.fail.store(false, Ordering::SeqCst);
-    let a_hits = a.srv.hits("/hook");
+    b.fail.off();
+    let a_hits = a.hits();
     d.send(Control::Reload);
-    wait_for("the reload", 10, || d.notes.saw("reloading"));
-    d.clock.advance(chrono::Duration::seconds(5));
-    wait_for("the second webhook's alert", 10, || {
-        !b.received.lock().unwrap().is_empty()
+    wait_for("the reload", Duration::from_secs(30), || {
+        d.notes.saw("reloading")
     });
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(b.received.lock().unwrap().len(), 1, "its own alert, once");
-    assert_eq!(
-        a.srv.hits("/hook"),
-        a_hits,
-        "nothing more went to the removed one"
+    d.clock.advance(chrono::Duration::seconds(5));
+    wait_for(
+        "the second webhook's alert",
+        Duration::from_secs(30),
+        || !b.events().is_empty(),
     );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(b.events().len(), 1, "its own alert, once");
+    assert_eq!(a.hits(), a_hits, "nothing more went to the removed one");
     let states: Vec<(String, String)> = {
         let conn = d.db();
         let mut st = conn
@@ -457,7 +429,7 @@ fn thinning_runs_once_a_day() {
     ))
     .post("p.md", &format!("[page]({})\n", site.url("/page")));
     let d = Running::start(&blog, None, None);
-    wait_for("the start-up scan", 10, || {
+    wait_for("the start-up scan", Duration::from_secs(30), || {
         d.count("SELECT COUNT(*) FROM citations") == 1
     });
     let old_checks = |n: i64| {
@@ -473,17 +445,23 @@ fn thinning_runs_once_a_day() {
     let old = "SELECT COUNT(*) FROM checks WHERE checked_at < '2026-01-01'";
     old_checks(4);
     d.next_minute();
-    wait_for("the first cycle's thinning", 10, || d.count(old) == 1);
+    wait_for(
+        "the first cycle's thinning",
+        Duration::from_secs(30),
+        || d.count(old) == 1,
+    );
     old_checks(3);
     let before = d.count("SELECT COUNT(*) FROM checks WHERE checked_at >= '2026-01-01'");
     d.next_minute();
-    wait_for("the second cycle", 10, || {
+    wait_for("the second cycle", Duration::from_secs(30), || {
         d.count("SELECT COUNT(*) FROM checks WHERE checked_at >= '2026-01-01'") > before
     });
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(d.count(old), 4, "not thinned again the same day");
     d.clock.advance(chrono::Duration::days(1));
-    wait_for("the next day's thinning", 10, || d.count(old) == 1);
+    wait_for("the next day's thinning", Duration::from_secs(30), || {
+        d.count(old) == 1
+    });
     d.stop();
 }
 
@@ -491,24 +469,21 @@ fn thinning_runs_once_a_day() {
 /// alerts). Now a cycle in which several sites all fail without an answer counts no strikes.
 #[test]
 fn regression_an_offline_cycle_counts_no_strikes_whatever_its_size() {
-    let hook = hook();
+    let hook = Receiver::start();
     let blog = Blog::new();
     // Three sites on ports nothing listens on: no answer from any.
-    let next = AtomicUsize::new(0);
-    let dead_host = || next.fetch_add(1, Ordering::SeqCst);
-    let dead: Vec<String> = (0..3)
-        .map(|_| {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            let p = l.local_addr().unwrap().port();
-            drop(l);
-            format!("http://127.0.0.{}:{p}/page", 2 + dead_host())
-        })
+    // Three sites nothing answers on (ports held closed, on three loopback addresses).
+    let ports: Vec<ClosedPort> = (0..3).map(|_| ClosedPort::new()).collect();
+    let dead: Vec<String> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("http://127.0.0.{}:{}/page", i + 2, p.port))
         .collect();
     blog.config(&config_text(
         "",
         &format!(
             "[alerts]\nconfirm_checks = 1\nconfirm_period = \"0s\"\nlog = false\n[[alerts.webhook]]\nurl = \"{}\"\n",
-            hook.srv.url("/hook")
+            hook.url()
         ),
     ))
     .post(
@@ -516,11 +491,11 @@ fn regression_an_offline_cycle_counts_no_strikes_whatever_its_size() {
         &dead.iter().map(|u| format!("<{u}>\n")).collect::<String>(),
     );
     let d = Running::start(&blog, None, None);
-    wait_for("the start-up scan", 10, || {
+    wait_for("the start-up scan", Duration::from_secs(30), || {
         d.count("SELECT COUNT(*) FROM citations") == 3
     });
     d.next_minute();
-    wait_for("the cycle to end", 10, || {
+    wait_for("the cycle to end", Duration::from_secs(30), || {
         d.count("SELECT COUNT(*) FROM cycles WHERE finished_at IS NOT NULL") >= 1
     });
     assert_eq!(
@@ -534,7 +509,7 @@ fn regression_an_offline_cycle_counts_no_strikes_whatever_its_size() {
         "no strike counted, none left pending"
     );
     d.stop();
-    assert!(hook.received.lock().unwrap().is_empty());
+    assert!(hook.events().is_empty());
 }
 
 /// A page with invalid bytes before `<title>` (and a Latin-1 error page) crashed the daemon and
@@ -569,11 +544,11 @@ fn regression_a_page_with_invalid_bytes_before_its_title_is_judged() {
         ),
     );
     let d = Running::start(&blog, None, None);
-    wait_for("the start-up scan", 10, || {
+    wait_for("the start-up scan", Duration::from_secs(30), || {
         d.count("SELECT COUNT(*) FROM citations") == 3
     });
     d.next_minute();
-    wait_for("three checks", 10, || {
+    wait_for("three checks", Duration::from_secs(30), || {
         d.count("SELECT COUNT(*) FROM checks") == 3
     });
     // Both titles read right (the Latin-1 one came out as `ound</title></` before).
@@ -582,7 +557,7 @@ fn regression_a_page_with_invalid_bytes_before_its_title_is_judged() {
         2
     );
     d.next_minute();
-    wait_for("a second cycle", 10, || {
+    wait_for("a second cycle", Duration::from_secs(30), || {
         d.count("SELECT COUNT(*) FROM checks") == 6
     });
     d.stop();

@@ -116,3 +116,68 @@ fn wait_for_names_what_it_waited_for() {
         || false,
     );
 }
+
+/// A webhook receiver on loopback (`/hook`): keeps the JSON body of every POST it accepted.
+/// `fail` makes it answer 500, `stall` makes it accept and never answer; it can also fail its
+/// first `n` requests ([`Receiver::failing_first`]).
+pub struct Receiver {
+    pub srv: crate::server::TestServer,
+    received: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    pub fail: crate::server::Switch,
+    pub stall: crate::server::Switch,
+}
+
+impl Receiver {
+    pub fn start() -> Receiver {
+        Receiver::failing_first(0)
+    }
+
+    /// A receiver whose first `n` requests answer 500.
+    pub fn failing_first(n: usize) -> Receiver {
+        use crate::server::{status, with_headers, Reply, Routes, Switch, TestServer};
+        let received: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>> = Default::default();
+        let (fail, stall) = (Switch::new(), Switch::new());
+        let (r2, f2, s2) = (received.clone(), fail.clone(), stall.clone());
+        let seen = std::sync::atomic::AtomicUsize::new(0);
+        let srv = TestServer::start(Routes::new().at("/hook", move |req| {
+            if s2.is_on() {
+                return Reply::Stall;
+            }
+            if seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < n || f2.is_on() {
+                return status(500);
+            }
+            if let Ok(v) = serde_json::from_slice(&req.body) {
+                r2.lock().unwrap().push(v);
+            }
+            with_headers(200, &[], "ok")
+        }));
+        Receiver {
+            srv,
+            received,
+            fail,
+            stall,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.srv.url("/hook")
+    }
+
+    /// Requests that reached it, accepted or not.
+    pub fn hits(&self) -> usize {
+        self.srv.hits("/hook")
+    }
+
+    /// Every event accepted, in order.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// The accepted events of one kind (`confirmed`, `recovered`).
+    pub fn events_of(&self, kind: &str) -> Vec<serde_json::Value> {
+        self.events()
+            .into_iter()
+            .filter(|e| e["event"] == kind)
+            .collect()
+    }
+}
