@@ -61,6 +61,35 @@ impl Blog {
         c
     }
 
+    /// The binary started in the background with `args` (a `run` to kill, the daemon), its
+    /// standard error written to `NAME.log` in the blog folder (`NAME` = the first argument),
+    /// extra environment variables set.
+    pub fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+        let name = args.first().copied().unwrap_or("citewatch");
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("citewatch"));
+        c.current_dir(self.path())
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(self.path().join(format!("{name}.log"))).unwrap());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.spawn().unwrap()
+    }
+
+    /// What a spawned `NAME` wrote to standard error so far.
+    pub fn log_of(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path().join(format!("{name}.log"))).unwrap_or_default()
+    }
+
+    /// Rows counted by a `SELECT COUNT(*)` on the blog's database; 0 while there is none.
+    pub fn count(&self, sql: &str) -> i64 {
+        rusqlite::Connection::open(self.db())
+            .and_then(|c| c.query_row(sql, [], |r| r.get::<_, i64>(0)))
+            .unwrap_or(0)
+    }
+
     pub fn json(&self, args: &[&str]) -> Value {
         let out = self.cmd().args(args).output().unwrap();
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -650,19 +679,9 @@ fn kill_9_mid_run_then_rerun_finishes() {
         .map(|i| format!("[p{i}]({})\n", srv.url(&format!("/p{i}"))))
         .collect();
     blog.post("many.md", &links);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("citewatch"))
-        .current_dir(blog.path())
-        .arg("run")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = blog.spawn(&["run"], &[]);
     // Wait until some checks are recorded, then kill -9: the kill lands mid-run (asserted below).
-    let done = || {
-        rusqlite::Connection::open(blog.db())
-            .and_then(|c| c.query_row("SELECT COUNT(*) FROM checks", [], |r| r.get::<_, i64>(0)))
-            .unwrap_or(0)
-    };
+    let done = || blog.count("SELECT COUNT(*) FROM checks");
     crate::support::wait_for("some checks recorded", Duration::from_secs(20), || {
         done() >= 5
     });
@@ -722,18 +741,8 @@ fn readers_are_not_locked_out_during_a_run() {
         .collect();
     blog.post("many.md", &links);
     blog.cmd().arg("scan").assert().success();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("citewatch"))
-        .current_dir(blog.path())
-        .arg("run")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let checked = || {
-        rusqlite::Connection::open(blog.db())
-            .and_then(|c| c.query_row("SELECT COUNT(*) FROM checks", [], |r| r.get::<_, i64>(0)))
-            .unwrap_or(0)
-    };
+    let mut child = blog.spawn(&["run"], &[]);
+    let checked = || blog.count("SELECT COUNT(*) FROM checks");
     // Read while the run writes: from its first recorded check until it is done.
     crate::support::wait_for("the run's first checks", Duration::from_secs(20), || {
         checked() >= 1
@@ -1137,29 +1146,14 @@ fn regression_db_compact_during_a_run() {
     // A database big enough that each VACUUM holds its lock a while: the run's writes meet it.
     blog.cmd().arg("scan").assert().success();
     bloat(&blog.db());
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("citewatch"))
-        .current_dir(blog.path())
-        .arg("run")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let checked = || {
-        rusqlite::Connection::open(blog.db())
-            .and_then(|c| c.query_row("SELECT COUNT(*) FROM checks", [], |r| r.get::<_, i64>(0)))
-            .unwrap_or(0)
-    };
+    let mut child = blog.spawn(&["run"], &[]);
+    let checked = || blog.count("SELECT COUNT(*) FROM checks");
     crate::support::wait_for("the run under way", Duration::from_secs(20), || {
         checked() >= 2
     });
     for _ in 0..4 {
         blog.cmd().args(["db", "compact"]).assert().success();
     }
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(child.wait().unwrap().success(), "{}", blog.log_of("run"));
     assert_eq!(checked(), 40);
 }

@@ -4,7 +4,7 @@
 
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,16 +14,7 @@ use crate::server::{html, status, with_headers, Routes, TestServer};
 use crate::support::{wait_for, Receiver};
 
 fn spawn(blog: &Blog, env: &[(&str, &str)]) -> Child {
-    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("citewatch"));
-    c.current_dir(blog.path())
-        .arg("daemon")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(blog.path().join("daemon.log")).unwrap());
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.spawn().unwrap()
+    blog.spawn(&["daemon"], env)
 }
 
 fn signal(child: &Child, sig: &str) {
@@ -36,7 +27,7 @@ fn signal(child: &Child, sig: &str) {
 }
 
 fn log(blog: &Blog) -> String {
-    std::fs::read_to_string(blog.path().join("daemon.log")).unwrap_or_default()
+    blog.log_of("daemon")
 }
 
 fn daemon_config(hook_url: &str, out: &Path, extra: &str) -> String {
