@@ -194,3 +194,16 @@ CREATE INDEX confirmations_pending ON confirmations(pending_cycle) WHERE pending
 ALTER TABLE citations ADD COLUMN span_start INTEGER;
 ALTER TABLE citations ADD COLUMN span_end INTEGER;
 ALTER TABLE citations ADD COLUMN quote TEXT;
+-- What citewatch has seen of each site (origin): the line keys of a few of its pages, from which
+-- its boilerplate (lines on two or more of its pages) is learned; see drift::SiteMemory.
+CREATE TABLE sites (
+    origin      TEXT PRIMARY KEY,           -- scheme://host:port
+    updated_at  TEXT NOT NULL,
+    memory      TEXT NOT NULL               -- JSON {"pages": [{"page": <u64>, "lines": [<u32>, ...]}]}
+);
+-- The version of the readable-text extraction (readable::VERSION) that wrote snapshots.text; text
+-- of an older or unknown version is extracted again from the archived body when compared.
+ALTER TABLE snapshots ADD COLUMN text_version INTEGER;
+-- Checks by cycle: the end of a cycle reads its checks, and `/metrics` counts the last cycle's;
+-- without it both scan every check.
+CREATE INDEX checks_cycle ON checks(cycle_id) WHERE cycle_id IS NOT NULL;

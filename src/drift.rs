@@ -1,17 +1,30 @@
-//! Drift: how far a page's text has moved from its as-cited baseline. Pure: texts in, a score out.
+//! Drift: how far a page's text has moved from its as-cited baseline, and what of a site's pages
+//! is its chrome. Pure: texts in, scores and line sets out.
 //!
-//! The measure is containment of the baseline's 5-word shingles in the current text, after
-//! normalizing away what changes on every visit (numbers, dates, counters). Comments appended
-//! keep it near 1.0; a rewritten or replaced article drops it.
+//! The measure is containment: the share of the baseline's 5-word shingles still present in the
+//! current text, after normalizing away what changes on every visit (numbers, dates, month
+//! names, case). Shingles are taken within lines (blocks), so a line added or removed around the
+//! article costs only its own words. Comments appended or boxes inserted keep it near 1.0; a
+//! rewritten, cut or replaced article drops it.
+//!
+//! What is compared is the *core*: the text without the link's volatile lines (short lines that
+//! differed between two fetches of the same page: rotating boxes) and without the site's
+//! boilerplate (lines found on two or more different pages of the same origin: mastheads,
+//! footers, author boxes, the chrome of its not-found page). With the chrome gone, another article
+//! in the same template no longer looks like the cited one, and the site's not-found page no
+//! longer looks like every page of the site.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
 
 /// Words per shingle.
 const SHINGLE: usize = 5;
 
-/// Month names (English and German, full and short): with the day and year replaced they are
-/// what is left of a date.
+/// Month names (full and short) in the languages citewatch reads: with the day and year
+/// replaced they are what is left of a date, and a date is what changes on every visit.
 const MONTHS: &[&str] = &[
+    // English
     "january",
     "february",
     "march",
@@ -35,8 +48,9 @@ const MONTHS: &[&str] = &[
     "sept",
     "oct",
     "nov",
-    "dec",
+    "dec", // German
     "januar",
+    "jänner",
     "februar",
     "märz",
     "mai",
@@ -45,36 +59,139 @@ const MONTHS: &[&str] = &[
     "oktober",
     "dezember",
     "okt",
+    "dez", // French
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+    "janv",
+    "févr",
+    "avr",
+    "juil",
+    "déc", // Spanish
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "setiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+    "ene",
+    "abr",
+    "ago",
+    "dic", // Italian
+    "gennaio",
+    "febbraio",
+    "aprile",
+    "maggio",
+    "giugno",
+    "luglio",
+    "settembre",
+    "ottobre",
+    "dicembre",
+    "gen",
+    "mag",
+    "giu",
+    "lug",
+    "ott", // Dutch
+    "januari",
+    "februari",
+    "maart",
+    "mei",
+    "augustus",
+    "mrt", // Portuguese
+    "janeiro",
+    "fevereiro",
+    "março",
+    "maio",
+    "junho",
+    "julho",
+    "setembro",
+    "outubro",
+    "novembro",
+    "dezembro",
+    "fev",
+    "set",
+    "out",
     "dez",
 ];
+
+fn months() -> &'static HashSet<&'static str> {
+    static SET: std::sync::OnceLock<HashSet<&'static str>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| MONTHS.iter().copied().collect())
+}
 
 /// Text normalized for comparison: lowercase words; digit runs (dates, times, counters, prices)
 /// and month names replaced by placeholders, so what changes on every visit does not count.
 fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
+    let mut out: Vec<String> = Vec::new();
+    for w in text
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(|w| {
-            if w.chars().any(|c| c.is_ascii_digit()) {
-                "#".to_string()
-            } else {
-                let l = w.to_lowercase();
-                if MONTHS.contains(&l.as_str()) {
-                    "#m".to_string()
-                } else {
-                    l
-                }
+    {
+        let norm = if w.chars().any(|c| c.is_ascii_digit()) {
+            // A run of digit groups is one number ("1 234 vues", "12:30").
+            if out.last().is_some_and(|l| l == "#") {
+                continue;
             }
-        })
-        .collect()
-}
-
-fn shingles(words: &[String]) -> HashSet<u64> {
-    if words.len() < SHINGLE {
-        return [hash(&words.join(" "))].into_iter().collect();
+            "#".to_string()
+        } else {
+            let l = w.to_lowercase();
+            if months().contains(l.as_str()) {
+                "#m".to_string()
+            } else {
+                l
+            }
+        };
+        out.push(norm);
     }
-    words.windows(SHINGLE).map(|w| hash(&w.join(" "))).collect()
+    out
 }
 
+/// The shingles of a text, line by line: a line shorter than a shingle is one shingle.
+fn shingles(text: &str) -> HashSet<u64> {
+    let mut out = HashSet::new();
+    for line in text.lines() {
+        let w = words(line);
+        if w.is_empty() {
+            continue;
+        }
+        if w.len() < SHINGLE {
+            out.insert(shingle_hash(&w));
+        } else {
+            out.extend(w.windows(SHINGLE).map(shingle_hash));
+        }
+    }
+    out
+}
+
+/// A shingle's identity: FNV-1a over its words. Shingles are compared within one judgement and
+/// never stored, so a fast hash will do (line keys, which are stored, use [`hash`]).
+fn shingle_hash(words: &[String]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for w in words {
+        for b in w.bytes().chain(std::iter::once(0xff)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// A stored identity (line keys): the first 8 bytes of blake3, stable across versions.
 fn hash(s: &str) -> u64 {
     let h = blake3::hash(s.as_bytes());
     u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap_or([0; 8]))
@@ -83,13 +200,51 @@ fn hash(s: &str) -> u64 {
 /// Similarity of `current` to `baseline`: the share of the baseline's shingles still present
 /// (1.0 = all of it is still there). Two empty texts are the same.
 pub fn similarity(baseline: &str, current: &str) -> f64 {
-    let (a, b) = (words(baseline), words(current));
-    if a.is_empty() {
-        return if b.is_empty() { 1.0 } else { 0.0 };
+    let sa = shingles(baseline);
+    if sa.is_empty() {
+        return if words(current).is_empty() { 1.0 } else { 0.0 };
     }
-    let sa = shingles(&a);
-    let sb = shingles(&b);
+    let sb = shingles(current);
     sa.intersection(&sb).count() as f64 / sa.len() as f64
+}
+
+/// Similarity of `current` to a part of `baseline`: its lines from the fraction `from` to `to` of
+/// its words (0.0 to 1.0). `None` when that part has no words. Tells an article cut after its
+/// first part (the head stands, the tail is gone) from one rewritten throughout.
+pub fn part_similarity(baseline: &str, current: &str, from: f64, to: f64) -> Option<f64> {
+    let total: usize = baseline.lines().map(|l| words(l).len()).sum();
+    if total == 0 {
+        return None;
+    }
+    let (lo, hi) = (from * total as f64, to * total as f64);
+    let mut seen = 0usize;
+    let mut part = Vec::new();
+    for line in baseline.lines() {
+        let n = words(line).len();
+        let mid = seen as f64 + n as f64 / 2.0;
+        if n > 0 && mid >= lo && mid < hi {
+            part.push(line);
+        }
+        seen += n;
+    }
+    if part.is_empty() {
+        return None;
+    }
+    Some(similarity(&part.join("\n"), current))
+}
+
+/// Lines of `current` that are not in `baseline` (after normalization).
+pub fn new_lines<'a>(baseline: &str, current: &'a str) -> Vec<&'a str> {
+    let known: HashSet<u64> = baseline.lines().map(line_key).collect();
+    current
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !known.contains(&line_key(l)))
+        .collect()
+}
+
+/// Words of a text after normalization (what the measure counts).
+pub fn word_count(text: &str) -> usize {
+    words(text).len()
 }
 
 /// Lines longer than this (in words) are content, never "volatile": a rewritten paragraph must
@@ -138,18 +293,138 @@ pub fn without_lines(text: &str, drop: &HashSet<u64>) -> String {
         .join("\n")
 }
 
-/// Whether a passage quoted in a post no longer appears in the page's text. Compared on
-/// normalized words, so reflowed lines, case and punctuation do not matter; a quote too short to
-/// mean anything (under four words) is never "missing".
+/// Whether a passage quoted in a post no longer appears in the page's text (see
+/// [`crate::quote`], which says why).
 pub fn quote_missing(quote: &str, page_text: &str) -> bool {
-    let mut q = words(quote);
-    // Quotes kept with a citation may be cut at a length limit: the last word may be partial.
-    q.pop();
-    if q.len() < 4 {
-        return false;
+    crate::quote::check(quote, page_text).is_missing()
+}
+
+/// The text without the lines whose keys are in `volatile` or whose short keys are in
+/// `boilerplate`; the text itself when that would leave too little of it to compare (a page
+/// whose every line is shared with another page is the same page seen twice, not all chrome).
+pub fn core(text: &str, volatile: &HashSet<u64>, boilerplate: &HashSet<u32>) -> String {
+    if volatile.is_empty() && boilerplate.is_empty() {
+        return text.to_string();
     }
-    let page = words(page_text);
-    !page.windows(q.len()).any(|w| w == q.as_slice())
+    let mut kept = Vec::new();
+    let (mut all, mut left) = (0usize, 0usize);
+    for l in text.lines() {
+        let n = words(l).len();
+        all += n;
+        let k = line_key(l);
+        if volatile.contains(&k) {
+            continue;
+        }
+        if boilerplate.contains(&short_key(k)) {
+            continue;
+        }
+        left += n;
+        kept.push(l);
+    }
+    if left < CORE_MIN_WORDS.min(all) || (left as f64) < CORE_MIN_SHARE * all as f64 {
+        // Dropping only the volatile lines is always safe.
+        return without_lines(text, volatile);
+    }
+    kept.join("\n")
+}
+
+/// A core keeps at least this many words of its text (or all of a shorter text)...
+const CORE_MIN_WORDS: usize = 20;
+
+/// ...and at least this share of them; else the boilerplate is not applied. An article in a
+/// template heavier than itself keeps 10–40 % of its page's words; the same article cited under
+/// two URLs would keep none.
+const CORE_MIN_SHARE: f64 = 0.08;
+
+/// A line's key as kept per site (32 bits: collisions within one site's few hundred lines are
+/// negligible, and the memory stays small).
+pub fn short_key(k: u64) -> u32 {
+    (k >> 32) as u32
+}
+
+/// Pages of one site remembered at most.
+const SITE_PAGES: usize = 6;
+
+/// Lines remembered of one page at most.
+const SITE_PAGE_LINES: usize = 400;
+
+/// What citewatch has seen of one site (an origin): the line keys of a few of its pages, most
+/// recent last. Lines on two or more of them (or on one of them and the site's probe page or a
+/// link's baseline) are the site's boilerplate.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteMemory {
+    pub pages: Vec<SitePage>,
+}
+
+/// One remembered page of a site.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SitePage {
+    /// Which page (a hash of its URL): a page is remembered once, as last seen.
+    pub page: u64,
+    /// Short keys of its lines (see [`short_key`]).
+    pub lines: Vec<u32>,
+}
+
+/// The identity of a page for [`SiteMemory`].
+pub fn page_key(url: &str) -> u64 {
+    hash(url)
+}
+
+fn short_keys(text: &str) -> Vec<u32> {
+    let mut keys: Vec<u32> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| short_key(line_key(l)))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.truncate(SITE_PAGE_LINES);
+    keys
+}
+
+impl SiteMemory {
+    /// The site's boilerplate as seen from page `this`: lines found in two or more of the other
+    /// remembered pages and `texts` (the site's probe page, the link's baseline). The page's own
+    /// entry never counts, so a page is never its own chrome.
+    pub fn boilerplate(&self, this: u64, texts: &[&str]) -> HashSet<u32> {
+        let mut counts: HashMap<u32, usize> = HashMap::new();
+        let sources = self
+            .pages
+            .iter()
+            .filter(|p| p.page != this)
+            .map(|p| p.lines.clone())
+            .chain(texts.iter().map(|t| short_keys(t)));
+        for keys in sources {
+            for k in keys {
+                *counts.entry(k).or_default() += 1;
+            }
+        }
+        counts
+            .into_iter()
+            .filter(|(_, n)| *n >= 2)
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    /// Remembers how page `this` reads now. Returns whether the memory changed (worth saving).
+    pub fn remember(&mut self, this: u64, text: &str) -> bool {
+        let lines = short_keys(text);
+        if lines.is_empty() {
+            return false;
+        }
+        if self
+            .pages
+            .iter()
+            .any(|p| p.page == this && p.lines == lines)
+        {
+            return false;
+        }
+        self.pages.retain(|p| p.page != this);
+        self.pages.push(SitePage { page: this, lines });
+        let extra = self.pages.len().saturating_sub(SITE_PAGES);
+        self.pages.drain(..extra);
+        true
+    }
 }
 
 #[cfg(test)]
@@ -194,6 +469,150 @@ mod tests {
             ARTICLE
         ));
         assert!(!quote_missing("too short", ""));
+    }
+
+    /// Shingles stay within lines: a line inserted between two paragraphs costs nothing, a
+    /// line removed costs only its own words.
+    #[test]
+    fn shingles_stay_within_lines() {
+        let a = "First paragraph of the article, with enough words in it.\nSecond paragraph of the article, also long enough here.";
+        let with_box = "First paragraph of the article, with enough words in it.\nSign up for our newsletter\nSecond paragraph of the article, also long enough here.";
+        assert_eq!(similarity(a, with_box), 1.0);
+        let without_second = "First paragraph of the article, with enough words in it.";
+        let s = similarity(a, without_second);
+        assert!((0.4..0.6).contains(&s), "{s}");
+    }
+
+    #[test]
+    fn dates_and_counters_in_every_language_are_noise() {
+        for (a, b) in [
+            (
+                "Publié le 3 mars 2019 · 1 234 vues",
+                "Publié le 17 juin 2024 · 98 vues",
+            ),
+            (
+                "Aggiornato il 5 gennaio 2020",
+                "Aggiornato il 9 ottobre 2023",
+            ),
+            ("Bijgewerkt op 2 maart 2021", "Bijgewerkt op 30 mei 2022"),
+            (
+                "Actualizado el 1 de enero de 2020",
+                "Actualizado el 4 de agosto de 2024",
+            ),
+            (
+                "Atualizado em 8 de março de 2019",
+                "Atualizado em 2 de dezembro de 2024",
+            ),
+            (
+                "Aktualisiert am 1. März 2019",
+                "Aktualisiert am 3. Dezember 2024",
+            ),
+        ] {
+            assert_eq!(line_key(a), line_key(b), "{a} / {b}");
+        }
+    }
+
+    #[test]
+    fn core_leaves_out_boilerplate_and_volatile_lines_but_never_everything() {
+        let text = format!(
+            "Home | News | Contact\n{ARTICLE}\nMost read: the weather today\n© Example Times"
+        );
+        let volatile: HashSet<u64> = [line_key("Most read: the weather today")]
+            .into_iter()
+            .collect();
+        let boiler: HashSet<u32> = ["Home | News | Contact", "© Example Times"]
+            .iter()
+            .map(|l| short_key(line_key(l)))
+            .collect();
+        assert_eq!(core(&text, &volatile, &boiler), ARTICLE);
+        // A page all of whose lines are "boilerplate" is one page seen twice: kept whole (less
+        // its volatile lines).
+        let all: HashSet<u32> = text.lines().map(|l| short_key(line_key(l))).collect();
+        assert_eq!(
+            core(&text, &volatile, &all),
+            without_lines(&text, &volatile)
+        );
+    }
+
+    #[test]
+    fn site_boilerplate_needs_two_pages_and_never_counts_the_page_itself() {
+        let chrome = "Example Times\nHome News Sport\nSubscribe to our newsletter";
+        let page = |body: &str| format!("{chrome}\n{body}");
+        let mut m = SiteMemory::default();
+        assert!(m.remember(1, &page("The first article, about bridges.")));
+        assert!(
+            !m.remember(1, &page("The first article, about bridges.")),
+            "nothing new"
+        );
+        // One page: nothing is boilerplate yet, not even from its own point of view.
+        assert!(m.boilerplate(2, &[]).is_empty());
+        assert!(m.boilerplate(1, &[&page("x")]).is_empty());
+        // Another page (here the probe) sharing the chrome teaches it.
+        let b = m.boilerplate(2, &[&page("The site's not-found message.")]);
+        assert!(b.contains(&short_key(line_key("Home News Sport"))));
+        assert!(!b.contains(&short_key(line_key("The first article, about bridges."))));
+    }
+
+    #[test]
+    fn site_memory_is_bounded() {
+        let mut m = SiteMemory::default();
+        for p in 0..20u64 {
+            let text: String = (0..1000)
+                .map(|i| format!("line {p} {i} x{}\n", "y".repeat((i % 7) as usize)))
+                .collect();
+            m.remember(p, &text);
+        }
+        assert_eq!(m.pages.len(), SITE_PAGES);
+        assert!(m.pages.iter().all(|p| p.lines.len() <= SITE_PAGE_LINES));
+        assert_eq!(m.pages.last().map(|p| p.page), Some(19));
+    }
+
+    #[test]
+    fn part_similarity_tells_a_cut_from_a_rewrite() {
+        let base = "The bridge over the river was closed on Monday morning.\n\
+            Engineers had found deep cracks in two of its supports.\n\
+            Commuters now take the ferry or drive a long detour.\n\
+            Shop owners near the old crossing fear a quiet summer.\n\
+            The city council promised repairs within three months.\n\
+            Critics say the inspection came years too late for anyone.\n\
+            A new design competition could start before the winter.\n\
+            Until then, cyclists may still push their bikes across.";
+        let cut: String = base
+            .lines()
+            .take(3)
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(part_similarity(base, &cut, 0.0, 0.25).unwrap() > 0.99);
+        assert!(part_similarity(base, &cut, 0.6, 1.0).unwrap() < 0.01);
+        assert_eq!(part_similarity("", &cut, 0.0, 1.0), None);
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            /// Any texts: similarity is a share, a text contains itself, nothing panics.
+            #[test]
+            fn measures_are_shares(a in any::<String>(), b in any::<String>(), lines in proptest::collection::vec(any::<u64>(), 0..8)) {
+                let s = similarity(&a, &b);
+                prop_assert!((0.0..=1.0).contains(&s));
+                prop_assert_eq!(similarity(&a, &a), 1.0);
+                if let Some(p) = part_similarity(&a, &b, 0.3, 0.9) { prop_assert!((0.0..=1.0).contains(&p)); }
+                let v: HashSet<u64> = lines.iter().copied().collect();
+                let bp: HashSet<u32> = lines.iter().map(|k| *k as u32).collect();
+                let _ = core(&a, &v, &bp);
+                let _ = volatile_lines(&a, &b);
+                let _ = new_lines(&a, &b);
+                let mut m = SiteMemory::default();
+                m.remember(1, &a);
+                m.remember(2, &b);
+                let _ = m.boilerplate(3, &[&a, &b]);
+            }
+        }
     }
 
     #[test]

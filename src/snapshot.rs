@@ -46,32 +46,41 @@ pub fn prepare(
     archived: &[Option<&str>],
     needs_text: impl FnOnce(&str) -> bool,
 ) -> NewSnapshot {
+    prepare_with_page(resp, archived, needs_text).0
+}
+
+/// [`prepare`], also handing back the page read from the body when its text was wanted, so the
+/// verdict ([`crate::verdict::Input::current`]) does not parse the body a second time.
+pub fn prepare_with_page(
+    resp: &Response,
+    archived: &[Option<&str>],
+    needs_text: impl FnOnce(&str) -> bool,
+) -> (NewSnapshot, Option<crate::readable::Page>) {
     let content_type = resp.header("content-type").map(str::to_string);
     let hash = content_hash(&resp.body);
     let known = archived.contains(&Some(hash.as_str()));
-    let page = if needs_text(&hash) {
-        crate::readable::readable(&resp.body, content_type.as_deref())
-    } else {
-        crate::readable::Page {
-            title: crate::readable::title_of(&resp.body, content_type.as_deref()),
-            ..Default::default()
-        }
+    let page =
+        needs_text(&hash).then(|| crate::readable::readable(&resp.body, content_type.as_deref()));
+    let title = match &page {
+        Some(p) => p.title.clone(),
+        None => crate::readable::title_of(&resp.body, content_type.as_deref()),
     };
+    let text = page
+        .as_ref()
+        .map(|p| p.text.clone())
+        .filter(|t| !t.is_empty());
     let headers_json = serde_json::to_string(&resp.headers).unwrap_or_else(|_| "[]".into());
-    NewSnapshot {
+    let snap = NewSnapshot {
         hash,
         size: resp.body.len() as u64,
         body_zstd: (!known).then(|| compress(&resp.body)),
         content_type,
         headers_json,
-        title: page.title,
-        text: if page.text.is_empty() {
-            None
-        } else {
-            Some(page.text)
-        },
+        title,
+        text,
         truncated: resp.truncated,
-    }
+    };
+    (snap, page)
 }
 
 #[cfg(test)]
@@ -100,5 +109,17 @@ mod tests {
         assert_eq!(seen.hash, new.hash);
         assert!(seen.body_zstd.is_none());
         assert!(seen.text.is_some_and(|t| t.contains("Some words")));
+    }
+
+    #[test]
+    fn the_page_comes_back_only_when_read() {
+        let r = page(
+            "<title>T</title><article><p>Some words of the page, enough of them.</p></article>",
+        );
+        let (snap, p) = prepare_with_page(&r, &[], |_| true);
+        let p = p.expect("read when asked for");
+        assert_eq!(Some(p.text.clone()), snap.text);
+        assert_eq!(p.title, snap.title);
+        assert!(prepare_with_page(&r, &[], |_| false).1.is_none());
     }
 }

@@ -24,6 +24,7 @@ mod checks;
 mod cycles;
 mod query;
 mod scan;
+mod sites;
 mod writer;
 
 pub use cycles::{Confirming, CycleEnd, OpenCycle, Recorded, STALE_AFTER};

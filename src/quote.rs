@@ -1,0 +1,966 @@
+//! Quotes: whether a passage a post quotes from a page still stands in that page's text.
+//!
+//! Tolerant of what a careful reader ignores: whitespace and line breaks, case, typographic
+//! quotes, apostrophes and dashes, HTML entities, soft hyphens, an ellipsis (`…`, `...`, `[...]`)
+//! or a bracketed editorial insertion standing for words the author left out, sentences quoted
+//! from different paragraphs, and the author's own small typo (a misspelt word, a doubled or
+//! dropped short word). Strict about what changes meaning: a different number (numbers are kept
+//! as written, never normalised away), a negation added or removed, a sentence removed or
+//! reworded.
+//!
+//! Pure: texts in, a [`Standing`] out. Bounded: anchored by rare word grams, then a banded
+//! alignment per candidate, so a long page and a long quote cost about a linear scan.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+/// Whether a quoted passage still stands in a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    Stands,
+    /// The passage (or one of its sentences) is not on the page; `reason` says so for people.
+    Missing {
+        reason: String,
+    },
+}
+
+impl Standing {
+    pub fn is_missing(&self) -> bool {
+        matches!(self, Standing::Missing { .. })
+    }
+}
+
+/// Quotes shorter than this (in words) cannot be told from a common phrase: they always stand.
+const MIN_WORDS: usize = 3;
+
+/// One typo (misspelt word, doubled or dropped short word) is forgiven per this many words of a
+/// sentence, plus one: a 20-word sentence may carry one, a 50-word one three. A reworded sentence
+/// changes several words that are not near-misspellings and never fits in this budget.
+const WORDS_PER_TYPO: usize = 25;
+
+/// Words of at most this many characters may be dropped or added by the author's slip ("in the
+/// the house", "it is a good"); longer words may not.
+const SHORT_WORD: usize = 3;
+
+/// Quotes are stored cut at this many characters (`extract::quote::MAX_QUOTE_CHARS`): a quote
+/// this long may end in the middle of a word, so its last word may be the start of the page's.
+const CUT_AT_CHARS: usize = 4000;
+
+/// Occurrences of one anchor gram considered at most: a gram this frequent is a page repeating
+/// itself, and any of its places is as good as another.
+const MAX_OCCURRENCES: usize = 256;
+
+/// Candidate places of one quote sentence aligned at most (the best supported first).
+const MAX_CANDIDATES: usize = 32;
+
+/// An attribution after the quote ("— Jane Doe, The Verge") has at most this many words.
+const ATTRIBUTION_WORDS: usize = 8;
+
+/// Words that turn a statement into its opposite, in the languages citewatch reads. Adding or
+/// removing one is never a typo.
+const NEGATIONS: &[&str] = &[
+    // English (apostrophes are removed before comparison: "don't" reads "dont").
+    "not", "no", "never", "nor", "none", "nothing", "nobody", "neither", "cannot", "cant", "dont",
+    "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "wont", "wouldnt", "shouldnt",
+    "couldnt", "hasnt", "havent", "hadnt", "without", "unlikely", // German
+    "nicht", "kein", "keine", "keinen", "keinem", "keiner", "keines", "nie", "niemals", "nichts",
+    "weder", "ohne", // French
+    "ne", "pas", "jamais", "aucun", "aucune", "rien", "personne", "sans", "non", // Spanish
+    "nunca", "jamás", "ningún", "ninguno", "ninguna", "nada", "tampoco", "sin", // Italian
+    "mai", "nessun", "nessuno", "nessuna", "niente", "nulla", "senza", // Dutch
+    "niet", "geen", "nooit", "niets", "niemand", "zonder", // Portuguese
+    "não", "nenhum", "nenhuma", "sem",
+];
+
+/// Number words: like digits, they are never "typos" of each other.
+const NUMBER_WORDS: &[&str] = &[
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "hundred",
+    "thousand",
+    "million",
+    "billion",
+    "trillion",
+    "half",
+    "twice",
+    "double",
+    "triple",
+    "percent",
+    "zwei",
+    "drei",
+    "vier",
+    "fünf",
+    "sechs",
+    "sieben",
+    "acht",
+    "neun",
+    "zehn",
+    "hundert",
+    "tausend",
+    "millionen",
+    "milliarden",
+    "prozent",
+    "deux",
+    "trois",
+    "quatre",
+    "cinq",
+    "sept",
+    "huit",
+    "neuf",
+    "dix",
+    "cent",
+    "mille",
+    "dos",
+    "tres",
+    "cuatro",
+    "cinco",
+    "seis",
+    "siete",
+    "ocho",
+    "nueve",
+    "diez",
+    "cien",
+    "mil",
+    "due",
+    "tre",
+    "quattro",
+    "cinque",
+    "sei",
+    "sette",
+    "otto",
+    "nove",
+    "dieci",
+    "cento",
+    "twee",
+    "drie",
+    "vijf",
+    "zes",
+    "zeven",
+    "negen",
+    "tien",
+    "honderd",
+    "duizend",
+    "três",
+    "quatro",
+    "sete",
+    "oito",
+    "dez",
+    "mil",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Word,
+    Number,
+    Negation,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Tok {
+    s: String,
+    kind: Kind,
+    /// A cheap identity for grams.
+    h: u64,
+}
+
+/// A page's text prepared for looking up several quotes.
+#[derive(Debug, Clone, Default)]
+pub struct Haystack {
+    toks: Vec<Tok>,
+}
+
+impl Haystack {
+    pub fn new(page_text: &str) -> Haystack {
+        Haystack {
+            toks: tokens(&normalize(page_text)),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.toks.is_empty()
+    }
+}
+
+/// Whether `quote` still stands in `page_text` (a page's readable or visible text).
+pub fn check(quote: &str, page_text: &str) -> Standing {
+    check_in(quote, &Haystack::new(page_text))
+}
+
+/// [`check`] against a prepared page.
+pub fn check_in(quote: &str, page: &Haystack) -> Standing {
+    let found = find(quote, page);
+    if found.is_none() {
+        return Standing::Stands;
+    }
+    // An unlinked attribution after the passage ("— Jane Doe") is not part of the page.
+    if let Some(body) = without_attribution(quote) {
+        if find(&body, page).is_none() {
+            return Standing::Stands;
+        }
+    }
+    let detail = found.unwrap_or_default();
+    let mut reason = format!(
+        "quoted passage no longer on the page: \u{201c}{}\u{201d}",
+        excerpt(quote)
+    );
+    if !detail.is_empty() {
+        reason.push_str(" (");
+        reason.push_str(&detail);
+        reason.push(')');
+    }
+    Standing::Missing { reason }
+}
+
+/// `None` when every sentence of the quote is found in order; else a detail about the first one
+/// that is not (possibly empty).
+fn find(quote: &str, page: &Haystack) -> Option<String> {
+    let cut = quote.chars().count() >= CUT_AT_CHARS;
+    let segments = segments(&normalize(quote));
+    let total: usize = segments.iter().map(|s| s.len()).sum();
+    if total < MIN_WORDS {
+        return None;
+    }
+    let last_seg = segments.iter().rposition(|s| !s.is_empty());
+    let mut from = 0usize;
+    let mut first = true;
+    for (n, seg) in segments.iter().enumerate() {
+        if seg.is_empty() {
+            continue;
+        }
+        let prefix_last = cut && Some(n) == last_seg;
+        match find_segment(seg, &page.toks, from, prefix_last) {
+            Some(end) => from = end,
+            None => {
+                let mut detail = near_miss(seg, &page.toks);
+                if !first {
+                    let start = seg.iter().take(8).map(|t| t.s.as_str()).collect::<Vec<_>>();
+                    let from_words = format!("from \u{201c}{}\u{2026}\u{201d}", start.join(" "));
+                    detail = if detail.is_empty() {
+                        from_words
+                    } else {
+                        format!("{from_words}: {detail}")
+                    };
+                }
+                return Some(detail);
+            }
+        }
+        first = false;
+    }
+    None
+}
+
+/// The start of a quote for a message: at most 12 words and about 80 characters.
+fn excerpt(quote: &str) -> String {
+    let clean = decode_entities(quote);
+    let clean = clean.trim_matches(|c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '"' | '\'' | '\u{201c}' | '\u{201d}' | '\u{201e}' | '\u{ab}' | '\u{bb}'
+            )
+    });
+    let mut out = String::new();
+    let mut cut = false;
+    for (i, w) in clean.split_whitespace().enumerate() {
+        if i >= 12 || out.len() + w.len() > 80 {
+            cut = true;
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    if cut {
+        out.push('\u{2026}');
+    }
+    out
+}
+
+/// The quote without a trailing attribution (`— Name, Source`), when it has one.
+fn without_attribution(quote: &str) -> Option<String> {
+    let q = quote.trim_end();
+    let (i, dash) = q
+        .char_indices()
+        .filter(|(_, c)| matches!(c, '—' | '–' | '―' | '~'))
+        .chain(q.match_indices("--").map(|(i, _)| (i, '-')))
+        .chain(q.match_indices(" - ").map(|(i, _)| (i + 1, '-')))
+        .max_by_key(|(i, _)| *i)?;
+    let tail = q.get(i + dash.len_utf8()..)?;
+    let head = q.get(..i)?;
+    let tail_words = tail.split_whitespace().count();
+    (tail_words > 0
+        && tail_words <= ATTRIBUTION_WORDS
+        && head.split_whitespace().count() >= MIN_WORDS + 2)
+        .then(|| head.to_string())
+}
+
+/// Text with what a reader does not see as different made the same: entities decoded, case
+/// folded, typographic marks made plain, invisible characters dropped.
+fn normalize(s: &str) -> String {
+    let decoded = decode_entities(s);
+    let mut out = String::with_capacity(decoded.len());
+    for c in decoded.chars() {
+        match c {
+            '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{201b}' | '\u{2032}' | '`' | '\u{b4}'
+            | '\u{2bc}' => out.push('\''),
+            '\u{201c}' | '\u{201d}' | '\u{201e}' | '\u{201f}' | '\u{ab}' | '\u{bb}'
+            | '\u{2033}' | '\u{2039}' | '\u{203a}' => out.push('"'),
+            '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2015}'
+            | '\u{2212}' => out.push('-'),
+            '\u{ad}' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}' => {}
+            '\u{fb01}' => out.push_str("fi"),
+            '\u{fb02}' => out.push_str("fl"),
+            c if c.is_whitespace() => out.push(' '),
+            c => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// Decodes the HTML entities a quote copied from a page's source may carry.
+fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let end = after
+            .char_indices()
+            .take(12)
+            .find(|(_, c)| *c == ';')
+            .map(|(j, _)| j);
+        let decoded = end.and_then(|j| entity(&after[..j]).map(|c| (c, j)));
+        match decoded {
+            Some((c, j)) => {
+                out.push(c);
+                rest = &after[j + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn entity(name: &str) -> Option<char> {
+    if let Some(num) = name.strip_prefix('#') {
+        let code = match num.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => num.parse().ok()?,
+        };
+        return char::from_u32(code);
+    }
+    Some(match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => ' ',
+        "rsquo" | "lsquo" | "sbquo" => '\'',
+        "ldquo" | "rdquo" | "bdquo" | "laquo" | "raquo" => '"',
+        "ndash" | "mdash" | "minus" => '-',
+        "hellip" => '\u{2026}',
+        "shy" => '\u{ad}',
+        _ => return None,
+    })
+}
+
+/// The quote's sentences, in order, as token lists. An ellipsis or a bracketed insertion ends a
+/// segment (the words between were left out on purpose); so does the end of a sentence, since a
+/// block quote may join sentences from different paragraphs.
+fn segments(q: &str) -> Vec<Vec<Tok>> {
+    let mut pieces: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let chars: Vec<char> = q.chars().collect();
+    let mut i = 0;
+    let mut depth = 0usize;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        let boundary = match c {
+            '\u{2026}' => true,
+            '[' | '(' if is_omission(&chars[i..]) => true,
+            '[' => {
+                depth += 1;
+                true
+            }
+            ']' if depth > 0 => {
+                depth -= 1;
+                true
+            }
+            '.' if next == Some('.') => true,
+            '.' | '!' | '?' | ';' => next.is_none_or(|n| n.is_whitespace() || n == '"'),
+            _ => false,
+        };
+        if boundary {
+            pieces.push(std::mem::take(&mut cur));
+        } else if depth == 0 {
+            cur.push(c);
+        }
+        i += 1;
+    }
+    pieces.push(cur);
+    pieces
+        .iter()
+        .map(|p| tokens(p))
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Whether the text at a bracket is an omission mark: `[...]`, `[…]`, `(...)`, `(…)`.
+fn is_omission(at: &[char]) -> bool {
+    let close = match at.first() {
+        Some('[') => ']',
+        Some('(') => ')',
+        _ => return false,
+    };
+    let inner: String = at
+        .iter()
+        .skip(1)
+        .take_while(|c| **c != close)
+        .take(6)
+        .collect();
+    !inner.is_empty()
+        && inner
+            .chars()
+            .all(|c| c == '.' || c == '\u{2026}' || c == ' ')
+}
+
+fn is_token_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '%'
+}
+
+/// Words of normalised text: runs of letters and digits; apostrophes inside a word are dropped
+/// ("don't" is "dont"), `.` and `,` inside a number are kept as one separator ("3,5" and "3.5"
+/// are the same number, "35" is not).
+fn tokens(s: &str) -> Vec<Tok> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut i = 0;
+    let flush = |cur: &mut String, out: &mut Vec<Tok>| {
+        if !cur.is_empty() {
+            out.push(tok(std::mem::take(cur)));
+        }
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '%' {
+            flush(&mut cur, &mut out);
+            out.push(tok("%".into()));
+        } else if is_token_char(c) {
+            cur.push(c);
+        } else {
+            let prev = i.checked_sub(1).and_then(|j| chars.get(j)).copied();
+            let next = chars.get(i + 1).copied();
+            let inner = !cur.is_empty() && next.is_some_and(|n| n.is_alphanumeric());
+            if inner && c == '\'' && next.is_some_and(char::is_alphabetic) {
+                // An apostrophe inside a word: "don't", "l'article".
+            } else if inner
+                && (c == '.' || c == ',')
+                && prev.is_some_and(|p| p.is_ascii_digit())
+                && next.is_some_and(|n| n.is_ascii_digit())
+            {
+                cur.push('.');
+            } else {
+                flush(&mut cur, &mut out);
+            }
+        }
+        i += 1;
+    }
+    flush(&mut cur, &mut out);
+    out
+}
+
+fn word_set(
+    list: &'static [&'static str],
+    cell: &'static OnceLock<HashSet<&'static str>>,
+) -> &'static HashSet<&'static str> {
+    cell.get_or_init(|| list.iter().copied().collect())
+}
+
+fn tok(s: String) -> Tok {
+    static NUMBERS: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    static NEGS: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    let kind = if s.chars().any(|c| c.is_ascii_digit())
+        || word_set(NUMBER_WORDS, &NUMBERS).contains(s.as_str())
+    {
+        Kind::Number
+    } else if word_set(NEGATIONS, &NEGS).contains(s.as_str()) {
+        Kind::Negation
+    } else {
+        Kind::Word
+    };
+    let h = fnv(s.as_bytes());
+    Tok { s, kind, h }
+}
+
+fn fnv(b: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for x in b {
+        h ^= u64::from(*x);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+/// "Too costly": more than any budget.
+const INF: u32 = u32::MAX / 4;
+
+/// The author's typo: two words that differ by one edit (two for long words), neither a number
+/// nor a negation. Three-letter words only by a swap ("teh").
+fn typo(a: &Tok, b: &Tok) -> bool {
+    if a.kind != Kind::Word || b.kind != Kind::Word {
+        return false;
+    }
+    let (x, y): (Vec<char>, Vec<char>) = (a.s.chars().collect(), b.s.chars().collect());
+    let len = x.len().max(y.len());
+    if len < 3 || x.len().abs_diff(y.len()) > 2 {
+        return false;
+    }
+    let d = osa(&x, &y);
+    match len {
+        3 => d == 1 && x.len() == y.len() && x.iter().filter(|c| y.contains(c)).count() == 3,
+        4..=9 => d <= 1,
+        _ => d <= 2,
+    }
+}
+
+/// Optimal string alignment distance (Levenshtein with adjacent swaps).
+fn osa(a: &[char], b: &[char]) -> usize {
+    let (n, m) = (a.len(), b.len());
+    let mut d = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[n][m]
+}
+
+fn sub_cost(q: &Tok, p: &Tok, prefix: bool) -> u32 {
+    let same = q.h == p.h && q.s == p.s;
+    // A quote cut at the storage limit may end in the first letters of the page's word.
+    let cut_word = prefix && q.s.len() >= 2 && p.s.starts_with(&q.s);
+    if same || cut_word {
+        0
+    } else if typo(q, p) {
+        1
+    } else {
+        INF
+    }
+}
+
+/// The cost of a word present on one side only; `prev` is the word before it on that side
+/// (a doubled word is a slip whatever its length).
+fn indel_cost(t: &Tok, prev: Option<&Tok>) -> u32 {
+    if t.kind != Kind::Word {
+        return INF;
+    }
+    if t.s.chars().count() <= SHORT_WORD || prev.is_some_and(|p| p.s == t.s) {
+        1
+    } else {
+        INF
+    }
+}
+
+fn budget(m: usize) -> u32 {
+    1 + (m / WORDS_PER_TYPO) as u32
+}
+
+/// Finds one segment in the page at or after `from`; returns where its match ends.
+fn find_segment(q: &[Tok], p: &[Tok], from: usize, prefix_last: bool) -> Option<usize> {
+    let m = q.len();
+    if m == 0 {
+        return Some(from);
+    }
+    if p.len() < from {
+        return None;
+    }
+    if m <= SHORT_WORD {
+        // Too short for typos: the words themselves, in order.
+        return (from..p.len().saturating_sub(m - 1)).find_map(|j| {
+            q.iter()
+                .enumerate()
+                .all(|(i, t)| sub_cost(t, &p[j + i], prefix_last && i + 1 == m) == 0)
+                .then_some(j + m)
+        });
+    }
+    let b = budget(m) as usize;
+    // Disjoint grams of the quote: at most `b` of them contain an edit, so one of any `b + 1` of
+    // them is found as written, and its place anchors the alignment.
+    let k = (m / (b + 1)).clamp(1, 4);
+    let grams: Vec<(usize, u64)> = (0..m / k)
+        .map(|g| (g * k, gram(&q[g * k..g * k + k])))
+        .collect();
+    let wanted: HashSet<u64> = grams.iter().map(|(_, h)| *h).collect();
+    let mut places: HashMap<u64, Vec<usize>> = HashMap::new();
+    if p.len() >= k {
+        for j in from..=p.len() - k {
+            let h = gram(&p[j..j + k]);
+            if wanted.contains(&h) {
+                let v = places.entry(h).or_default();
+                if v.len() < MAX_OCCURRENCES {
+                    v.push(j);
+                }
+            }
+        }
+    }
+    let missing = grams
+        .iter()
+        .filter(|(_, h)| !places.contains_key(h))
+        .count();
+    if missing > b {
+        return None;
+    }
+    // Each place of each gram votes for where the quote would start; the best supported starts
+    // are aligned (the true one, if any, is supported by every gram before its first edit).
+    // A rare gram's vote weighs more than a common one's.
+    let mut votes: HashMap<usize, usize> = HashMap::new();
+    for (i, h) in &grams {
+        let at = places.get(h).map(Vec::as_slice).unwrap_or_default();
+        let weight = MAX_OCCURRENCES * 4 / at.len().max(1);
+        for j in at {
+            if let Some(s) = j.checked_sub(*i) {
+                *votes.entry(s).or_default() += weight;
+            }
+        }
+    }
+    let mut starts: Vec<(usize, usize)> = votes.into_iter().collect();
+    starts.sort_unstable_by_key(|(s, n)| (std::cmp::Reverse(*n), *s));
+    starts.truncate(MAX_CANDIDATES);
+    let starts = starts.into_iter().map(|(s, _)| s);
+    let limit = budget(m);
+    let mut best: Option<(u32, usize)> = None;
+    for s in starts {
+        if let Some((cost, end)) = align(q, p, s, b, from, prefix_last) {
+            if cost <= limit && best.is_none_or(|(c, e)| cost < c || (cost == c && end < e)) {
+                best = Some((cost, end));
+            }
+        }
+    }
+    best.map(|(_, end)| end)
+}
+
+fn gram(t: &[Tok]) -> u64 {
+    t.iter().fold(0x9e3779b97f4a7c15u64, |acc, x| {
+        (acc ^ x.h).wrapping_mul(0x100000001b3).rotate_left(7)
+    })
+}
+
+/// Banded semi-global alignment of the whole quote segment `q` against the page near the
+/// diagonal starting at `s`: the least cost and where the match ends in the page.
+fn align(
+    q: &[Tok],
+    p: &[Tok],
+    s: usize,
+    band: usize,
+    from: usize,
+    prefix_last: bool,
+) -> Option<(u32, usize)> {
+    let m = q.len();
+    let width = 2 * band + 1;
+    // Column c of row i is page position s + i + c - band (a position *after* which i quote
+    // words have been consumed); cells outside the page are unreachable.
+    let pos = |i: usize, c: usize| (s + i + c).checked_sub(band);
+    let valid = |x: Option<usize>| x.filter(|x| *x >= from && *x <= p.len());
+    let mut prev = vec![INF; width];
+    for (c, cell) in prev.iter_mut().enumerate() {
+        if valid(pos(0, c)).is_some() {
+            *cell = 0;
+        }
+    }
+    for i in 1..=m {
+        let mut row = vec![INF; width];
+        for c in 0..width {
+            let Some(j) = valid(pos(i, c)) else {
+                continue;
+            };
+            let qt = &q[i - 1];
+            let mut best = INF;
+            // Match or substitute: from (i-1, j-1), the same column of the previous row.
+            if j > from {
+                let d = prev[c];
+                if d < INF {
+                    best = best.min(d + sub_cost(qt, &p[j - 1], prefix_last && i == m));
+                }
+            }
+            // The author added a word: from (i-1, j), one column right in the previous row.
+            if c + 1 < width && prev[c + 1] < INF {
+                best = best.min(prev[c + 1] + indel_cost(qt, i.checked_sub(2).map(|x| &q[x])));
+            }
+            // The author left out a page word: from (i, j-1), one column left in this row.
+            if c > 0 && j > from && row[c - 1] < INF {
+                let pt = &p[j - 1];
+                best = best.min(row[c - 1] + indel_cost(pt, j.checked_sub(2).map(|x| &p[x])));
+            }
+            row[c] = best.min(INF);
+        }
+        prev = row;
+    }
+    (0..width)
+        .filter_map(|c| valid(pos(m, c)).map(|j| (prev[c], j)))
+        .filter(|(d, _)| *d < INF)
+        .min()
+}
+
+/// What differs where the page comes closest to a missing sentence: a number, or a negation.
+fn near_miss(q: &[Tok], p: &[Tok]) -> String {
+    let m = q.len();
+    if m == 0 || p.len() < m {
+        return String::new();
+    }
+    let index: HashMap<u64, Vec<usize>> =
+        q.iter()
+            .enumerate()
+            .fold(HashMap::new(), |mut acc, (i, t)| {
+                acc.entry(t.h).or_insert_with(Vec::new).push(i);
+                acc
+            });
+    // The diagonal with most words in place.
+    let mut votes: HashMap<usize, usize> = HashMap::new();
+    for (j, t) in p.iter().enumerate() {
+        if let Some(is) = index.get(&t.h) {
+            for i in is.iter().take(8) {
+                if let Some(s) = j.checked_sub(*i) {
+                    *votes.entry(s).or_default() += 1;
+                }
+            }
+        }
+    }
+    let Some((s, n)) = votes
+        .into_iter()
+        .max_by_key(|(s, n)| (*n, std::cmp::Reverse(*s)))
+    else {
+        return String::new();
+    };
+    if n * 2 < m {
+        return String::new();
+    }
+    let window = &p[s.saturating_sub(2).min(p.len())..(s + m + 2).min(p.len())];
+    for (i, qt) in q.iter().enumerate() {
+        let Some(pt) = p.get(s + i) else { break };
+        if qt.s != pt.s && (qt.kind == Kind::Number || pt.kind == Kind::Number) {
+            return format!(
+                "\u{201c}{}\u{201d} now reads \u{201c}{}\u{201d}",
+                qt.s, pt.s
+            );
+        }
+    }
+    let negations = |t: &[Tok]| -> Vec<String> {
+        t.iter()
+            .filter(|t| t.kind == Kind::Negation)
+            .map(|t| t.s.clone())
+            .collect()
+    };
+    let (in_quote, on_page) = (negations(q), negations(window));
+    if let Some(added) = on_page.iter().find(|n| !in_quote.contains(n)) {
+        return format!("a negation (\u{201c}{added}\u{201d}) was added");
+    }
+    if let Some(removed) = in_quote.iter().find(|n| !on_page.contains(n)) {
+        return format!("the negation \u{201c}{removed}\u{201d} was removed");
+    }
+    String::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = "A plan to integrate the technical infrastructure of WhatsApp and Messenger with Instagram would allow users to message each other across the apps.\nThe company said 2.6 billion people use at least one of its services every month.\nIt did not say when the work would be finished. Critics were not convinced.";
+
+    fn stands(q: &str) -> bool {
+        !check(q, PAGE).is_missing()
+    }
+
+    #[test]
+    fn what_a_careful_reader_ignores() {
+        for q in [
+            // Exact, reflowed, different case.
+            "A plan to integrate the technical infrastructure of WhatsApp and Messenger",
+            "a PLAN to integrate\n  the technical   infrastructure of whatsapp",
+            // Typographic quotes around it and an entity inside.
+            "\u{201c}would allow users to message each other across the apps\u{201d}",
+            "WhatsApp &amp; Messenger with Instagram would allow users",
+            // An ellipsis (three spellings) standing for omitted words.
+            "A plan to integrate \u{2026} with Instagram would allow users to message each other",
+            "A plan to integrate ... with Instagram would allow users to message each other",
+            "A plan to integrate [...] with Instagram would allow users to message each other",
+            // The author's typo: a misspelt word, a swapped pair, a doubled word.
+            "the technical infrastucture of WhatsApp and Messenger with Instagram",
+            "would allow users to mesage each other across the apps",
+            "would allow users to message each other across teh apps",
+            "It did not say when the the work would be finished.",
+            // Sentences from different places of the page.
+            "A plan to integrate the technical infrastructure of WhatsApp. It did not say when the work would be finished.",
+            // Numbers written with another separator.
+            "The company said 2,6 billion people use at least one of its services",
+            // An attribution that is not on the page.
+            "It did not say when the work would be finished. \u{2014} Jane Doe, The Conversation",
+            // Too short to judge.
+            "no such",
+        ] {
+            assert!(stands(q), "should stand: {q}");
+        }
+    }
+
+    #[test]
+    fn what_changes_meaning() {
+        for q in [
+            // Another number.
+            "The company said 2.7 billion people use at least one of its services every month.",
+            "The company said 26 billion people use at least one of its services every month.",
+            // A negation removed or added.
+            "It did say when the work would be finished.",
+            "A plan to integrate the technical infrastructure of WhatsApp and Messenger with Instagram would not allow users",
+            // A reworded or invented sentence.
+            "The firm stated that 2.6 billion people use at least one of its products monthly.",
+            "Critics were convinced by the plan and welcomed it.",
+            // One sentence of two missing.
+            "A plan to integrate the technical infrastructure of WhatsApp. Regulators approved the merger last week.",
+            // A word replaced by another word (not a typo).
+            "would allow users to message each other across the services",
+        ] {
+            assert!(!stands(q), "should be missing: {q}");
+        }
+    }
+
+    #[test]
+    fn reason_names_the_passage_and_what_differs() {
+        let Standing::Missing { reason } = check(
+            "The company said 2.7 billion people use at least one of its services every month.",
+            PAGE,
+        ) else {
+            panic!("a different number must be missing");
+        };
+        assert!(
+            reason.starts_with(
+                "quoted passage no longer on the page: \u{201c}The company said 2.7 billion"
+            ),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("\u{201c}2.7\u{201d} now reads \u{201c}2.6\u{201d}"),
+            "{reason}"
+        );
+        let Standing::Missing { reason } =
+            check("It did say when the work would be finished.", PAGE)
+        else {
+            panic!()
+        };
+        assert!(reason.contains("negation"), "{reason}");
+    }
+
+    #[test]
+    fn a_quote_cut_at_the_storage_limit_may_end_mid_word() {
+        // Distinct words: "ba", "bb", ... so the passage has one place on the page.
+        let words: Vec<String> = (0..1100)
+            .map(|i: u32| {
+                let a = char::from(b'b' + (i / 26 % 20) as u8);
+                let b = char::from(b'a' + (i % 26) as u8);
+                let c = char::from(b'a' + (i / 520) as u8);
+                format!("{c}{a}{b}")
+            })
+            .collect();
+        let page = words.join(" ") + " the final sentence ends with infrastructure";
+        let mut q = words[50..].join(" ");
+        q.push_str(" the final sentence ends with infra");
+        assert!(q.chars().count() >= CUT_AT_CHARS, "{}", q.chars().count());
+        assert!(!check(&q, &page).is_missing());
+        // The same ending on a short quote is a different word.
+        assert!(check("the final sentence ends with infra", &page).is_missing());
+    }
+
+    #[test]
+    fn tokens_keep_numbers_whole_and_drop_apostrophes() {
+        let t: Vec<String> = tokens(&normalize(
+            "Don\u{2019}t pay 1,200.50 \u{20ac} \u{2014} 50% off",
+        ))
+        .into_iter()
+        .map(|t| t.s)
+        .collect();
+        assert_eq!(t, ["dont", "pay", "1.200.50", "50", "%", "off"]);
+        assert_eq!(
+            decode_entities("a &amp; b &#8217; &#x2019; &bogus; &"),
+            "a & b \u{2019} \u{2019} &bogus; &"
+        );
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+            /// Any quote against any page: no panic.
+            #[test]
+            fn never_panics(q in any::<String>(), p in any::<String>()) {
+                let _ = check(&q, &p);
+            }
+
+            /// Quotes made of brackets, dots and entities: no panic.
+            #[test]
+            fn never_panics_on_marks(q in "[\\[\\]().…&;#x0-9a-z \u{2019}\u{2014}]{0,80}", p in "[a-z0-9 .]{0,200}") {
+                let _ = check(&q, &p);
+            }
+
+            /// A passage cut from a page stands in it, whatever the page.
+            #[test]
+            fn a_passage_of_the_page_stands(words in proptest::collection::vec("[a-z]{1,8}|[0-9]{1,3}", 3..60), start in 0usize..30, len in 3usize..30) {
+                let page = words.join(" ");
+                let s = start.min(words.len() - 3);
+                let e = (s + len).min(words.len());
+                let quote = words[s..e].join(" ");
+                prop_assert!(!check(&quote, &page).is_missing(), "{} in {}", quote, page);
+            }
+
+            /// Changing one number of a quoted passage makes it missing.
+            #[test]
+            fn another_number_is_missing(words in proptest::collection::vec("[a-z]{4,8}", 6..40), at in 0usize..40, n in 0u32..1000) {
+                let mut page_words = words.clone();
+                let at = at % page_words.len();
+                page_words.insert(at, n.to_string());
+                let page = page_words.join(" ");
+                page_words[at] = (n + 1).to_string();
+                let quote = page_words.join(" ");
+                prop_assert!(check(&quote, &page).is_missing());
+            }
+        }
+    }
+}

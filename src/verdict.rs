@@ -1,0 +1,722 @@
+//! The verdict on one check: the one entry point the pipeline calls with everything known about
+//! a fetched page (the link's baseline, its volatile lines, what the site's other pages and its
+//! not-found probe look like, the passages the posts quote), returning the classification context,
+//! the verdict and what was learned for next time.
+//!
+//! Order of the judgement, most specific first: what the redirect chain reached (front page,
+//! index, login, search, not-found path); a page that cannot be judged (script shell, region
+//! wall); what the page itself shows (the site's not-found page by the probe, a removal notice, a
+//! login form, an index of teasers, a search page); a quoted passage gone; a notice, a paywall or
+//! another article; then the similarity of the article's core to the baseline's.
+//!
+//! Pure: values in, values out; no I/O, no clock. Never panics on any body.
+
+use std::collections::HashSet;
+
+use crate::classify::{self, Context, Verdict, CHANGED_BELOW};
+use crate::drift::{self, SiteMemory};
+use crate::fetch::{Fetched, Response};
+use crate::quote::{self, Haystack, Standing};
+use crate::readable::{self, Page};
+use crate::rows::Probe;
+use crate::state::State;
+
+/// The archived as-cited page of a link.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Baseline<'a> {
+    pub title: Option<&'a str>,
+    /// Its readable text (as [`readable::readable`] extracts it now).
+    pub text: &'a str,
+}
+
+/// Everything the judgement reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    pub fetched: &'a Fetched,
+    /// The link's baseline, when it has one.
+    pub baseline: Option<Baseline<'a>>,
+    /// The body is byte-identical to the baseline's (same content hash): nothing to compare.
+    pub unchanged: bool,
+    /// The current body read by [`readable::readable`], when the caller has it already; else it
+    /// is read here from the body, only when the judgement needs it.
+    pub current: Option<&'a Page>,
+    /// The link's volatile line keys (`links.volatile`), once learned.
+    pub volatile: Option<&'a [u64]>,
+    /// What is remembered of the link's site (origin): see [`SiteMemory`].
+    pub site: &'a SiteMemory,
+    /// The site's answer for a path that cannot exist, when probed.
+    pub probe: Option<&'a Probe>,
+    /// The passages the link's citations quote.
+    pub quotes: &'a [&'a str],
+}
+
+/// The judgement, and what to keep from it.
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    pub context: Context,
+    /// Volatile line keys learned by this check (only when the link had none and the page was
+    /// found the same): keep with the link.
+    pub volatile: Option<Vec<u64>>,
+    /// The site's memory with this page remembered, when it changed: keep for the origin.
+    pub site: Option<SiteMemory>,
+}
+
+/// A baseline with fewer words than this was not an article (a shell, a stub): a page that
+/// cannot be judged now is no loss against it.
+const ARTICLE_WORDS: usize = 50;
+
+/// A page with fewer readable words than this and little visible text is a script shell.
+const SHELL_WORDS: usize = 5;
+
+/// ...and at most this many visible words in all (a `<noscript>` line, a loading message).
+const SHELL_VISIBLE_WORDS: usize = 40;
+
+/// A page's core (article without boilerplate) under this many words is thin: with a removal,
+/// not-found, login or search sign, a not-found page. Real articles are longer; not-found pages
+/// with their suggestions and "latest news" are shorter.
+const THIN_WORDS: usize = 120;
+
+/// A page judged a not-found page by what it shows (the probe, a removal notice, a login form,
+/// an index, a search page) has lost at least this much of its baseline: not-found pages share
+/// next to nothing with the article they replace (0.00–0.01 on the corpus), while a short real
+/// page with a rotating box may drift to 0.8 and must not become a removal notice for a phrase.
+const NOT_FOUND_BELOW: f64 = 0.5;
+
+/// This many teaser cards and a thin core: an index page (section, tag, archive, front page).
+const INDEX_CARDS: usize = 4;
+
+/// With a redirect to the path above: this many cards already make an index.
+const INDEX_LIKE_CARDS: usize = 3;
+
+/// Mutual similarity of the cores above which a page is the site's answer for a missing path.
+/// The not-found page under another path differs by the path it repeats (left out) and a
+/// rotating box or two; an article differs by its whole text.
+const PROBE_ALIKE: f64 = 0.7;
+
+/// A correction notice new in the article counts as a change when the article also lost at
+/// least this much (the corrected conclusion); a retraction counts whatever is left.
+const NOTICE_BELOW: f64 = 0.97;
+
+/// A subscription wall cut the article when its first part stands (at least `HEAD_STANDS` of
+/// the first `HEAD_PART` of the baseline) and its last part is gone (under `TAIL_GONE` of the
+/// last `TAIL_PART`).
+const HEAD_PART: f64 = 0.25;
+const HEAD_STANDS: f64 = 0.8;
+const TAIL_PART: f64 = 0.4;
+const TAIL_GONE: f64 = 0.3;
+
+/// Titles sharing less than this (Jaccard of their words) name different articles; with the
+/// core under [`ANOTHER_BELOW`] the URL now shows another article.
+const TITLE_ALIKE: f64 = 0.3;
+const ANOTHER_BELOW: f64 = 0.9;
+
+/// Judges one check. See the module documentation for the order of the rules.
+pub fn judge(input: &Input<'_>) -> Judgement {
+    let f = input.fetched;
+    let r = match &f.outcome {
+        Ok(r) if (200..300).contains(&r.status) => r,
+        _ => return plain(f, Context::default()),
+    };
+    let volatile: HashSet<u64> = input.volatile.into_iter().flatten().copied().collect();
+    if input.unchanged {
+        // The very page archived as the baseline: only the quotes can have moved (a post may
+        // quote it anew).
+        let mut ctx = Context {
+            similarity: input.baseline.map(|_| 1.0),
+            ..Context::default()
+        };
+        if let Some(b) = input.baseline {
+            quotes_into(&mut ctx, input.quotes, b.text, None, Some(b.text));
+        }
+        return plain(f, ctx);
+    }
+    let parsed;
+    let page = match input.current {
+        Some(p) => p,
+        None => {
+            parsed = readable::readable(&r.body, r.header("content-type"));
+            &parsed
+        }
+    };
+    let this = drift::page_key(f.url.as_str());
+    let mut sources: Vec<&str> = Vec::new();
+    if let Some(t) = input.probe.and_then(|p| p.text.as_deref()) {
+        sources.push(t);
+    }
+    if let Some(b) = input.baseline {
+        sources.push(b.text);
+    }
+    let boiler = input.site.boilerplate(this, &sources);
+    // Boilerplate is left out of both sides or neither: decided on the baseline when there is
+    // one (a baseline that would keep too little is a page shared under two URLs, not chrome).
+    let reference = input.baseline.map_or(page.text.as_str(), |b| b.text);
+    let use_boiler = applies(reference, &volatile, &boiler);
+    let empty = HashSet::new();
+    let boiler_used = if use_boiler { &boiler } else { &empty };
+    let cur_core = drift::core(&page.text, &volatile, boiler_used);
+    let base_core = input
+        .baseline
+        .map(|b| drift::core(b.text, &volatile, boiler_used));
+    let similarity = base_core
+        .as_deref()
+        .map(|b| drift::similarity(b, &cur_core));
+    let matches = similarity.is_some_and(|s| s >= CHANGED_BELOW);
+    let cur_words = drift::word_count(&cur_core);
+    let thin = cur_words < THIN_WORDS;
+    let base_article = input
+        .baseline
+        .is_some_and(|b| drift::word_count(b.text) >= ARTICLE_WORDS);
+    let title = readable::title_of(&r.body, r.header("content-type"));
+    let heading = [title.as_deref(), page.features.h1.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n");
+
+    let mut ctx = Context {
+        similarity,
+        index_like: page.features.cards >= INDEX_LIKE_CARDS || thin,
+        ..Context::default()
+    };
+    let mut learned = None;
+    if input.volatile.is_none() && matches {
+        if let Some(b) = input.baseline {
+            learned = Some(drift::volatile_lines(b.text, &page.text));
+        }
+    }
+
+    // A page that cannot be judged.
+    let shell = page.is_html
+        && page.features.words < SHELL_WORDS
+        && page.features.visible_words <= SHELL_VISIBLE_WORDS
+        && !matches;
+    if shell && base_article {
+        ctx.unjudgeable = Some(
+            "the page is now a script shell with no readable text: it cannot be judged without \
+             running its JavaScript"
+                .into(),
+        );
+    } else if let Some(p) = classify::phrase_in(&page.visible, classify::REGION_PHRASES) {
+        if thin && !matches {
+            ctx.unjudgeable = Some(format!(
+                "a region wall (\u{201c}{p}\u{201d}) instead of the page: it cannot be judged from here"
+            ));
+        }
+    }
+
+    // What the page itself shows, when it has lost what was cited (or nothing was archived).
+    let lost = similarity.is_none_or(|s| s < NOT_FOUND_BELOW);
+    if lost && ctx.unjudgeable.is_none() {
+        ctx.looks_like_probe = input
+            .probe
+            .and_then(|p| looks_like_probe(p, f, r, &page.text, &volatile, boiler_used));
+        let core_and_heading = format!("{heading}\n{cur_core}");
+        // A removal notice in the heading; in the text only when the page also lost the
+        // article it had (a short real page may well say something is "no longer available").
+        let removed = classify::phrase_in(&heading, classify::REMOVED_PHRASES).or_else(|| {
+            (base_article && similarity.is_some())
+                .then(|| classify::phrase_in(&core_and_heading, classify::REMOVED_PHRASES))
+                .flatten()
+        });
+        ctx.not_found = if let Some(p) = removed.filter(|_| thin) {
+            Some(format!(
+                "the page says the content was removed (\u{201c}{p}\u{201d})"
+            ))
+        } else if thin && classify::says_not_found(&heading) {
+            Some("a short page whose title or heading says it was not found".into())
+        } else if page.features.login_form
+            && thin
+            && (input.baseline.is_some()
+                || classify::phrase_in(&heading, classify::LOGIN_PHRASES).is_some())
+        {
+            Some("a login or sign-up form instead of the page".into())
+        } else if page.features.cards >= INDEX_CARDS && thin && base_article {
+            Some(format!(
+                "the page is now an index of other pages ({} teasers)",
+                page.features.cards
+            ))
+        } else if thin && classify::phrase_in(&heading, classify::SEARCH_PHRASES).is_some() {
+            Some("a search page instead of the page".into())
+        } else {
+            None
+        };
+    }
+
+    // The passages the posts quote.
+    quotes_into(
+        &mut ctx,
+        input.quotes,
+        &page.text,
+        Some(&page.visible),
+        input.baseline.map(|b| b.text),
+    );
+
+    // Changes the similarity alone does not show.
+    if let (Some(b), Some(base_core), Some(sim)) = (input.baseline, &base_core, similarity) {
+        ctx.changed = changed_beyond_similarity(
+            b,
+            base_core,
+            &cur_core,
+            &page.visible,
+            sim,
+            title.as_deref(),
+        );
+    }
+
+    let verdict = classify::classify(f, &ctx);
+    let site = remember(input, this, page, &verdict);
+    Judgement {
+        verdict,
+        context: ctx,
+        volatile: learned,
+        site,
+    }
+}
+
+/// A verdict that needs nothing of the page.
+fn plain(f: &Fetched, ctx: Context) -> Judgement {
+    Judgement {
+        verdict: classify::classify(f, &ctx),
+        context: ctx,
+        volatile: None,
+        site: None,
+    }
+}
+
+/// Whether the site's boilerplate can be left out of `text` (it keeps enough of it).
+fn applies(text: &str, volatile: &HashSet<u64>, boiler: &HashSet<u32>) -> bool {
+    if boiler.is_empty() {
+        return false;
+    }
+    let without = drift::core(text, volatile, boiler);
+    let plain = drift::core(text, volatile, &HashSet::new());
+    // `core` gives the text back unchanged when the boilerplate would leave too little.
+    without != plain || drift::word_count(&plain) == 0
+}
+
+/// Records the first quoted passage that no longer stands.
+fn quotes_into(
+    ctx: &mut Context,
+    quotes: &[&str],
+    text: &str,
+    visible: Option<&str>,
+    baseline: Option<&str>,
+) {
+    if quotes.is_empty() {
+        return;
+    }
+    let page = Haystack::new(text);
+    let mut whole: Option<Haystack> = None;
+    for q in quotes {
+        if !quote::check_in(q, &page).is_missing() {
+            continue;
+        }
+        // Quoted from the article as cited: it must still be in the article.
+        let in_article = baseline.is_some_and(|b| !quote::check(q, b).is_missing());
+        // Else perhaps from a box the article leaves out (a fact box, a sidebar): look there.
+        if let Some(v) = visible.filter(|_| !in_article) {
+            let hay = whole.get_or_insert_with(|| Haystack::new(v));
+            if !quote::check_in(q, hay).is_missing() {
+                continue;
+            }
+        }
+        let Standing::Missing { reason } = quote::check_in(q, &page) else {
+            continue;
+        };
+        let never = baseline.is_some() && !in_article;
+        ctx.quote_missing = true;
+        ctx.quote_reason = Some(if never {
+            format!("{reason}; it is not in the archived copy either")
+        } else {
+            reason
+        });
+        return;
+    }
+}
+
+/// A correction or retraction, a subscription wall, another article: why the page changed when
+/// the similarity alone would not say so.
+fn changed_beyond_similarity(
+    baseline: Baseline<'_>,
+    base_core: &str,
+    cur_core: &str,
+    visible: &str,
+    sim: f64,
+    title: Option<&str>,
+) -> Option<String> {
+    let added = drift::new_lines(base_core, cur_core);
+    for line in &added {
+        if let Some(p) = classify::phrase_in(line, classify::RETRACTION_PHRASES) {
+            return Some(format!(
+                "a retraction notice (\u{201c}{p}\u{201d}) now stands in the article"
+            ));
+        }
+    }
+    if sim < NOTICE_BELOW {
+        for line in &added {
+            if let Some(p) = classify::phrase_in(line, classify::NOTICE_PHRASES) {
+                return Some(format!(
+                    "part of the article was replaced by a correction notice (\u{201c}{p}\u{201d}; similarity {sim:.2})"
+                ));
+            }
+        }
+    }
+    if let Some(p) = classify::phrase_in(visible, classify::PAYWALL_PHRASES) {
+        let head = drift::part_similarity(base_core, cur_core, 0.0, HEAD_PART);
+        let tail = drift::part_similarity(base_core, cur_core, 1.0 - TAIL_PART, 1.0);
+        if head.is_some_and(|h| h >= HEAD_STANDS) && tail.is_some_and(|t| t < TAIL_GONE) {
+            return Some(format!(
+                "the article is cut short behind a subscription wall (\u{201c}{p}\u{201d}; similarity {sim:.2})"
+            ));
+        }
+    }
+    if sim < ANOTHER_BELOW {
+        if let (Some(old), Some(new)) = (baseline.title, title) {
+            if title_likeness(old, new) < TITLE_ALIKE {
+                return Some(format!(
+                    "the address now shows another page: \u{201c}{}\u{201d} (similarity {sim:.2})",
+                    crate::text::sanitize(new)
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Jaccard similarity of two titles' words.
+fn title_likeness(a: &str, b: &str) -> f64 {
+    let words = |s: &str| -> HashSet<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let (x, y) = (words(a), words(b));
+    let union = x.union(&y).count();
+    if union == 0 {
+        return 1.0;
+    }
+    x.intersection(&y).count() as f64 / union as f64
+}
+
+/// Whether a page looks like its site's answer for a path that cannot exist. `None` when the probe
+/// cannot tell (no answer, or a script shell with no text that every page shares). Compared on
+/// cores without what changes between fetches: the site's boilerplate, the link's volatile lines,
+/// and the words of either path, which not-found pages like to repeat.
+fn looks_like_probe(
+    probe: &Probe,
+    f: &Fetched,
+    r: &Response,
+    text: &str,
+    volatile: &HashSet<u64>,
+    boiler: &HashSet<u32>,
+) -> Option<bool> {
+    let status = probe.status?;
+    if !(200..300).contains(&status) {
+        // The site answers not-found properly: its 200s are real pages.
+        return Some(false);
+    }
+    if let Some(pf) = &probe.final_url {
+        if !f.hops.is_empty() && pf == r.url.as_str() {
+            return Some(true);
+        }
+    }
+    let pt = probe.text.as_deref().unwrap_or("");
+    // A probe page with no readable text is a script shell that every path of the site shares:
+    // nothing can be told from it.
+    pt.split_whitespace().next()?;
+    let mut path_words: HashSet<String> = word_set(f.url.path());
+    path_words.extend(word_set(r.url.path()));
+    let clean = |t: &str| -> String {
+        t.lines()
+            .map(|l| {
+                l.split_whitespace()
+                    .filter(|w| {
+                        let k: String = w
+                            .chars()
+                            .filter(|c| c.is_alphanumeric())
+                            .flat_map(char::to_lowercase)
+                            .collect();
+                        !(path_words.contains(&k) || is_probe_word(&k) || w.contains('/'))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (p, c) = (
+        clean(&drift::core(pt, volatile, boiler)),
+        clean(&drift::core(text, volatile, boiler)),
+    );
+    Some(drift::similarity(&p, &c) >= PROBE_ALIKE && drift::similarity(&c, &p) >= PROBE_ALIKE)
+}
+
+/// The words of a URL path, lowercased.
+fn word_set(path: &str) -> HashSet<String> {
+    path.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Words of citewatch's own probe path (`citewatch-probe-<hex>/<hex>`).
+fn is_probe_word(w: &str) -> bool {
+    w == "citewatch" || w == "probe" || (w.len() >= 8 && w.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// The site's memory with this page remembered, when the page is one of the site's real pages.
+fn remember(input: &Input<'_>, this: u64, page: &Page, v: &Verdict) -> Option<SiteMemory> {
+    if !matches!(v.state, State::Ok | State::Redirected | State::Changed)
+        || page.features.from_json_ld
+        || page.text.is_empty()
+    {
+        return None;
+    }
+    let mut site = input.site.clone();
+    site.remember(this, &page.text).then_some(site)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fetch::{Failure, Hop};
+    use std::time::Duration;
+    use url::Url;
+
+    const ARTICLE: &str = "<p>Links on the web decay over time, and the decay is faster than most writers expect from their own experience.</p><p>A study of legal citations found that half of the links in court opinions no longer pointed to the cited material.</p><p>Some pages vanish completely and the server answers with a plain not found error that any checker can see.</p><p>Other pages survive in name only: the address still answers, but the text has been replaced by something else.</p><p>Researchers call the first problem link rot and the second one content drift, and both are common.</p>";
+
+    fn page(title: &str, body: &str) -> String {
+        format!(
+            "<html><head><title>{title}</title></head><body><header><a href=\"/\">Example Times</a> <a href=\"/world\">World</a></header><main>{body}</main><footer>Copyright Example Times. All rights reserved.</footer></body></html>"
+        )
+    }
+
+    fn fetched(
+        url: &str,
+        hops: &[(&str, u16)],
+        final_url: &str,
+        status: u16,
+        body: &str,
+    ) -> Fetched {
+        Fetched {
+            url: Url::parse(url).unwrap(),
+            hops: hops
+                .iter()
+                .map(|(u, s)| Hop {
+                    url: Url::parse(u).unwrap(),
+                    status: *s,
+                    location: String::new(),
+                })
+                .collect(),
+            outcome: Ok(Response {
+                url: Url::parse(final_url).unwrap(),
+                status,
+                headers: vec![("content-type".into(), "text/html".into())],
+                body: body.as_bytes().to_vec(),
+                truncated: false,
+            }),
+            elapsed: Duration::ZERO,
+            attempts: 1,
+        }
+    }
+
+    fn judged(
+        base: Option<&str>,
+        f: &Fetched,
+        probe: Option<&Probe>,
+        quotes: &[&str],
+    ) -> Judgement {
+        let base_page = base.map(|b| readable::readable(b.as_bytes(), Some("text/html")));
+        let site = SiteMemory::default();
+        judge(&Input {
+            fetched: f,
+            baseline: base_page.as_ref().map(|p| Baseline {
+                title: p.title.as_deref(),
+                text: &p.text,
+            }),
+            unchanged: false,
+            current: None,
+            volatile: None,
+            site: &site,
+            probe,
+            quotes,
+        })
+    }
+
+    const URL: &str = "https://news.example/world/2019/links-rot";
+
+    #[test]
+    fn the_same_article_in_a_new_template_is_ok() {
+        let base = page("Links rot | Example Times", ARTICLE);
+        let redesign = format!(
+            "<html><head><title>Links rot — Example Times</title></head><body><div class=\"css-1x2y\"><div class=\"Top_bar__9f\"><a href=\"/\">Home</a></div><div class=\"Body_root__a1\">{ARTICLE}</div><div class=\"comments\"><p>Great post, thank you for writing it all up!</p></div></div></body></html>"
+        );
+        let f = fetched(URL, &[], URL, 200, &redesign);
+        let j = judged(Some(&base), &f, None, &[]);
+        assert_eq!(j.verdict.state, State::Ok, "{:?}", j.verdict);
+        assert!(j.context.similarity.unwrap() > 0.95);
+        // It learned which lines vary, and remembered the page for its site.
+        assert!(j.volatile.is_some());
+        assert!(j.site.is_some());
+    }
+
+    #[test]
+    fn a_missing_quote_is_a_change_with_its_reason() {
+        let base = page("Links rot", ARTICLE);
+        let edited = page(
+            "Links rot",
+            &ARTICLE.replace("half of the links", "a third of the links"),
+        );
+        let f = fetched(URL, &[], URL, 200, &edited);
+        let j = judged(
+            Some(&base),
+            &f,
+            None,
+            &["found that half of the links in court opinions no longer pointed"],
+        );
+        assert_eq!(j.verdict.state, State::Changed);
+        let e = j.verdict.error.unwrap();
+        assert!(
+            e.starts_with("quoted passage no longer on the page: \u{201c}found that half"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_script_shell_instead_of_an_article_is_blocked_with_a_reason() {
+        let base = page("Links rot", ARTICLE);
+        let shell = "<html><head><title>Example</title><script src=\"/app.js\"></script></head><body><div id=\"root\"></div><noscript>Enable JavaScript.</noscript></body></html>";
+        let f = fetched(URL, &[], URL, 200, shell);
+        let j = judged(Some(&base), &f, None, &[]);
+        assert_eq!(j.verdict.state, State::Blocked);
+        assert!(j.verdict.error.unwrap().contains("script shell"));
+        // Without an article to lose, a shell is left alone.
+        assert_eq!(judged(None, &f, None, &[]).verdict.state, State::Ok);
+    }
+
+    #[test]
+    fn the_sites_not_found_page_repeating_the_path_is_a_soft_404() {
+        let nf = |path: &str| {
+            page("Page not found", &format!("<h1>Nothing here</h1><p>We looked everywhere for {path} but it is gone.</p><p>Try the search or the front page.</p>"))
+        };
+        let probe = Probe {
+            origin: "https://news.example".into(),
+            fetched_at: chrono::DateTime::default(),
+            status: Some(200),
+            final_url: None,
+            text: Some(
+                readable::readable(
+                    nf("/citewatch-probe-0123456789abcdef/89abcdef").as_bytes(),
+                    None,
+                )
+                .text,
+            ),
+        };
+        let base = page("Links rot", ARTICLE);
+        let f = fetched(URL, &[], URL, 200, &nf("/world/2019/links-rot"));
+        let j = judged(Some(&base), &f, Some(&probe), &[]);
+        assert_eq!(j.verdict.state, State::Soft404, "{:?}", j.context);
+        assert!(
+            j.site.is_none(),
+            "a not-found page is not one of the site's pages"
+        );
+        // The article itself does not look like the probe.
+        let f = fetched(URL, &[], URL, 200, &base);
+        assert_eq!(
+            judged(Some(&base), &f, Some(&probe), &[]).verdict.state,
+            State::Ok
+        );
+    }
+
+    #[test]
+    fn redirects_to_login_search_and_index_are_soft_404s() {
+        let base = page("Links rot", ARTICLE);
+        let small = page("Sign in", "<form><input type=password></form>");
+        for target in [
+            "https://news.example/wp-login.php?redirect_to=%2Fworld%2F2019%2Flinks-rot",
+            "https://news.example/account/gate?next=/world/2019/links-rot",
+            "https://news.example/?s=links+rot",
+            "https://news.example/category/world/",
+            "https://news.example/world/",
+            "https://news.example/",
+            "https://news.example/de/",
+        ] {
+            let f = fetched(URL, &[(URL, 302)], target, 200, &small);
+            assert_eq!(
+                judged(Some(&base), &f, None, &[]).verdict.state,
+                State::Soft404,
+                "{target}"
+            );
+        }
+        // The article moved for good: redirected, not soft.
+        let f = fetched(
+            URL,
+            &[(URL, 301)],
+            "https://news.example/2019/links-rot-explained",
+            200,
+            &base,
+        );
+        assert_eq!(
+            judged(Some(&base), &f, None, &[]).verdict.state,
+            State::Redirected
+        );
+        // An AMP page sent to its article is the same page.
+        let amp = "https://news.example/world/2019/links-rot/amp";
+        let f = fetched(amp, &[(amp, 301)], URL, 200, &base);
+        assert_eq!(judged(None, &f, None, &[]).verdict.state, State::Redirected);
+    }
+
+    /// An article that became a file of another kind has changed; it is no script shell.
+    #[test]
+    fn an_article_turned_into_a_file_is_changed() {
+        let base = page("Links rot", ARTICLE);
+        let mut f = fetched(URL, &[], URL, 200, "%PDF-1.7 binary");
+        if let Ok(r) = &mut f.outcome {
+            r.headers = vec![("content-type".into(), "application/pdf".into())];
+        }
+        let j = judged(Some(&base), &f, None, &[]);
+        assert_eq!(j.verdict.state, State::Changed, "{:?}", j.verdict);
+    }
+
+    #[test]
+    fn failures_pass_through() {
+        let mut f = fetched(URL, &[], URL, 200, "");
+        f.outcome = Err(Failure::Timeout);
+        assert_eq!(judged(None, &f, None, &[]).verdict.state, State::Error);
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            /// Any body, baseline, probe text and quote: a verdict, no panic.
+            #[test]
+            fn never_panics(body in proptest::collection::vec(any::<u8>(), 0..2048),
+                            base in any::<String>(), probe_text in any::<String>(),
+                            quote in any::<String>(), status in 200u16..300, redirected in any::<bool>()) {
+                let hops: &[(&str, u16)] = if redirected { &[(URL, 302)] } else { &[] };
+                let mut f = fetched(URL, hops, "https://news.example/x?next=/world", status, "");
+                if let Ok(r) = &mut f.outcome { r.body = body; }
+                let probe = Probe { origin: String::new(), fetched_at: chrono::DateTime::default(), status: Some(200), final_url: None, text: Some(probe_text) };
+                let mut site = SiteMemory::default();
+                site.remember(1, &base);
+                site.remember(2, &base);
+                let _ = judge(&Input {
+                    fetched: &f,
+                    baseline: Some(Baseline { title: Some(&base), text: &base }),
+                    unchanged: false,
+                    current: None,
+                    volatile: None,
+                    site: &site,
+                    probe: Some(&probe),
+                    quotes: &[&quote],
+                });
+            }
+        }
+    }
+}
