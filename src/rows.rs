@@ -88,7 +88,7 @@ pub struct NewSnapshot {
 }
 
 /// One check to record.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CheckRecord {
     pub link_id: i64,
     pub checked_at: DateTime<Utc>,
@@ -109,6 +109,11 @@ pub struct CheckRecord {
     pub cycle_id: Option<i64>,
     /// Why no HTTP answer came, when none did.
     pub network: Option<crate::fetch::NetworkFailure>,
+    /// What this check taught about its site (origin and memory), to keep.
+    pub site_memory: Option<(String, crate::drift::SiteMemory)>,
+    /// The baseline's text as the current extraction reads it (hash, text), when the stored one
+    /// was of an older version: kept so it is read once.
+    pub baseline_text: Option<(String, String)>,
 }
 
 /// A row of `citewatch status`.

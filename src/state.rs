@@ -8,7 +8,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// What citewatch currently believes about a link.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// 2xx and the content is still what was cited.
@@ -29,6 +31,7 @@ pub enum State {
     /// Not checked: scheme, exclusion rule, private address, unresolvable relative link.
     Skipped,
     /// Known from a post, not yet checked.
+    #[default]
     Unchecked,
 }
 

@@ -108,6 +108,9 @@ struct Finished {
     link: LinkToCheck,
     fetched: Fetched,
     snapshot: Option<crate::store::NewSnapshot>,
+    /// The body read by [`crate::readable`] on the worker that fetched it (not twice, not on
+    /// the writer), when it differs from the baseline.
+    page: Option<crate::readable::Page>,
     checked_at: DateTime<Utc>,
 }
 
@@ -116,6 +119,35 @@ struct Known {
     probes: HashMap<String, Probe>,
     quoted: HashSet<i64>,
     cycle: i64,
+    /// What is remembered of each site met in this run, read once, kept up to date.
+    sites: std::sync::Mutex<HashMap<String, crate::drift::SiteMemory>>,
+}
+
+impl Known {
+    fn new(probes: HashMap<String, Probe>, quoted: HashSet<i64>, cycle: i64) -> Known {
+        Known {
+            probes,
+            quoted,
+            cycle,
+            sites: Default::default(),
+        }
+    }
+
+    /// A site's memory: from this run's cache, else from the store.
+    fn site(&self, reads: &Reads<'_>, origin: &str) -> Result<crate::drift::SiteMemory, StoreError> {
+        let mut sites = self.sites.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = sites.get(origin) {
+            return Ok(m.clone());
+        }
+        let m = reads.site_memory(origin)?;
+        sites.insert(origin.to_string(), m.clone());
+        Ok(m)
+    }
+
+    fn remember(&self, origin: &str, m: &crate::drift::SiteMemory) {
+        let mut sites = self.sites.lock().unwrap_or_else(|e| e.into_inner());
+        sites.insert(origin.to_string(), m.clone());
+    }
 }
 
 /// Checks `links` concurrently and records each result as it arrives, with its confirmation step
@@ -145,11 +177,7 @@ pub async fn check(
         HashMap::new()
     };
     let quoted = run.writer.read(|s| s.quoted_links()).await?;
-    let known = Arc::new(Known {
-        probes,
-        quoted,
-        cycle,
-    });
+    let known = Arc::new(Known::new(probes, quoted, cycle));
     let total = links.len();
     let (tx, rx) =
         tokio::sync::mpsc::unbounded_channel::<(Finished, tokio::sync::OwnedSemaphorePermit)>();
@@ -164,17 +192,16 @@ pub async fn check(
     let concurrency = run.check.concurrency.max(1);
     let results: Vec<Result<bool, PipelineError>> = futures_util::stream::iter(links)
         .map(|link| {
-            let (checker, tx, queue, clock, known) = (
+            let (checker, tx, queue, clock) = (
                 checker.clone(),
                 tx.clone(),
                 queue.clone(),
                 run.clock.clone(),
-                known.clone(),
             );
             let stop = stop.clone();
             async move {
                 let url = Url::parse(&link.url).ok();
-                let checked = AssertUnwindSafe(fetch_one(&checker, &link, &stop, &clock, &known))
+                let checked = AssertUnwindSafe(fetch_one(&checker, &link, &stop, &clock))
                     .catch_unwind()
                     .await;
                 let finished = match checked {
@@ -188,6 +215,7 @@ pub async fn check(
                         Finished {
                             fetched: Fetched::internal(&url, what),
                             snapshot: None,
+                            page: None,
                             checked_at: clock.now(),
                             link,
                         }
@@ -238,35 +266,36 @@ async fn fetch_one(
     link: &LinkToCheck,
     stop: &CancellationToken,
     clock: &Arc<dyn Clock>,
-    known: &Known,
 ) -> Option<Finished> {
     let fetched = match Url::parse(&link.url) {
         Ok(url) => checker.check_unless(&url, stop).await?,
         Err(e) => Fetched::invalid(&link.url, e.to_string()),
     };
     let checked_at = clock.now();
-    // Text is extracted now only when this check compares it: with a baseline of other content,
-    // a site probe that answered 200, or a quoted passage.
-    let probe_200 = probe_of(&known.probes, &link.url)
-        .and_then(|p| p.status)
-        .is_some_and(|s| (200..300).contains(&s));
-    let quotes = known.quoted.contains(&link.id);
+    // The page is read on this worker (all cores share the work) whenever the body is not the
+    // baseline's: the verdict needs it to compare, and on a first check to tell a not-found
+    // page. A body identical to the baseline is never parsed.
     let baseline = link.baseline.clone();
     let last = link.last_snapshot.clone();
     let prepare = move |fetched: Fetched| {
         let archived = [baseline.as_deref(), last.as_deref()];
-        let snap = fetched.outcome.as_ref().ok().map(|r| {
-            crate::snapshot::prepare(r, &archived, |hash| {
-                probe_200 || quotes || baseline.as_deref().is_some_and(|b| b != hash)
-            })
-        });
-        (fetched, snap)
+        let (snap, page) = match fetched.outcome.as_ref() {
+            Ok(r) if (200..300).contains(&r.status) => {
+                let (s, p) = crate::snapshot::prepare_with_page(r, &archived, |hash| {
+                    baseline.as_deref() != Some(hash)
+                });
+                (Some(s), p)
+            }
+            Ok(r) => (Some(crate::snapshot::prepare(r, &archived, |_| false)), None),
+            Err(_) => (None, None),
+        };
+        (fetched, snap, page)
     };
     let big = fetched
         .outcome
         .as_ref()
         .is_ok_and(|r| r.body.len() > INLINE_BODY);
-    let (fetched, snapshot) = if big {
+    let (fetched, snapshot, page) = if big {
         match tokio::task::spawn_blocking(move || prepare(fetched)).await {
             Ok(done) => done,
             // A panic preparing the page: re-raised here, where the caller turns it into an
@@ -280,6 +309,7 @@ async fn fetch_one(
         link: link.clone(),
         fetched,
         snapshot,
+        page,
         checked_at,
     })
 }
@@ -505,33 +535,6 @@ async fn probe_origins(
     Ok(out)
 }
 
-/// Whether a page looks like its site's answer for a path that cannot exist. `None` when the probe
-/// cannot tell (no answer, or a JavaScript shell with no text that every page shares).
-fn looks_like_probe(probe: &Probe, f: &Fetched, text: Option<&str>) -> Option<bool> {
-    let status = probe.status?;
-    if !(200..300).contains(&status) {
-        // The site answers not-found properly: its 200s are real pages.
-        return Some(false);
-    }
-    if let (Some(pf), Ok(r)) = (&probe.final_url, &f.outcome) {
-        if !f.hops.is_empty() && pf == r.url.as_str() {
-            return Some(true);
-        }
-    }
-    let pt = probe.text.as_deref().unwrap_or("");
-    let ct = text.unwrap_or("");
-    // A page with no readable text is a JavaScript shell that every path of the site shares:
-    // nothing can be told from it.
-    pt.split_whitespace().next()?;
-    Some(
-        crate::drift::similarity(pt, ct) >= PROBE_ALIKE
-            && crate::drift::similarity(ct, pt) >= PROBE_ALIKE,
-    )
-}
-
-/// Mutual similarity above which a page is the site's not-found page.
-const PROBE_ALIKE: f64 = 0.8;
-
 /// Judges a finished fetch into its check record. A panic while judging (a bug, whatever the
 /// page) becomes an `error` verdict for this link, logged with its URL, and the run goes on.
 fn judge_safely(reads: &Reads<'_>, f: &Finished, known: &Known) -> Result<CheckRecord, StoreError> {
@@ -555,6 +558,7 @@ fn judge_safely_with(
                 link: f.link.clone(),
                 fetched: Fetched::internal(&f.fetched.url, what),
                 snapshot: None,
+                page: None,
                 checked_at: f.checked_at,
             };
             let v = classify::classify(&failed.fetched, &classify::Context::default());
@@ -563,65 +567,52 @@ fn judge_safely_with(
     }
 }
 
-/// Classifies a finished fetch against what the store knows of the link (its baseline) and of its
-/// site (the probe), into its check record.
+/// Judges a finished fetch against what the store knows of the link (its baseline, its quotes)
+/// and of its site (its boilerplate, its answer for a missing path), through
+/// [`crate::verdict::judge`], into its check record with what was learned for next time.
 fn judge(reads: &Reads<'_>, f: &Finished, known: &Known) -> Result<CheckRecord, StoreError> {
-    let (probes, quoted) = (&known.probes, &known.quoted);
-    let mut learned = None;
-    let similarity = match (&f.link.baseline, &f.snapshot) {
-        (Some(base), Some(snap)) if base != &snap.hash => {
-            let base_text = reads.snapshot_text(base)?;
-            match (base_text, &snap.text) {
-                (Some(b), Some(c)) => {
-                    let drop: HashSet<u64> = f.link.volatile.iter().flatten().copied().collect();
-                    let (b, c) = (
-                        crate::drift::without_lines(&b, &drop),
-                        crate::drift::without_lines(c, &drop),
-                    );
-                    let sim = crate::drift::similarity(&b, &c);
-                    // The first re-check that finds the page the same teaches which short lines
-                    // vary between fetches; later comparisons leave them out.
-                    if f.link.volatile.is_none() && sim >= classify::CHANGED_BELOW {
-                        learned = serde_json::to_string(&crate::drift::volatile_lines(&b, &c)).ok();
-                    }
-                    Some(sim)
-                }
-                _ => None,
-            }
-        }
-        (Some(_), Some(_)) => Some(1.0),
+    let unchanged = matches!((&f.link.baseline, &f.snapshot), (Some(b), Some(s)) if *b == s.hash);
+    let quotes = if known.quoted.contains(&f.link.id) {
+        reads.quotes(f.link.id)?
+    } else {
+        Vec::new()
+    };
+    // The baseline as the current extraction reads it: an upgrade that reads pages better must
+    // not make every baseline look changed.
+    let base = match &f.link.baseline {
+        Some(h) if !unchanged || !quotes.is_empty() => reads.readable_text(h)?,
         _ => None,
     };
-    let quote_missing = match f.snapshot.as_ref().filter(|_| quoted.contains(&f.link.id)) {
-        Some(snap) => match &snap.text {
-            Some(text) => reads
-                .quotes(f.link.id)?
-                .iter()
-                .any(|q| crate::drift::quote_missing(q, text)),
-            None => false,
-        },
-        None => false,
+    let origin = origin_of(&f.link.url);
+    let site = match &origin {
+        Some(o) => known.site(reads, o)?,
+        None => Default::default(),
     };
-    let looks = match (&f.fetched.outcome, probe_of(probes, &f.link.url)) {
-        (Ok(r), Some(p)) if (200..300).contains(&r.status) => looks_like_probe(
-            p,
-            &f.fetched,
-            f.snapshot.as_ref().and_then(|s| s.text.as_deref()),
-        ),
-        _ => None,
-    };
-    let ctx = classify::Context {
-        similarity,
-        quote_missing,
-        looks_like_probe: looks,
-        ..Default::default()
-    };
-    let verdict = classify::classify(&f.fetched, &ctx);
-    let mut record = record_for(f, &verdict, known.cycle);
-    record.volatile = learned;
+    let quotes: Vec<&str> = quotes.iter().map(String::as_str).collect();
+    let j = crate::verdict::judge(&crate::verdict::Input {
+        fetched: &f.fetched,
+        baseline: base.as_ref().map(|(title, text, _)| crate::verdict::Baseline {
+            title: title.as_deref(),
+            text,
+        }),
+        unchanged,
+        current: f.page.as_ref(),
+        volatile: f.link.volatile.as_deref(),
+        site: &site,
+        probe: probe_of(&known.probes, &f.link.url),
+        quotes: &quotes,
+    });
+    let mut record = record_for(f, &j.verdict, known.cycle);
+    record.volatile = j.volatile.and_then(|v| serde_json::to_string(&v).ok());
+    if let (Some(o), Some(m)) = (origin, j.site) {
+        known.remember(&o, &m);
+        record.site_memory = Some((o, m));
+    }
+    if let (Some(h), Some((_, text, true))) = (&f.link.baseline, base) {
+        record.baseline_text = Some((h.clone(), text));
+    }
     Ok(record)
 }
-
 fn record_for(f: &Finished, v: &Verdict, cycle: i64) -> CheckRecord {
     let redirects_json = if f.fetched.hops.is_empty() {
         None
@@ -653,6 +644,8 @@ fn record_for(f: &Finished, v: &Verdict, cycle: i64) -> CheckRecord {
         volatile: None,
         cycle_id: Some(cycle),
         network: f.fetched.network_failure(),
+        site_memory: None,
+        baseline_text: None,
     }
 }
 
@@ -704,16 +697,13 @@ mod tests {
                 Finished {
                     fetched: Fetched::internal(&url, "placeholder".into()),
                     snapshot: None,
+                    page: None,
                     checked_at: now,
                     link,
                 }
             })
             .collect();
-        let known = Known {
-            probes: HashMap::new(),
-            quoted: HashSet::new(),
-            cycle,
-        };
+        let known = Known::new(HashMap::new(), HashSet::new(), cycle);
         let conf = Confirming {
             cycle,
             settings: confirm::Settings {

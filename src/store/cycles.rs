@@ -55,19 +55,10 @@ pub struct OpenCycle {
 }
 
 impl Reads<'_> {
-    /// A snapshot's readable text: as stored, else extracted from the archived body.
+    /// A snapshot's readable text as the current extraction reads it (see
+    /// [`Reads::readable_text`]).
     pub fn snapshot_text(&self, hash: &str) -> Result<Option<String>> {
-        let row: Option<(Option<String>, Option<String>, Vec<u8>)> = self
-            .conn
-            .prepare_cached("SELECT text, content_type, body FROM snapshots WHERE hash = ?1")?
-            .query_row(params![hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
-        Ok(row.map(|(text, ct, body)| {
-            text.unwrap_or_else(|| {
-                let body = zstd::decode_all(&body[..]).unwrap_or_default();
-                crate::readable::readable(&body, ct.as_deref()).text
-            })
-        }))
+        Ok(self.readable_text(hash)?.map(|(_, text, _)| text))
     }
 
     /// The passages posts quote from a link, once each.

@@ -367,6 +367,8 @@ mod tests {
             volatile: None,
             cycle_id: None,
             network: None,
+            site_memory: None,
+            baseline_text: None,
         };
         let c1 = s.record_check(&rec).unwrap();
         assert_eq!((c1.state, c1.streak), (State::Broken, 1));
@@ -419,6 +421,8 @@ mod tests {
             volatile: None,
             cycle_id: None,
             network: None,
+            site_memory: None,
+            baseline_text: None,
         };
         let body = zstd::encode_all(&b"first"[..], 3).unwrap();
         s.record_checks(&[check(snap(Some(body), None), 0)])
@@ -498,6 +502,8 @@ mod tests {
                 volatile: None,
                 cycle_id: None,
                 network: None,
+                site_memory: None,
+                baseline_text: None,
             };
             s.record_check(&rec).unwrap();
         }
