@@ -52,36 +52,6 @@ impl Store {
             .optional()?)
     }
 
-    /// The stored readable text of a snapshot, for comparing with its baseline.
-    pub fn snapshot_text(&self, hash: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT text FROM snapshots WHERE hash = ?1")?
-            .query_row(params![hash], |r| r.get::<_, Option<String>>(0))
-            .optional()?
-            .flatten())
-    }
-
-    /// A snapshot's readable text, extracted from the archived body (and kept) when it was not
-    /// extracted at fetch time.
-    pub fn snapshot_text_or_extract(&self, hash: &str) -> Result<Option<String>> {
-        if let Some(t) = self.snapshot_text(hash)? {
-            return Ok(Some(t));
-        }
-        let Some(meta) = self.snapshot_meta(hash)? else {
-            return Ok(None);
-        };
-        let Some(body) = self.snapshot_body(hash)? else {
-            return Ok(None);
-        };
-        let text = crate::readable::readable(&body, meta.content_type.as_deref()).text;
-        self.conn.execute(
-            "UPDATE snapshots SET text = ?2 WHERE hash = ?1 AND text IS NULL",
-            params![hash, text],
-        )?;
-        Ok(Some(text))
-    }
-
     /// Records one check: the snapshot (once per hash), the check row and the link's new state,
     /// in one transaction.
     pub fn record_check(&mut self, rec: &CheckRecord) -> Result<Current> {

@@ -28,6 +28,7 @@ mod sites;
 mod writer;
 
 pub use cycles::{Confirming, CycleEnd, OpenCycle, Recorded, STALE_AFTER};
+pub use query::QuoteRow;
 pub use scan::LinkIds;
 pub use writer::{is_transient, Writer};
 

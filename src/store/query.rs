@@ -205,6 +205,49 @@ fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StatusRow> {
     })
 }
 
+/// A passage a post quotes, with what its link's latest archived page says of it.
+#[derive(Debug, Clone)]
+pub struct QuoteRow {
+    pub post: String,
+    pub line: u32,
+    pub url: String,
+    pub state: State,
+    pub quote: String,
+    /// The link's latest archived snapshot, if any page was ever archived.
+    pub snapshot: Option<String>,
+    /// When that snapshot was fetched.
+    pub fetched_at: Option<String>,
+}
+
+impl Store {
+    /// Every quote of a present post (optionally posts whose path contains `post`), in post and
+    /// line order.
+    pub fn quotes(&self, post: Option<&str>) -> Result<Vec<QuoteRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT p.path, c.line, l.url, l.state, c.quote,
+                    (SELECT k.snapshot FROM checks k WHERE k.link_id = l.id AND k.snapshot IS NOT NULL
+                     ORDER BY k.checked_at DESC, k.id DESC LIMIT 1),
+                    (SELECT k.checked_at FROM checks k WHERE k.link_id = l.id AND k.snapshot IS NOT NULL
+                     ORDER BY k.checked_at DESC, k.id DESC LIMIT 1)
+             FROM citations c JOIN posts p ON p.id = c.post_id JOIN links l ON l.id = c.link_id
+             WHERE c.quote IS NOT NULL AND p.present = 1 AND (?1 IS NULL OR instr(p.path, ?1) > 0)
+             ORDER BY p.path, c.line",
+        )?;
+        let rows = stmt.query_map(params![post], |r| {
+            Ok(QuoteRow {
+                post: r.get(0)?,
+                line: r.get(1)?,
+                url: r.get(2)?,
+                state: state_col(&r.get::<_, String>(3)?),
+                quote: r.get(4)?,
+                snapshot: r.get(5)?,
+                fetched_at: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
 impl Reads<'_> {
     /// One link's status row.
     pub fn link_status(&self, url: &str) -> Result<Option<StatusRow>> {

@@ -1157,3 +1157,96 @@ fn regression_db_compact_during_a_run() {
     assert!(child.wait().unwrap().success(), "{}", blog.log_of("run"));
     assert_eq!(checked(), 40);
 }
+
+/// A passage the post quotes is checked on every fetch: a changed number makes the link `changed`
+/// even though the rest of the page is the same, with the reason in `show`, the JSON, `diff`,
+/// `quotes` and the alert.
+#[test]
+fn a_quoted_passage_that_changed_makes_the_link_changed_everywhere() {
+    let edited = crate::server::Switch::new();
+    let article = |figure: &str| {
+        format!(
+            "<html><head><title>Report</title></head><body><article><h1>Report</h1>{}<p>The company said revenue grew by {figure} percent last year, more than any analyst expected.</p>{}</article></body></html>",
+            "<p>Opening paragraph about the quarterly results and what the board discussed.</p>".repeat(6),
+            "<p>Closing paragraph with the outlook for the coming year and beyond.</p>".repeat(6),
+        )
+    };
+    let (before, after) = (article("12"), article("21"));
+    let srv = TestServer::start(Routes::new().at(
+        "/report",
+        edited.choose(move |_| html(&before), move |_| html(&after)),
+    ));
+    let hook = crate::support::Receiver::start();
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[alerts]\nconfirm_checks = 1\nconfirm_period = \"0s\"\nlog = false\n[[alerts.webhook]]\nurl = \"{}\"\n",
+        hook.url()
+    ))
+    .post(
+        "p.md",
+        &format!(
+            "As [the report]({}) puts it:\n\n> The company said revenue grew by 12 percent last year, more than any analyst expected.\n",
+            srv.url("/report")
+        ),
+    );
+    blog.cmd().arg("run").assert().success();
+    let links = blog.status();
+    assert_eq!(state_of(&links, &srv.url("/report")), "ok");
+    let q = &find(&links, &srv.url("/report"))["citations"][0]["quote"];
+    assert!(q.as_str().unwrap().contains("grew by 12 percent"), "{q}");
+    let out = blog.cmd().args(["quotes"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("stands"));
+
+    edited.on();
+    blog.cmd().arg("run").assert().success();
+    let links = blog.status();
+    let l = find(&links, &srv.url("/report"));
+    assert_eq!(l["state"], "changed", "{l}");
+    let reason = l["error"].as_str().unwrap();
+    assert!(
+        reason.contains("quoted passage no longer on the page"),
+        "{reason}"
+    );
+    assert!(reason.contains("12"), "names what changed: {reason}");
+    let show = blog
+        .cmd()
+        .args(["show", &srv.url("/report")])
+        .output()
+        .unwrap();
+    let show = String::from_utf8_lossy(&show.stdout);
+    assert!(
+        show.contains("quoted passage no longer on the page"),
+        "{show}"
+    );
+    assert!(
+        show.contains("quotes: “The company said revenue grew by 12"),
+        "{show}"
+    );
+    let diff = blog
+        .cmd()
+        .args(["diff", &srv.url("/report")])
+        .output()
+        .unwrap();
+    let diff = String::from_utf8_lossy(&diff.stdout);
+    assert!(
+        diff.starts_with("changed: quoted passage no longer on the page"),
+        "{diff}"
+    );
+    let missing = blog.json(&["quotes", "--state", "missing", "--format", "json"]);
+    let missing = missing.as_array().unwrap();
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert_eq!(missing[0]["standing"], "missing");
+    assert_eq!(missing[0]["post"], "p.md");
+    let stands = blog.json(&["quotes", "--state", "stands", "--format", "json"]);
+    assert!(stands.as_array().unwrap().is_empty());
+    let events = hook.events_of("confirmed");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("quoted passage no longer on the page"),
+        "{}",
+        events[0]
+    );
+}
