@@ -14,6 +14,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
+use crate::text::decode_entities;
+
 /// Whether a quoted passage still stands in a page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Standing {
@@ -330,61 +332,6 @@ fn normalize(s: &str) -> String {
         }
     }
     out
-}
-
-/// Decodes the HTML entities a quote copied from a page's source may carry.
-fn decode_entities(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        let end = after
-            .char_indices()
-            .take(12)
-            .find(|(_, c)| *c == ';')
-            .map(|(j, _)| j);
-        let decoded = end.and_then(|j| entity(&after[..j]).map(|c| (c, j)));
-        match decoded {
-            Some((c, j)) => {
-                out.push(c);
-                rest = &after[j + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-fn entity(name: &str) -> Option<char> {
-    if let Some(num) = name.strip_prefix('#') {
-        let code = match num.strip_prefix(['x', 'X']) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => num.parse().ok()?,
-        };
-        return char::from_u32(code);
-    }
-    Some(match name {
-        "amp" => '&',
-        "lt" => '<',
-        "gt" => '>',
-        "quot" => '"',
-        "apos" => '\'',
-        "nbsp" => ' ',
-        "rsquo" | "lsquo" | "sbquo" => '\'',
-        "ldquo" | "rdquo" | "bdquo" | "laquo" | "raquo" => '"',
-        "ndash" | "mdash" | "minus" => '-',
-        "hellip" => '\u{2026}',
-        "shy" => '\u{ad}',
-        _ => return None,
-    })
 }
 
 /// The quote's sentences, in order, as token lists. An ellipsis or a bracketed insertion ends a
@@ -919,6 +866,7 @@ mod tests {
             decode_entities("a &amp; b &#8217; &#x2019; &bogus; &"),
             "a & b \u{2019} \u{2019} &bogus; &"
         );
+        assert_eq!(normalize("it&rsquo;s &minus;3&nbsp;&hellip;"), "it's -3 \u{2026}");
     }
 
     mod props {

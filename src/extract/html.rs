@@ -11,7 +11,7 @@
 use std::ops::Range;
 
 use super::quote::{self, Para};
-use super::{collapse, decode_entities, CitationKind, Lines, RawCitation};
+use super::{collapse, decode_entities, CitationKind, Lines, RawCitation, Written};
 
 /// An attribute of a start tag: its name (lowercase) and its raw value with the value's range.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,8 @@ pub(crate) struct Attr<'a> {
     pub name: String,
     pub raw: &'a str,
     pub range: Range<usize>,
+    /// The quote around the value (`"` or `'`), `None` when unquoted.
+    pub quote: Option<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,6 +200,7 @@ fn start_tag(s: &str, i: usize) -> Option<(String, Vec<Attr<'_>>, usize)> {
             pos += 1;
         }
         let mut value = pos..pos;
+        let mut quote = None;
         if b.get(pos) == Some(&b'=') {
             pos += 1;
             while pos < b.len() && b[pos].is_ascii_whitespace() {
@@ -208,6 +211,7 @@ fn start_tag(s: &str, i: usize) -> Option<(String, Vec<Attr<'_>>, usize)> {
                     let from = pos + 1;
                     let to = from + memchr::memchr(q, &b[from..])?;
                     value = from..to;
+                    quote = Some(q);
                     pos = to + 1;
                 }
                 _ => {
@@ -223,6 +227,7 @@ fn start_tag(s: &str, i: usize) -> Option<(String, Vec<Attr<'_>>, usize)> {
             name: attr_name,
             raw: &s[value.clone()],
             range: value,
+            quote,
         });
     }
 }
@@ -322,6 +327,8 @@ pub(crate) struct State {
     para: Option<Para>,
     /// The last paragraph that ended, for quotes that follow it.
     pub last_para: Option<Para>,
+    /// The body's offset in the file's text (the same for every fragment of a post).
+    offset: usize,
 }
 
 impl State {
@@ -356,6 +363,7 @@ impl State {
         out: &mut Vec<RawCitation>,
     ) -> Range<usize> {
         let first = out.len();
+        self.offset = offset;
         let Some(frag) = body.get(range.clone()) else {
             return first..first;
         };
@@ -363,26 +371,34 @@ impl State {
         for tok in tokens(frag) {
             match tok {
                 Tok::Text { raw } => self.text(&decode_entities(raw)),
-                Tok::Start { name, attrs, range } => {
-                    self.start(&name, &attrs, at + range.start, at, offset, lines, out)
-                }
+                Tok::Start { name, attrs, range } => self.start(
+                    &name,
+                    &attrs,
+                    at + range.start..at + range.end,
+                    at,
+                    lines,
+                    out,
+                ),
                 Tok::End { name, range } => self.end(body, &name, at + range.end, out),
             }
         }
         first..out.len()
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// A start tag at `tag` (body offsets); `at` is where its fragment starts in the body.
     fn start(
         &mut self,
         name: &str,
         attrs: &[Attr<'_>],
-        tag_start: usize,
+        tag: Range<usize>,
         at: usize,
-        offset: usize,
         lines: &Lines,
         out: &mut Vec<RawCitation>,
     ) {
+        let offset = self.offset;
+        let tag_start = tag.start;
+        // A note after an element inside a link would be inside that link.
+        let in_link = self.open.iter().any(|o| o.name == "a");
         if self.paragraphs && (name == "p" || BLOCKS.contains(&name)) {
             self.end_para(tag_start, out);
             if name == "p" {
@@ -440,6 +456,10 @@ impl State {
                     _ => String::new(),
                 };
                 let index = out.len();
+                // A note goes after an image's tag, or after a link's end tag (set when it
+                // closes); nowhere for the other attributes.
+                let after =
+                    (name == "img" && a.name == "src" && !in_link).then_some(offset + tag.end);
                 out.push(RawCitation {
                     target,
                     line: lines.line_of(offset + start),
@@ -448,6 +468,8 @@ impl State {
                     span: offset + start..offset + start + trimmed.len(),
                     quote: None,
                     reference: None,
+                    written: Written::Attribute { quote: a.quote },
+                    after,
                 });
                 if let Some(c) = &mut self.capture {
                     c.cites.push((index, c.text.len()..c.text.len()));
@@ -482,7 +504,15 @@ impl State {
         }
         if let Some(i) = self.open.iter().rposition(|o| o.name == name) {
             // Elements left open inside it end with it, as in a browser.
-            for o in self.open.drain(i..).rev().collect::<Vec<_>>() {
+            let closed: Vec<Open> = self.open.drain(i..).rev().collect();
+            // A link that closes here, not inside another link: a note may follow its end tag.
+            let outer = !self.open.iter().any(|o| o.name == "a");
+            for o in closed {
+                if o.name == name && name == "a" && outer {
+                    if let Some(c) = out.get_mut(o.index) {
+                        c.after = Some(self.offset + tag_end);
+                    }
+                }
                 self.finish_text(o, out);
             }
         }

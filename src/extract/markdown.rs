@@ -16,13 +16,16 @@ use pulldown_cmark::{CodeBlockKind, Event, LinkType, Options, Parser, Tag, TagEn
 use super::html;
 use super::plain::{self, Trim};
 use super::quote::{self, Para};
-use super::{collapse, decode_entities, CitationKind, Lines, RawCitation};
+use super::{collapse, decode_entities, CitationKind, Lines, RawCitation, Written};
 
 struct Open {
     target: String,
     kind: CitationKind,
     start: usize,
+    /// Where the whole link or image ends in the source (after its `)` or `]`).
+    end: usize,
     span: Range<usize>,
+    written: Written,
     text: String,
     /// Where the link's text starts in the paragraph and the block quote being read.
     para_at: usize,
@@ -156,22 +159,32 @@ pub(crate) fn extract(
                     LinkType::Autolink => (dest_url.to_string(), CitationKind::Autolink),
                     _ => (dest_url.to_string(), CitationKind::Link),
                 };
-                let span = match link_type {
-                    LinkType::Autolink | LinkType::Email => {
-                        range.start + 1..range.end.saturating_sub(1).max(range.start + 1)
+                let (span, written) = match link_type {
+                    LinkType::Autolink | LinkType::Email => (
+                        range.start + 1..range.end.saturating_sub(1).max(range.start + 1),
+                        Written::Autolink,
+                    ),
+                    LinkType::Reference | LinkType::Collapsed | LinkType::Shortcut => {
+                        let def = events
+                            .reference_definitions()
+                            .get(&id)
+                            .and_then(|d| definition_dest(src, d.span.clone(), &dest_url));
+                        destination(src, def, &range, &dest_url)
                     }
-                    LinkType::Reference | LinkType::Collapsed | LinkType::Shortcut => events
-                        .reference_definitions()
-                        .get(&id)
-                        .and_then(|d| definition_dest(src, d.span.clone(), &dest_url))
-                        .unwrap_or(range.clone()),
-                    _ => inline_dest(src, range.clone(), &dest_url).unwrap_or(range.clone()),
+                    _ => destination(
+                        src,
+                        inline_dest(src, range.clone(), &dest_url),
+                        &range,
+                        &dest_url,
+                    ),
                 };
                 open.push(Open {
                     target,
                     kind,
                     start: range.start,
+                    end: range.end,
                     span,
+                    written,
                     text: String::new(),
                     para_at: para.as_ref().map_or(0, |p| p.text.len()),
                     quote_at: bq.as_ref().map_or(0, |b| b.text.len()),
@@ -183,19 +196,21 @@ pub(crate) fn extract(
                 id,
                 ..
             }) => {
-                let span = match link_type {
+                let found = match link_type {
                     LinkType::Reference | LinkType::Collapsed | LinkType::Shortcut => events
                         .reference_definitions()
                         .get(&id)
-                        .and_then(|d| definition_dest(src, d.span.clone(), &dest_url))
-                        .unwrap_or(range.clone()),
-                    _ => inline_dest(src, range.clone(), &dest_url).unwrap_or(range.clone()),
+                        .and_then(|d| definition_dest(src, d.span.clone(), &dest_url)),
+                    _ => inline_dest(src, range.clone(), &dest_url),
                 };
+                let (span, written) = destination(src, found, &range, &dest_url);
                 open.push(Open {
                     target: dest_url.to_string(),
                     kind: CitationKind::Image,
                     start: range.start,
+                    end: range.end,
                     span,
+                    written,
                     text: String::new(),
                     para_at: para.as_ref().map_or(0, |p| p.text.len()),
                     quote_at: bq.as_ref().map_or(0, |b| b.text.len()),
@@ -211,6 +226,8 @@ pub(crate) fn extract(
                     let target = o.target.trim();
                     if !target.is_empty() {
                         let index = out.len();
+                        // An image inside a link: a note after it would be inside the link.
+                        let after = open.is_empty().then_some(offset + o.end);
                         out.push(RawCitation {
                             target: target.to_string(),
                             line: lines.line_of(offset + o.start),
@@ -219,6 +236,8 @@ pub(crate) fn extract(
                             span: offset + o.span.start..offset + o.span.end,
                             quote: None,
                             reference: None,
+                            written: o.written,
+                            after,
                         });
                         if let Some(p) = &mut para {
                             p.cites.push((index, o.para_at..p.text.len()));
@@ -461,6 +480,8 @@ fn bare_urls(
             span: offset + start..offset + end,
             quote: None,
             reference: None,
+            written: Written::Bare { markdown: true },
+            after: Some(offset + end),
         });
         if let (Some(p), Some(base)) = (para.as_mut(), para_base) {
             p.cites.push((index, base + s..base + e));
@@ -468,6 +489,26 @@ fn bare_urls(
         if let (Some(b), Some(base)) = (bq.as_mut(), bq_base) {
             b.cites.push((index, base + s..base + e));
         }
+    }
+}
+
+/// The span of a link's destination and how it is written: where it was found, when it reads as
+/// `dest` (else the whole link, which is never rewritten).
+fn destination(
+    src: &str,
+    found: Option<Range<usize>>,
+    link: &Range<usize>,
+    dest: &str,
+) -> (Range<usize>, Written) {
+    match found {
+        Some(r) if src.get(r.clone()).is_some_and(|raw| reads_as(raw, dest)) => {
+            let b = src.as_bytes();
+            let angle =
+                r.start > 0 && b.get(r.start - 1) == Some(&b'<') && b.get(r.end) == Some(&b'>');
+            (r, Written::Destination { angle })
+        }
+        Some(r) => (r, Written::Fixed),
+        None => (link.clone(), Written::Fixed),
     }
 }
 

@@ -109,6 +109,37 @@ pub struct RawCitation {
     pub quote: Option<String>,
     /// Set for [`CitationKind::PostRef`]: how the reference is written.
     pub reference: Option<Reference>,
+    /// How the target is written at `span`: what a rewrite of those bytes must respect.
+    pub written: Written,
+    /// Where a note about this citation may be inserted, at the place the citation is made:
+    /// just after a Markdown link or image (its `)`, or the `]` of a reference link's use), an
+    /// autolink's `>`, a bare URL, an HTML link's `</a>` or an `<img>` tag. `None` where an
+    /// insertion would land inside other markup (an image inside a link, a `srcset`, a
+    /// shortcode, front matter).
+    pub after: Option<usize>,
+}
+
+/// How a citation's target is written in the text. Replacing the bytes of [`RawCitation::span`]
+/// re-points the citation only when the new target is written the same way; [`Written::Fixed`]
+/// targets are never rewritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Written {
+    /// A Markdown link or image destination, inline or in a reference definition (escapes and
+    /// entities decoded); `angle` when written `<...>` (the span is inside the brackets).
+    Destination { angle: bool },
+    /// A Markdown autolink `<...>`: the span is what the brackets hold, taken literally.
+    Autolink,
+    /// A URL in running text, of a Markdown post (escapes decoded) or a plain-text one.
+    Bare { markdown: bool },
+    /// An HTML attribute value (entities decoded), quoted with `quote` (`None`: unquoted).
+    Attribute { quote: Option<u8> },
+    /// A Hugo shortcode argument, quoted with `"` or `` ` `` (`None`: a bare word).
+    ShortcodeArg { quote: Option<u8> },
+    /// The target is made from what the span holds, or the span is not the target alone: a
+    /// template tag, a shortcode's id, a front matter value, a destination built with template
+    /// code or that could not be located. Never rewritten.
+    #[default]
+    Fixed,
 }
 
 mod html;
@@ -120,6 +151,7 @@ mod shortcode;
 mod template;
 
 use crate::post::{self, FrontMatter};
+pub(crate) use crate::text::decode_entities;
 
 /// Values of Jekyll's `site.url` and `site.baseurl`, for Liquid in posts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -233,6 +265,8 @@ fn front_matter_citations(
             span,
             quote: None,
             reference: None,
+            written: Written::Fixed,
+            after: None,
         });
     }
 }
@@ -297,99 +331,6 @@ pub(crate) fn collapse(s: &str) -> String {
         out.push_str(w);
     }
     out
-}
-
-/// Decodes HTML character references: numeric ones and the named ones that appear in URLs and
-/// quoted prose. Unknown names are kept as written.
-pub(crate) fn decode_entities(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.contains('&') {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp + 1..];
-        let end = after
-            .char_indices()
-            .take(12)
-            .find(|&(_, c)| c == ';')
-            .map(|(i, _)| i);
-        let decoded = end.and_then(|e| entity(&after[..e]).map(|c| (c, e)));
-        match decoded {
-            Some((c, e)) => {
-                out.push(c);
-                rest = &after[e + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    std::borrow::Cow::Owned(out)
-}
-
-fn entity(name: &str) -> Option<char> {
-    if let Some(num) = name.strip_prefix('#') {
-        let n = match num.strip_prefix(['x', 'X']) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => num.parse().ok()?,
-        };
-        return Some(
-            char::from_u32(n)
-                .filter(|&c| c != '\0')
-                .unwrap_or('\u{FFFD}'),
-        );
-    }
-    Some(match name {
-        "amp" => '&',
-        "lt" => '<',
-        "gt" => '>',
-        "quot" => '"',
-        "apos" => '\'',
-        "nbsp" => '\u{a0}',
-        "ndash" => '–',
-        "mdash" => '—',
-        "hellip" => '…',
-        "lsquo" => '‘',
-        "rsquo" => '’',
-        "sbquo" => '‚',
-        "ldquo" => '“',
-        "rdquo" => '”',
-        "bdquo" => '„',
-        "laquo" => '«',
-        "raquo" => '»',
-        "shy" => '\u{ad}',
-        "copy" => '©',
-        "reg" => '®',
-        "auml" => 'ä',
-        "ouml" => 'ö',
-        "uuml" => 'ü',
-        "Auml" => 'Ä',
-        "Ouml" => 'Ö',
-        "Uuml" => 'Ü',
-        "szlig" => 'ß',
-        "eacute" => 'é',
-        "egrave" => 'è',
-        "aacute" => 'á',
-        "agrave" => 'à',
-        "ccedil" => 'ç',
-        "ntilde" => 'ñ',
-        "euro" => '€',
-        "tilde" => '˜',
-        "sol" => '/',
-        "colon" => ':',
-        "num" => '#',
-        "quest" => '?',
-        "equals" => '=',
-        "percnt" => '%',
-        "lowbar" => '_',
-        "lpar" => '(',
-        "rpar" => ')',
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! Trailing punctuation and unbalanced closing brackets are not part of the URL; balanced ones
 //! are, as in `https://en.wikipedia.org/wiki/Foo_(bar)`.
 
-use super::{CitationKind, Lines, RawCitation};
+use super::{CitationKind, Lines, RawCitation, Written};
 
 /// Which characters at the end of a URL are taken for the prose around it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +68,8 @@ pub(crate) fn extract(body: &str, offset: usize, lines: &Lines, out: &mut Vec<Ra
             span: offset + start..offset + end,
             quote: None,
             reference: None,
+            written: Written::Bare { markdown: false },
+            after: Some(offset + end),
         });
     }
 }

@@ -189,6 +189,8 @@ mod tests {
             span: 0..0,
             quote: None,
             reference: None,
+            written: super::super::Written::Fixed,
+            after: None,
         }
     }
 

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use super::shortcode::{self, Shortcode};
-use super::{liquid, CitationKind, Lines, Options, RawCitation, RefStyle, Reference};
+use super::{liquid, CitationKind, Lines, Options, RawCitation, RefStyle, Reference, Written};
 
 /// Starts a placeholder: a private-use character no post contains on purpose.
 const MARK: char = '\u{E000}';
@@ -30,6 +30,8 @@ pub(crate) struct Cite {
     pub kind: CitationKind,
     pub text: String,
     pub span: Range<usize>,
+    /// An argument that is the target itself can be rewritten; an id or a whole shortcode not.
+    pub written: Written,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,7 +181,24 @@ fn hugo(body: &str, sc: &Shortcode) -> Construct {
             kind,
             text: value("title", None).unwrap_or_default(),
             span: sc.range.clone(),
+            written: Written::Fixed,
         }])
+    };
+    // An argument whose value is the target as written (no surrounding blanks trimmed away).
+    let arg_written = |a: &shortcode::Arg| {
+        let b = body.as_bytes();
+        let quote = a
+            .span
+            .start
+            .checked_sub(1)
+            .and_then(|i| b.get(i))
+            .copied()
+            .filter(|q| matches!(q, b'"' | b'`') && b.get(a.span.end) == Some(q));
+        if a.value.trim() == a.value {
+            Written::ShortcodeArg { quote }
+        } else {
+            Written::Fixed
+        }
     };
     let what = match sc.name.as_str() {
         "ref" | "relref" => match value("path", Some(0)) {
@@ -226,6 +245,7 @@ fn hugo(body: &str, sc: &Shortcode) -> Construct {
                         kind,
                         text,
                         span: a.span.clone(),
+                        written: arg_written(a),
                     });
                 }
             }
@@ -237,6 +257,7 @@ fn hugo(body: &str, sc: &Shortcode) -> Construct {
                 kind: CitationKind::Embed,
                 text: value("title", None).unwrap_or_default(),
                 span: a.span.clone(),
+                written: Written::Fixed,
             }]),
             None => What::Silent,
         },
@@ -246,6 +267,7 @@ fn hugo(body: &str, sc: &Shortcode) -> Construct {
                 kind: CitationKind::Embed,
                 text: value("title", None).unwrap_or_default(),
                 span: a.span.clone(),
+                written: Written::Fixed,
             }]),
             None => What::Silent,
         },
@@ -290,6 +312,7 @@ fn hugo(body: &str, sc: &Shortcode) -> Construct {
                     kind: CitationKind::Link,
                     text: String::new(),
                     span: a.span.clone(),
+                    written: arg_written(a),
                 }])
             }
             _ => What::Silent,
@@ -476,6 +499,16 @@ pub(crate) fn resolve(
     let mut used = vec![false; constructs.len()];
     let mut keep = vec![true; out.len()];
     for (i, c) in out.iter_mut().enumerate().skip(first) {
+        // A target written with template code, or beside it, is the generator's to render:
+        // its bytes are never rewritten.
+        let body_span = c.span.start.saturating_sub(offset)..c.span.end.saturating_sub(offset);
+        if c.target.contains(MARK)
+            || constructs
+                .iter()
+                .any(|k| k.range.start < body_span.end && body_span.start < k.range.end)
+        {
+            c.written = Written::Fixed;
+        }
         if c.target.contains(MARK) {
             match substitute(&c.target, constructs, &mut used) {
                 Sub::Text(t) => c.target = t.trim().to_string(),
@@ -513,6 +546,8 @@ pub(crate) fn resolve(
                 span: offset + c.range.start..offset + c.range.end,
                 quote: None,
                 reference: Some(reference.clone()),
+                written: Written::Fixed,
+                after: None,
             }),
             What::Cites(cites) => {
                 for cite in cites {
@@ -524,6 +559,8 @@ pub(crate) fn resolve(
                         span: offset + cite.span.start..offset + cite.span.end,
                         quote: None,
                         reference: None,
+                        written: cite.written,
+                        after: None,
                     })
                 }
             }

@@ -789,3 +789,157 @@ mod properties {
         }
     }
 }
+
+/// What `fix` needs of every form: the span is the target alone, how it is written, and where
+/// a note may follow it (nowhere inside other markup). Targets made with template code and
+/// post references are never rewritable.
+#[test]
+fn how_targets_are_written_and_where_a_note_may_go() {
+    let t = "[a](https://a.org/x \"t\") and [b][r], [b again][r]. <https://auto.org/> see https://bare.org/p.\n\
+             ![i](<img x.png>) [![in](https://img.org/i.png)](https://outer.org/)\n\
+             <a href='https://h.org/?a=1&amp;b=2'>h</a> <img src=https://i.org/i.png> <img srcset=\"https://s.org/1.png 1x\">\n\
+             [t]({{ site.baseurl }}/x) [p]({% post_url 2010-07-21-x %}) [esc](https://e.org/a\\_b)\n\n\
+             {{< figure src=\"https://f.org/f.png\" link=`https://f.org/` >}} {{< youtube abc >}}\n\n\
+             [r]: <https://ref.org/p>\n";
+    let e = extract(Format::Markdown, t, &Options::default());
+    let got: Vec<(String, String, Written, Option<String>)> = e
+        .citations
+        .iter()
+        .map(|c| {
+            let before = c.after.map(|a| {
+                let head = &t[..a];
+                head[head.len().saturating_sub(6)..].to_string()
+            });
+            (
+                c.target.clone(),
+                t[c.span.clone()].to_string(),
+                c.written,
+                before,
+            )
+        })
+        .collect();
+    let dest = Written::Destination { angle: false };
+    let angle = Written::Destination { angle: true };
+    let want: Vec<(&str, &str, Written, Option<&str>)> = vec![
+        ("https://a.org/x", "https://a.org/x", dest, Some("x \"t\")")),
+        (
+            "https://ref.org/p",
+            "https://ref.org/p",
+            angle,
+            Some("[b][r]"),
+        ),
+        (
+            "https://ref.org/p",
+            "https://ref.org/p",
+            angle,
+            Some("in][r]"),
+        ),
+        (
+            "https://auto.org/",
+            "https://auto.org/",
+            Written::Autolink,
+            Some(".org/>"),
+        ),
+        (
+            "https://bare.org/p",
+            "https://bare.org/p",
+            Written::Bare { markdown: true },
+            Some(".org/p"),
+        ),
+        ("img x.png", "img x.png", angle, Some(".png>)")),
+        ("https://img.org/i.png", "https://img.org/i.png", dest, None),
+        (
+            "https://outer.org/",
+            "https://outer.org/",
+            dest,
+            Some(".org/)"),
+        ),
+        (
+            "https://h.org/?a=1&b=2",
+            "https://h.org/?a=1&amp;b=2",
+            Written::Attribute { quote: Some(b'\'') },
+            Some(">h</a>"),
+        ),
+        (
+            "https://i.org/i.png",
+            "https://i.org/i.png",
+            Written::Attribute { quote: None },
+            Some("i.png>"),
+        ),
+        (
+            "https://s.org/1.png",
+            "https://s.org/1.png",
+            Written::Attribute { quote: Some(b'"') },
+            None,
+        ),
+        ("/x", "{{ site.baseurl }}/x", Written::Fixed, Some(" }}/x)")),
+        (
+            "2010-07-21-x",
+            "{% post_url 2010-07-21-x %}",
+            Written::Fixed,
+            Some("-x %})"),
+        ),
+        (
+            "https://e.org/a_b",
+            "https://e.org/a\\_b",
+            dest,
+            Some("/a\\_b)"),
+        ),
+        (
+            "https://f.org/f.png",
+            "https://f.org/f.png",
+            Written::ShortcodeArg { quote: Some(b'"') },
+            None,
+        ),
+        (
+            "https://f.org/",
+            "https://f.org/",
+            Written::ShortcodeArg { quote: Some(b'`') },
+            None,
+        ),
+        (
+            "https://www.youtube.com/watch?v=abc",
+            "abc",
+            Written::Fixed,
+            None,
+        ),
+    ];
+    let want: Vec<(String, String, Written, Option<String>)> = want
+        .into_iter()
+        .map(|(a, b, w, c)| (a.to_string(), b.to_string(), w, c.map(str::to_string)))
+        .collect();
+    assert_eq!(got, want);
+    // Plain text: bare URLs, the note after each.
+    let p = extract(Format::Text, "see https://a.org/x.\n", &Options::default()).citations;
+    assert_eq!(p[0].written, Written::Bare { markdown: false });
+    assert_eq!(p[0].after, Some(19));
+    // HTML posts: a link inside a link gets no note; a link's note goes after its end tag.
+    let h = "<p><a href=\"https://a.org/\">A <a href=\"https://b.org/\">B</a></a> <q cite=\"https://q.org/\">x</q></p>";
+    let c = extract(Format::Html, h, &Options::default()).citations;
+    let after: Vec<(&str, Option<&str>)> = c
+        .iter()
+        .map(|c| (c.target.as_str(), c.after.map(|a| &h[..a])))
+        .collect();
+    assert_eq!(after[0].0, "https://a.org/");
+    assert_eq!(after[1], ("https://b.org/", None));
+    assert_eq!(after[2], ("https://q.org/", None));
+}
+
+/// A destination that could not be located (its span is the whole link) is never rewritable.
+#[test]
+fn a_span_that_is_not_the_target_alone_is_fixed() {
+    for c in extract(
+        Format::Markdown,
+        "[x](https://a.org/ \"t\") [y][undefined]\n",
+        &Options::default(),
+    )
+    .citations
+    {
+        if c.written != Written::Fixed {
+            assert!(c.target.starts_with("https://"));
+        }
+    }
+    let t = "{{< x user=\"u\" id=\"1\" >}}\n";
+    let c = &extract(Format::Markdown, t, &Options::default()).citations[0];
+    assert_eq!(c.written, Written::Fixed);
+}

@@ -25,7 +25,7 @@ const POST_BATCH: usize = 64;
 
 /// Bumped when extraction or normalization changes what a post yields, so unchanged files are
 /// read again once.
-const EXTRACTOR_VERSION: &str = "2";
+const EXTRACTOR_VERSION: &str = "3";
 
 /// What a scan did.
 #[derive(Debug, Default)]
@@ -94,13 +94,26 @@ pub fn scan(
     Ok(report)
 }
 
-fn scan_source(
-    store: &mut Store,
-    src: &SourceConfig,
-    check: &CheckConfig,
-    now: DateTime<Utc>,
-    report: &mut ScanReport,
-) -> Result<(), PipelineError> {
+/// A source placed in its site and listed, as a scan reads it. `fix` reads posts through the
+/// same view, so it finds their citations exactly where the scan found them.
+pub struct OpenSource {
+    /// The source's identity in the store.
+    pub key: String,
+    pub view: View,
+    /// Its post files, sorted by path.
+    pub files: Vec<source::PostFile>,
+    /// The fingerprint of the settings that change what a post yields (see [`post_hash`]).
+    pub settings: String,
+    /// Problems met placing and listing it: a bad site config, folders that cannot be listed.
+    pub problems: Vec<FileProblem>,
+    /// Which site config was used and what it says, when the source is in a site.
+    pub site: Option<String>,
+    /// The fingerprint of the post files and the site's files.
+    listing_fp: String,
+}
+
+/// Places a source in its site (its config read, its files listed) and lists its posts.
+pub fn open_source(src: &SourceConfig, check: &CheckConfig) -> Result<OpenSource, PipelineError> {
     let key = source_key(src);
     if !src.path.is_dir() {
         return Err(source::SourceError::Missing {
@@ -108,42 +121,82 @@ fn scan_source(
         }
         .into());
     }
+    let mut problems = Vec::new();
     let (layout, site_error) = site::load::locate_with(&src.path, src.site_config);
     if let Some(e) = site_error {
-        report.problems.push(FileProblem {
+        problems.push(FileProblem {
             path: key.clone(),
             message: e.to_string(),
         });
     }
-    if let Some(site) = &layout.site {
+    let site_line = layout.site.as_ref().map(|site| {
         let files: Vec<String> = site
             .config_files
             .iter()
             .map(|p| p.display().to_string())
             .collect();
-        let line = format!(
+        format!(
             "source {key}: {} site config {} ({})",
             site.config.generator().as_str(),
             files.join(", "),
             site.config.summary()
-        );
+        )
+    });
+    let (files, listed) = source::discover_in(src, &layout.scope())?;
+    problems.extend(listed);
+    let settings = settings_fingerprint(src, check, &layout);
+    let listing = site::load::list_files(&layout.files_root);
+    let posts: Vec<String> = files.iter().map(|f| f.rel_path.clone()).collect();
+    let listing_fp = files_fingerprint(&listing, &files);
+    let view = View::new(src, layout, &listing, &posts);
+    Ok(OpenSource {
+        key,
+        view,
+        files,
+        settings,
+        problems,
+        site: site_line,
+        listing_fp,
+    })
+}
+
+/// What the store records of the bytes a scan read (`posts.hash`): the file's blake3 hash with
+/// the settings it was read with, so that a post whose bytes, or whose reading, changed since is
+/// told apart.
+pub fn post_hash(bytes_hash: &str, settings: &str) -> String {
+    blake3::hash(format!("{bytes_hash}\0{settings}").as_bytes())
+        .to_hex()
+        .to_string()
+}
+
+fn scan_source(
+    store: &mut Store,
+    src: &SourceConfig,
+    check: &CheckConfig,
+    now: DateTime<Utc>,
+    report: &mut ScanReport,
+) -> Result<(), PipelineError> {
+    let OpenSource {
+        key,
+        view,
+        files,
+        settings,
+        problems,
+        site,
+        listing_fp,
+    } = open_source(src, check)?;
+    report.problems.extend(problems);
+    if let Some(line) = site {
         tracing::info!("{line}");
         report.sites.push(line);
     }
-    let (files, problems) = source::discover_in(src, &layout.scope())?;
-    report.problems.extend(problems);
     report.files += files.len();
-    let settings = settings_fingerprint(src, check, &layout);
     let stamps = store.file_stamps(&key)?;
-    let listing = site::load::list_files(&layout.files_root);
-    let posts: Vec<String> = files.iter().map(|f| f.rel_path.clone()).collect();
-    let view = View::new(src, layout, &listing, &posts);
     // References to other posts and local files resolve against the site's files: when they
     // change, the posts that cite posts or local files are read again so that a reference to a
     // removed (or newly added) file gets its new verdict. When the settings change (citewatch's
     // or the site's config, or this extractor), every post is read again. Both fingerprints are
     // kept as `settings:files`.
-    let listing_fp = files_fingerprint(&listing, &files);
     let recorded = store.source_files(&key)?.unwrap_or_default();
     let (old_settings, old_listing) = recorded.split_once(':').unwrap_or(("", &recorded));
     let settings_changed = old_settings != settings;
@@ -278,9 +331,7 @@ impl ReadJob<'_> {
             Ok(t) => t,
             Err(p) => return Read::Problem(p),
         };
-        let hash = blake3::hash(format!("{}\0{}", text.hash, self.settings).as_bytes())
-            .to_hex()
-            .to_string();
+        let hash = post_hash(&text.hash, self.settings);
         let old = self.stamps.get(&file.rel_path);
         if !self.reread.contains(&file.rel_path)
             && old.and_then(|o| o.hash.as_deref()) == Some(hash.as_str())
@@ -563,6 +614,38 @@ mod tests {
                 "{k}"
             );
         }
+    }
+
+    /// A link to an archived copy (as `citewatch fix` writes them) is a fixed page: `ok` at scan
+    /// time, with the reason, and never fetched; a Wayback listing is not a copy.
+    #[test]
+    fn links_to_archived_copies_are_ok_without_the_network() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("p.md"),
+            "[copy](https://web.archive.org/web/20190325000000/https://example.org/x) and [all copies](https://web.archive.org/web/*/https://example.org/x)\n",
+        )
+        .unwrap();
+        let s = scan_sources(vec![SourceConfig::bare(dir.path().to_path_buf())]);
+        let l = links(&s.store);
+        let copy = "https://web.archive.org/web/20190325000000/https://example.org/x";
+        assert_eq!(state(&l, copy), State::Ok);
+        let reason = l[copy].1.clone().unwrap_or_default();
+        assert!(
+            reason.contains("archived copy (Wayback Machine, 2019-03-25)")
+                && reason.contains("not checked as a live one"),
+            "{reason}"
+        );
+        let listing = "https://web.archive.org/web/*/https://example.org/x";
+        assert_eq!(state(&l, listing), State::Unchecked);
+        let due: Vec<String> = s
+            .store
+            .links_to_check(None)
+            .unwrap()
+            .into_iter()
+            .map(|l| l.url)
+            .collect();
+        assert_eq!(due, [listing]);
     }
 
     /// Without any site or address, a file beside the post is still checked on disk.

@@ -389,6 +389,23 @@ impl View {
     }
 }
 
+/// The verdict on a link to an archived copy (`https://web.archive.org/web/<timestamp>/<url>`,
+/// as `citewatch fix` writes them): a capture is a fixed page, so it is never fetched as if it
+/// were a live one that could rot or drift.
+fn archived_copy(url: &str) -> Option<(State, String)> {
+    let copy = crate::fix::copy::parse(url)?;
+    let when = copy
+        .date()
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| copy.timestamp.to_string());
+    Some((
+        State::Ok,
+        format!(
+            "an archived copy (Wayback Machine, {when}): a fixed page, not checked as a live one"
+        ),
+    ))
+}
+
 /// Whether a target is relative (no scheme, not protocol-relative, not a fragment).
 fn is_relative(raw: &str) -> bool {
     let raw = raw.trim();
@@ -416,6 +433,7 @@ fn normalized(
     match normalize::normalize(&c.target, c.kind, ctx) {
         Target::Http { url, fragment } => {
             let verdict = excluded(url.as_str())
+                .or_else(|| archived_copy(url.as_str()))
                 .or_else(|| site::local_file(&c.target, Some(&url), local_ctx).map(local_verdict));
             (url.to_string(), fragment, verdict)
         }
