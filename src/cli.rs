@@ -136,6 +136,25 @@ pub enum Command {
         #[arg(long)]
         to: Option<String>,
     },
+    /// Repair rotted citations in the posts: replace confirmed permanent redirects, add links to
+    /// archived copies of dead pages. Shows a diff; writes only with --apply; never commits.
+    Fix {
+        /// Post folders (default: the config's sources).
+        paths: Vec<PathBuf>,
+        /// Only posts whose path contains this.
+        #[arg(long)]
+        post: Option<String>,
+        /// Only these repairs, comma-separated: redirected, dead, changed (default:
+        /// redirected,dead; changed pages are repaired only when named here).
+        #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+        only: Vec<String>,
+        /// Write the changes to the posts (atomically), then scan them again.
+        #[arg(long)]
+        apply: bool,
+        /// Output: a unified diff per post and a summary, or the planned edits as JSON.
+        #[arg(long, value_enum, default_value_t = FixFormat::Diff)]
+        format: FixFormat,
+    },
     /// Database maintenance.
     Db {
         #[command(subcommand)]
@@ -149,6 +168,17 @@ pub enum Command {
         /// beyond loopback needs [serve] token_file.
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
+    },
+    /// Every passage the posts quote, and whether it still stands on the page as last archived.
+    Quotes {
+        /// Only quotes in this standing: stands, missing or unknown (never archived).
+        #[arg(long)]
+        state: Option<QuoteState>,
+        /// Only quotes in posts whose path contains this.
+        #[arg(long)]
+        post: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Export the archive.
     Export {
@@ -190,6 +220,20 @@ pub enum ExportWhat {
 pub enum AlertsAction {
     /// Send a test event to every configured sink and say which worked.
     Test,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FixFormat {
+    Diff,
+    Json,
+}
+
+/// Whether a quoted passage still stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QuoteState {
+    Stands,
+    Missing,
+    Unknown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -417,6 +461,23 @@ pub fn run(args: Args) -> Result<Outcome> {
             Ok(Outcome::Clean)
         }
         Command::Daemon | Command::Alerts { .. } | Command::Serve { .. } => Ok(Outcome::Clean),
+        Command::Fix {
+            paths,
+            post,
+            only,
+            apply,
+            format,
+        } => {
+            let cfg = with_paths(cfg, paths)?;
+            let req = FixRequest {
+                post: post.clone(),
+                only,
+                apply: *apply,
+                format: *format,
+                quiet: args.quiet,
+            };
+            fix(cfg, &req, clock.now())
+        }
         Command::Accept { url } => {
             let mut store = open_existing(&cfg)?;
             let url = resolve_url(&store, url)?;
@@ -427,6 +488,15 @@ pub fn run(args: Args) -> Result<Outcome> {
                     bail!("{url} has no archived snapshot yet; run `citewatch check {url}` first")
                 }
             }
+            Ok(Outcome::Clean)
+        }
+        Command::Quotes {
+            state,
+            post,
+            format,
+        } => {
+            let store = open_existing(&cfg)?;
+            print(&quotes(&store, *state, post.as_deref(), *format)?)?;
             Ok(Outcome::Clean)
         }
         Command::Diff { url, from, to } => {
@@ -467,7 +537,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                     .context("no snapshot yet")?,
             };
             let text = |h: &str| -> Result<String> {
-                Ok(store.snapshot_text_or_extract(h)?.unwrap_or_default())
+                Ok(store.reads().snapshot_text(h)?.unwrap_or_default())
             };
             if old == new {
                 println!(
@@ -482,6 +552,12 @@ pub fn run(args: Args) -> Result<Outcome> {
                 &report::sanitize_block(&text(&new)?),
             );
             let color = std::io::stdout().is_terminal();
+            // Why the link is where it is (a quoted passage gone, a retraction...), above the diff.
+            if let Some(row) = store.link_status(&url)? {
+                if let Some(e) = row.error.filter(|_| row.state == State::Changed) {
+                    print(&format!("{}: {}\n", row.state, report::sanitize(&e)))?;
+                }
+            }
             print(&format!(
                 "--- {}\n+++ {}\n{}\n",
                 &old[..old.len().min(16)],
@@ -562,7 +638,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                 if let Some(t) = &meta.title {
                     out.push_str(&format!("# {}\n\n", report::sanitize(t)));
                 }
-                let text = store.snapshot_text_or_extract(&hash)?.unwrap_or_default();
+                let text = store.reads().snapshot_text(&hash)?.unwrap_or_default();
                 out.push_str(&report::sanitize_block(&text));
                 out.push('\n');
                 print(&out)?;
@@ -920,6 +996,14 @@ fn serve(cfg: Config, listen: Option<std::net::SocketAddr>) -> Result<Outcome> {
     serve::check_exposure(listen, token.as_ref())?;
     // The database must exist; an older one is brought up to date as any query does.
     drop(open_existing(&cfg)?);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // `citewatch fix`'s planner, run dry, shows on each post what fix would do; it reads
+    // through a writer handle as `fix` does, and writes nothing.
+    let planner = if cfg.sources.is_empty() {
+        serve::no_planner("the configuration names no [[source]] folder, so the post cannot be read to plan its repairs")
+    } else {
+        serve::fix_planner(Writer::start(&cfg.db)?, cfg.clone(), clock.clone())
+    };
     runtime()?.block_on(async move {
         use tokio::signal::unix::{signal, SignalKind};
         let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
@@ -927,7 +1011,7 @@ fn serve(cfg: Config, listen: Option<std::net::SocketAddr>) -> Result<Outcome> {
         let listener = serve::bind(listen, token.as_ref()).await?;
         let addr = listener.local_addr()?;
         eprintln!("citewatch: dashboard on http://{addr}/ (read-only; Ctrl-C stops it)");
-        let dash = Arc::new(Dashboard::new(&cfg.db, token, Arc::new(SystemClock)));
+        let dash = Arc::new(Dashboard::new(&cfg.db, token, clock).with_planner(planner));
         let shutdown = async move {
             tokio::select! {
                 _ = term.recv() => {}
@@ -1069,6 +1153,81 @@ fn alerts(cfg: Config, action: Option<&AlertsAction>, format: Format) -> Result<
     }
 }
 
+/// `citewatch quotes`: each quote with its standing on the link's latest archived page.
+fn quotes(
+    store: &Store,
+    only: Option<QuoteState>,
+    post: Option<&str>,
+    format: Format,
+) -> Result<String> {
+    use std::fmt::Write as _;
+    let mut texts: std::collections::HashMap<String, Option<String>> = Default::default();
+    let mut rows = Vec::new();
+    for q in store.quotes(post)? {
+        let text = match &q.snapshot {
+            Some(h) => texts
+                .entry(h.clone())
+                .or_insert_with(|| store.reads().snapshot_text(h).ok().flatten())
+                .clone(),
+            None => None,
+        };
+        let (standing, reason) = match text {
+            None => (QuoteState::Unknown, None),
+            Some(t) => match citewatch::quote::check(&q.quote, &t) {
+                citewatch::quote::Standing::Stands => (QuoteState::Stands, None),
+                citewatch::quote::Standing::Missing { reason } => {
+                    (QuoteState::Missing, Some(reason))
+                }
+            },
+        };
+        if only.is_some_and(|o| o != standing) {
+            continue;
+        }
+        rows.push((q, standing, reason));
+    }
+    let name = |s: QuoteState| match s {
+        QuoteState::Stands => "stands",
+        QuoteState::Missing => "missing",
+        QuoteState::Unknown => "unknown",
+    };
+    let mut out = String::new();
+    match format {
+        Format::Json => {
+            let v: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|(q, s, reason)| {
+                    serde_json::json!({
+                        "post": q.post, "line": q.line, "url": q.url, "state": q.state,
+                        "quote": q.quote, "standing": name(*s), "reason": reason,
+                        "checked_at": q.fetched_at,
+                    })
+                })
+                .collect();
+            out = serde_json::to_string_pretty(&v)? + "\n";
+        }
+        Format::Table | Format::Csv => {
+            for (q, s, reason) in &rows {
+                writeln!(
+                    out,
+                    "{:<8} {}:{}  {}",
+                    name(*s),
+                    report::sanitize(&q.post),
+                    q.line,
+                    report::sanitize(&q.url)
+                )?;
+                writeln!(out, "         “{}”", report::sanitize(&truncate_chars(&q.quote, 160)))?;
+                if let Some(r) = reason {
+                    writeln!(out, "         {}", report::sanitize(r))?;
+                }
+            }
+            if rows.is_empty() {
+                out.push_str("no quotes\n");
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         if let Some(t) = d.and_hms_opt(0, 0, 0) {
@@ -1148,3 +1307,98 @@ fn export_warc(
     std::fs::rename(&tmp, file).with_context(|| format!("cannot write {}", file.display()))?;
     Ok(rows.len())
 }
+
+/// What `citewatch fix` was asked.
+struct FixRequest<'a> {
+    post: Option<String>,
+    only: &'a [String],
+    apply: bool,
+    format: FixFormat,
+    quiet: bool,
+}
+
+/// `citewatch fix`: plans (and with --apply makes) the repairs, then prints diffs or JSON and a
+/// summary. The library decides and writes; this prints.
+fn fix(cfg: Config, req: &FixRequest<'_>, now: chrono::DateTime<chrono::Utc>) -> Result<Outcome> {
+    use citewatch::fix::{self, lookup, Kinds, Repair};
+    let kinds = if req.only.iter().all(|k| k.trim().is_empty()) {
+        Kinds::DEFAULT
+    } else {
+        let list = req
+            .only
+            .iter()
+            .filter(|k| !k.trim().is_empty())
+            .map(|k| k.parse::<Repair>())
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(|e| anyhow::anyhow!("--only: {e}"))?;
+        Kinds::only(&list)
+    };
+    // Reading an existing database only: a typo in --db is an error, not an empty database.
+    drop(open_existing(&cfg)?);
+    let writer = Writer::start(&cfg.db)?;
+    let archive = if cfg.archive.wayback {
+        match lookup::WaybackArchive::new(&cfg.archive, &cfg.check.user_agent) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                tracing::warn!("archived copies cannot be looked up: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let request = fix::Request {
+        post: req.post.clone(),
+        kinds,
+        apply: req.apply,
+    };
+    let report = fix::run(
+        &writer,
+        &cfg,
+        &request,
+        archive.as_ref().map(|a| a as &dyn lookup::Archive),
+        &fix::apply::RealFs,
+        now,
+    )?;
+    match req.format {
+        FixFormat::Json => print(&(fix::report::json(&report, req.apply) + "\n"))?,
+        FixFormat::Diff => {
+            let color = std::io::stdout().is_terminal();
+            print(&fix::report::text(&report, req.apply, color))?;
+        }
+    }
+    if report.looked_up > 0 && !req.quiet {
+        eprintln!(
+            "citewatch: looked up {} archived copies, found {}",
+            report.looked_up, report.found
+        );
+    }
+    if !report.lookup_errors.is_empty() {
+        eprintln!(
+            "citewatch: {} archive look-ups failed (last: {}); copies still missing are listed",
+            report.lookup_errors.len(),
+            report::sanitize(
+                report
+                    .lookup_errors
+                    .last()
+                    .map(String::as_str)
+                    .unwrap_or("")
+            )
+        );
+    }
+    if let Some(rescan) = &report.rescan {
+        print_scan(rescan, req.quiet);
+    }
+    if req.apply && !req.quiet {
+        let trees = fix::apply::git_trees(report.written().map(|p| p.file.as_path()));
+        for line in fix::report::git_lines(&trees) {
+            eprintln!("citewatch: {line}");
+        }
+    }
+    Ok(if report.failed().next().is_some() {
+        Outcome::Fatal
+    } else {
+        Outcome::Clean
+    })
+}
+

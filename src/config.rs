@@ -39,6 +39,8 @@ pub mod defaults {
     pub const SAVE_PAGE_NOW_ENDPOINT: &str = "https://web.archive.org/save/";
     pub const ARCHIVE_INTERVAL: Duration = Duration::from_secs(1);
     pub const ARCHIVE_BUDGET: Duration = Duration::from_secs(10);
+    /// Where `citewatch serve` listens unless told otherwise: this machine only.
+    pub const SERVE_LISTEN: &str = "127.0.0.1:8470";
 
     /// `citewatch/VERSION (+URL)`: a real, identifiable User-Agent, as site operators ask of bots.
     pub fn user_agent() -> String {
@@ -82,6 +84,20 @@ pub struct Config {
     pub archive: ArchiveConfig,
     /// Checks older than this are thinned to the transitions (`None`: keep every check).
     pub thin_checks_after: Option<Duration>,
+    /// What `citewatch fix` repairs in the posts, and how.
+    pub fix: crate::fix::Settings,
+    pub serve: ServeConfig,
+}
+
+/// The dashboard: `citewatch serve`, and the daemon's own when `listen` is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// Where the daemon serves the dashboard (`None`: it does not); `citewatch serve` listens
+    /// here too unless `--listen` says otherwise, else on [`defaults::SERVE_LISTEN`].
+    pub listen: Option<std::net::SocketAddr>,
+    /// A file holding the dashboard's token; required to listen beyond loopback. Read when the
+    /// server starts, never logged.
+    pub token_file: Option<PathBuf>,
 }
 
 /// One folder of posts.
@@ -318,6 +334,8 @@ impl Default for Config {
             alerts: AlertsConfig::default(),
             archive: ArchiveConfig::default(),
             thin_checks_after: Some(defaults::THIN_CHECKS_AFTER),
+            fix: crate::fix::Settings::default(),
+            serve: ServeConfig::default(),
         }
     }
 }
@@ -342,12 +360,32 @@ struct RawConfig {
     archive: RawArchive,
     #[serde(default)]
     retention: RawRetention,
+    #[serde(default)]
+    fix: RawFix,
+    #[serde(default)]
+    serve: RawServe,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServe {
+    listen: Option<String>,
+    token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRetention {
     thin_checks_after: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFix {
+    redirected: Option<bool>,
+    dead: Option<String>,
+    archived_label: Option<String>,
+    archived_note: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -595,6 +633,69 @@ impl Validator<'_> {
                 )?;
                 (!d.is_zero()).then_some(d)
             },
+            fix: self.fix(raw.fix)?,
+            serve: self.serve(raw.serve)?,
+        })
+    }
+
+    fn serve(&self, s: RawServe) -> Result<ServeConfig, ConfigError> {
+        let listen = match s.listen {
+            None => None,
+            Some(a) => Some(a.trim().parse::<std::net::SocketAddr>().map_err(|_| {
+                self.invalid(
+                    "serve.listen",
+                    format!("invalid address {a:?}; write an IP address and a port, like \"127.0.0.1:8470\" or \"[::1]:8470\""),
+                )
+            })?),
+        };
+        let token_file = s.token_file.map(|p| self.relative(p));
+        if let Some(addr) = listen {
+            if !addr.ip().to_canonical().is_loopback() && token_file.is_none() {
+                return Err(self.invalid(
+                    "serve.token_file",
+                    format!("listening on {addr} reaches beyond this machine, so the dashboard needs a token: set token_file to a file holding a secret of at least 16 characters, or listen on 127.0.0.1"),
+                ));
+            }
+        }
+        Ok(ServeConfig { listen, token_file })
+    }
+
+    fn fix(&self, f: RawFix) -> Result<crate::fix::Settings, ConfigError> {
+        use crate::fix::{Mode, Settings};
+        let d = Settings::default();
+        let dead = match f.dead.as_deref().map(str::trim) {
+            None => d.dead,
+            Some("annotate") => Mode::Annotate,
+            Some("replace") => Mode::Replace,
+            Some(other) => {
+                return Err(self.invalid(
+                    "fix.dead",
+                    format!("unknown value {other:?}; use \"annotate\" (keep the link, add one to its archived copy) or \"replace\" (link to the archived copy instead)"),
+                ))
+            }
+        };
+        let archived_label = f.archived_label.unwrap_or(d.archived_label);
+        if archived_label.trim().is_empty()
+            || archived_label.chars().any(|c| c.is_control())
+            || archived_label.contains(['[', ']', '<', '>'])
+        {
+            return Err(self.invalid(
+                "fix.archived_label",
+                "must be a non-empty single line without [ ] < > (it is the text of a link)",
+            ));
+        }
+        let archived_note = f.archived_note.unwrap_or(d.archived_note);
+        if !archived_note.contains("{link}") || archived_note.chars().any(|c| c.is_control()) {
+            return Err(self.invalid(
+                "fix.archived_note",
+                "must be a single line holding {link}, where the link to the archived copy goes (e.g. \" ({link})\")",
+            ));
+        }
+        Ok(Settings {
+            redirected: f.redirected.unwrap_or(d.redirected),
+            dead,
+            archived_label,
+            archived_note,
         })
     }
 
@@ -984,11 +1085,33 @@ url = "https://hooks.example.org/citewatch"
             ("[schedule]\ncron = \"every day\"\n", "schedule.cron"),
             ("[alerts]\nconfirm_checks = 0\n", "alerts.confirm_checks"),
             ("[[alerts.command]]\nargv = []\n", "alerts.command[0].argv"),
+            ("[fix]\ndead = \"delete\"\n", "fix.dead"),
+            ("[fix]\narchived_label = \"\"\n", "fix.archived_label"),
+            (
+                "[fix]\narchived_note = \" (archived)\"\n",
+                "fix.archived_note",
+            ),
         ] {
             let e = load(text).unwrap_err().to_string();
             assert!(e.contains(key), "{text:?} gave {e}");
             assert!(e.contains("citewatch.toml"), "{e}");
         }
+    }
+
+    #[test]
+    fn fix_settings_and_unknown_fix_keys() {
+        let c = load("[fix]\nredirected = false\ndead = \"replace\"\narchived_label = \"archived {date}\"\narchived_note = \" — {link}\"\n").unwrap();
+        assert!(!c.fix.redirected);
+        assert_eq!(c.fix.dead, crate::fix::Mode::Replace);
+        assert_eq!(c.fix.archived_label, "archived {date}");
+        assert_eq!(c.fix.archived_note, " — {link}");
+        let e = load("[fix]\nreplace_dead = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("replace_dead") && e.contains("citewatch.toml"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1012,6 +1135,32 @@ url = "https://hooks.example.org/citewatch"
     }
 
     #[test]
+    fn serve_settings_are_validated() {
+        let c = load("[serve]\nlisten = \"127.0.0.1:9000\"\n").unwrap();
+        assert_eq!(c.serve.listen, Some("127.0.0.1:9000".parse().unwrap()));
+        assert_eq!(c.serve.token_file, None);
+        assert_eq!(Config::default().serve, ServeConfig::default());
+        let c = load("[serve]\nlisten = \"0.0.0.0:8470\"\ntoken_file = \"dash-token\"\n").unwrap();
+        assert_eq!(
+            c.serve.token_file,
+            Some(PathBuf::from("/etc/citewatch/dash-token")),
+            "relative to the config file"
+        );
+        for (text, key) in [
+            ("[serve]\nlisten = \"localhost\"\n", "serve.listen"),
+            ("[serve]\nlisten = \"0.0.0.0:8470\"\n", "serve.token_file"),
+            ("[serve]\nlisten = \"[::]:8470\"\n", "serve.token_file"),
+            ("[serve]\nport = 1\n", "port"),
+        ] {
+            let e = load(text).unwrap_err().to_string();
+            assert!(
+                e.contains(key) && e.contains("citewatch.toml"),
+                "{text:?} gave {e}"
+            );
+        }
+    }
+
+    #[test]
     fn example_file_parses_with_the_defaults() {
         let c = load(include_str!("../citewatch.example.toml")).unwrap();
         let d = Config::default();
@@ -1022,6 +1171,8 @@ url = "https://hooks.example.org/citewatch"
         assert_eq!(c.schedule.cron, d.schedule.cron);
         assert_eq!(c.alerts.confirm_period, d.alerts.confirm_period);
         assert_eq!(c.archive.wayback_endpoint, d.archive.wayback_endpoint);
+        assert_eq!(c.fix, d.fix);
+        assert_eq!(c.serve, d.serve);
     }
 
     /// A config names where a password is, never the password: nothing printed of a loaded

@@ -188,6 +188,10 @@ pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), D
     })?;
     let mut life = Life::default();
     let writer_beats = writer.activity();
+    // The dashboard, when configured: a task of its own on its own read connections; it never
+    // waits on the loop nor the loop on it, and stops when the daemon does.
+    let dashboard_stop = CancellationToken::new();
+    let dashboard = start_dashboard(&config, &writer, &clock, dashboard_stop.clone()).await;
 
     // Before any cycle or delivery: what a previous run left unfinished.
     let mut startup = Some(tokio::spawn(startup_task(check_run(
@@ -426,8 +430,53 @@ pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), D
             }
         }
     }
+    dashboard_stop.cancel();
+    if let Some(d) = dashboard {
+        let _ = tokio::time::timeout(crate::serve::CLOSE_GRACE * 2, d).await;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts the dashboard when `[serve] listen` is set. A dashboard that cannot start (its token
+/// unreadable, its port taken) is logged and left out: checking and alerting go on.
+async fn start_dashboard(
+    config: &Config,
+    writer: &Writer,
+    clock: &Arc<dyn Clock>,
+    stop: CancellationToken,
+) -> Option<JoinHandle<()>> {
+    use crate::serve::{self, Dashboard, Token};
+    let listen = config.serve.listen?;
+    let started = async {
+        let token = config
+            .serve
+            .token_file
+            .as_deref()
+            .map(Token::from_file)
+            .transpose()?;
+        let listener = serve::bind(listen, token.as_ref()).await?;
+        Ok::<_, serve::ServeError>((listener, token))
+    };
+    match started.await {
+        Ok((listener, token)) => {
+            let at = listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|_| listen.to_string());
+            tracing::info!("dashboard on http://{at}/");
+            let planner = serve::fix_planner(writer.clone(), config.clone(), clock.clone());
+            let dash =
+                Arc::new(Dashboard::new(&config.db, token, clock.clone()).with_planner(planner));
+            Some(tokio::spawn(serve::run(listener, dash, async move {
+                stop.cancelled().await
+            })))
+        }
+        Err(e) => {
+            tracing::error!("dashboard not started: {e}; the service goes on without it");
+            None
+        }
+    }
 }
 
 /// What a check cycle of the daemon needs.
@@ -454,6 +503,9 @@ fn apply_reload(
         Ok((c, p)) => {
             if c.db != config.db {
                 tracing::warn!("the database path changed in the configuration; it takes effect at the next start");
+            }
+            if c.serve != config.serve {
+                tracing::warn!("the [serve] settings changed in the configuration; they take effect at the next start");
             }
             *config = c;
             *plan = p;

@@ -22,9 +22,11 @@ mod alerts;
 mod archive;
 mod checks;
 mod cycles;
+pub mod fix;
 mod query;
 mod scan;
 mod sites;
+mod web;
 mod writer;
 
 pub use cycles::{Confirming, CycleEnd, OpenCycle, Recorded, STALE_AFTER};
