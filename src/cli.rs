@@ -14,11 +14,11 @@ use citewatch::clock::{Clock, SystemClock};
 use citewatch::config::{self, Config, SourceConfig};
 use citewatch::confirm::Outage;
 use citewatch::pipeline::{self, CheckRun, CycleKind};
-use citewatch::store::Writer;
-use tokio_util::sync::CancellationToken;
 use citewatch::report;
 use citewatch::state::State;
+use citewatch::store::Writer;
 use citewatch::store::{StatusFilter, Store};
+use tokio_util::sync::CancellationToken;
 
 /// How the process ends; the numbers are documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -912,7 +912,11 @@ fn show(store: &Store, url: &str) -> Result<String> {
             report::sanitize(&c.text)
         )?;
         if let Some(q) = &c.quote {
-            writeln!(out, "      quotes: “{}”", report::sanitize(&truncate_chars(q, 160)))?;
+            writeln!(
+                out,
+                "      quotes: “{}”",
+                report::sanitize(&truncate_chars(q, 160))
+            )?;
         }
     }
     let history = store.history(row.id)?;
@@ -1215,7 +1219,11 @@ fn quotes(
                     q.line,
                     report::sanitize(&q.url)
                 )?;
-                writeln!(out, "         “{}”", report::sanitize(&truncate_chars(&q.quote, 160)))?;
+                writeln!(
+                    out,
+                    "         “{}”",
+                    report::sanitize(&truncate_chars(&q.quote, 160))
+                )?;
                 if let Some(r) = reason {
                     writeln!(out, "         {}", report::sanitize(r))?;
                 }
@@ -1401,4 +1409,3 @@ fn fix(cfg: Config, req: &FixRequest<'_>, now: chrono::DateTime<chrono::Utc>) ->
         Outcome::Clean
     })
 }
-

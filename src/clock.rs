@@ -116,6 +116,9 @@ mod tests {
         assert!(!poll(&mut sleep));
         c.advance(chrono::Duration::minutes(1));
         assert!(poll(&mut sleep));
-        assert!(poll(&mut c.sleep_until(t0)), "a time already past is no wait");
+        assert!(
+            poll(&mut c.sleep_until(t0)),
+            "a time already past is no wait"
+        );
     }
 }

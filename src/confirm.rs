@@ -386,7 +386,10 @@ mod tests {
         assert_eq!(is_outage(&[], true), Some(Outage::Canary));
         assert_eq!(is_outage(&[], false), None);
         // Regression: under ten checks every link was confirmed dead when offline.
-        let offline: Vec<_> = ["a", "b", "c"].iter().map(|h| obs(h, Some(Remote))).collect();
+        let offline: Vec<_> = ["a", "b", "c"]
+            .iter()
+            .map(|h| obs(h, Some(Remote)))
+            .collect();
         assert_eq!(is_outage(&offline, false), Some(Outage::NoAnswers));
         assert_eq!(
             is_outage(&[obs("a", Some(Local))], false),
@@ -397,7 +400,11 @@ mod tests {
         let lone = [obs("dead", Some(Remote)), obs("dead", Some(Remote))];
         assert_eq!(is_outage(&lone, false), None);
         // Some answers came: the network works.
-        let mixed = [obs("a", Some(Remote)), obs("b", Some(Remote)), obs("c", None)];
+        let mixed = [
+            obs("a", Some(Remote)),
+            obs("b", Some(Remote)),
+            obs("c", None),
+        ];
         assert_eq!(is_outage(&mixed, false), None);
     }
 }

@@ -168,7 +168,9 @@ impl Failure {
             Failure::BadRedirect(m) => format!("bad redirect: {m}"),
             Failure::InvalidUrl(m) => format!("invalid URL: {m}"),
             Failure::Other(m) => m.clone(),
-            Failure::Internal(m) => format!("internal error (a bug in citewatch; please report it): {m}"),
+            Failure::Internal(m) => {
+                format!("internal error (a bug in citewatch; please report it): {m}")
+            }
         }
     }
 }

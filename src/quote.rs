@@ -866,7 +866,10 @@ mod tests {
             decode_entities("a &amp; b &#8217; &#x2019; &bogus; &"),
             "a & b \u{2019} \u{2019} &bogus; &"
         );
-        assert_eq!(normalize("it&rsquo;s &minus;3&nbsp;&hellip;"), "it's -3 \u{2026}");
+        assert_eq!(
+            normalize("it&rsquo;s &minus;3&nbsp;&hellip;"),
+            "it's -3 \u{2026}"
+        );
     }
 
     mod props {

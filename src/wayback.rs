@@ -83,7 +83,11 @@ pub struct Wayback {
 
 impl Wayback {
     /// A client whose every look-up ends within `timeout`.
-    pub fn new(endpoint: Url, user_agent: &str, timeout: Duration) -> Result<Wayback, WaybackError> {
+    pub fn new(
+        endpoint: Url,
+        user_agent: &str,
+        timeout: Duration,
+    ) -> Result<Wayback, WaybackError> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -122,11 +126,7 @@ impl Wayback {
             return Err(err(format!("answered HTTP {}", resp.status().as_u16())));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|e| err(describe(e)))?
-        {
+        while let Some(chunk) = resp.chunk().await.map_err(|e| err(describe(e)))? {
             body.extend_from_slice(&chunk);
             if body.len() > MAX_ANSWER {
                 return Err(err("answer too large".into()));

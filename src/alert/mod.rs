@@ -64,7 +64,11 @@ pub fn event_for(
     now: DateTime<Utc>,
 ) -> AlertEvent {
     AlertEvent {
-        id: format!("cw-{link_id}-{}-{}", now.timestamp_millis(), t.kind.as_str()),
+        id: format!(
+            "cw-{link_id}-{}-{}",
+            now.timestamp_millis(),
+            t.kind.as_str()
+        ),
         event: t.kind.as_str().to_string(),
         url: row.map(|r| r.url.clone()).unwrap_or_default(),
         old_state: t.from,

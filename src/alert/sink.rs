@@ -53,9 +53,27 @@ pub fn sinks_from(cfg: &AlertsConfig) -> Vec<Sink> {
     if cfg.log {
         out.push(Sink::new(SinkKind::Log));
     }
-    out.extend(cfg.webhook.iter().cloned().map(SinkKind::Webhook).map(Sink::new));
-    out.extend(cfg.email.iter().cloned().map(SinkKind::Email).map(Sink::new));
-    out.extend(cfg.command.iter().cloned().map(SinkKind::Command).map(Sink::new));
+    out.extend(
+        cfg.webhook
+            .iter()
+            .cloned()
+            .map(SinkKind::Webhook)
+            .map(Sink::new),
+    );
+    out.extend(
+        cfg.email
+            .iter()
+            .cloned()
+            .map(SinkKind::Email)
+            .map(Sink::new),
+    );
+    out.extend(
+        cfg.command
+            .iter()
+            .cloned()
+            .map(SinkKind::Command)
+            .map(Sink::new),
+    );
     out
 }
 
@@ -63,9 +81,24 @@ pub fn sinks_from(cfg: &AlertsConfig) -> Vec<Sink> {
 /// of the sink now at that position: for adopting deliveries an older citewatch left pending.
 pub fn legacy_keys(cfg: &AlertsConfig) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    out.extend(cfg.webhook.iter().enumerate().map(|(i, w)| (format!("webhook:{i}"), w.key.clone())));
-    out.extend(cfg.email.iter().enumerate().map(|(i, e)| (format!("email:{i}"), e.key.clone())));
-    out.extend(cfg.command.iter().enumerate().map(|(i, c)| (format!("command:{i}"), c.key.clone())));
+    out.extend(
+        cfg.webhook
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (format!("webhook:{i}"), w.key.clone())),
+    );
+    out.extend(
+        cfg.email
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (format!("email:{i}"), e.key.clone())),
+    );
+    out.extend(
+        cfg.command
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("command:{i}"), c.key.clone())),
+    );
     out
 }
 

@@ -134,7 +134,11 @@ impl Known {
     }
 
     /// A site's memory: from this run's cache, else from the store.
-    fn site(&self, reads: &Reads<'_>, origin: &str) -> Result<crate::drift::SiteMemory, StoreError> {
+    fn site(
+        &self,
+        reads: &Reads<'_>,
+        origin: &str,
+    ) -> Result<crate::drift::SiteMemory, StoreError> {
         let mut sites = self.sites.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(m) = sites.get(origin) {
             return Ok(m.clone());
@@ -286,7 +290,10 @@ async fn fetch_one(
                 });
                 (Some(s), p)
             }
-            Ok(r) => (Some(crate::snapshot::prepare(r, &archived, |_| false)), None),
+            Ok(r) => (
+                Some(crate::snapshot::prepare(r, &archived, |_| false)),
+                None,
+            ),
             Err(_) => (None, None),
         };
         (fetched, snap, page)
@@ -591,10 +598,12 @@ fn judge(reads: &Reads<'_>, f: &Finished, known: &Known) -> Result<CheckRecord, 
     let quotes: Vec<&str> = quotes.iter().map(String::as_str).collect();
     let j = crate::verdict::judge(&crate::verdict::Input {
         fetched: &f.fetched,
-        baseline: base.as_ref().map(|(title, text, _)| crate::verdict::Baseline {
-            title: title.as_deref(),
-            text,
-        }),
+        baseline: base
+            .as_ref()
+            .map(|(title, text, _)| crate::verdict::Baseline {
+                title: title.as_deref(),
+                text,
+            }),
         unchanged,
         current: f.page.as_ref(),
         volatile: f.link.volatile.as_deref(),

@@ -65,7 +65,9 @@ pub async fn deliver_due(
     }
     let rounds = by_sink.into_iter().filter_map(|(key, items)| {
         let sink = sinks.iter().find(|s| s.key == key)?.clone();
-        Some(deliver_to(writer, sink, items, alerts, http, clock, progress))
+        Some(deliver_to(
+            writer, sink, items, alerts, http, clock, progress,
+        ))
     });
     let mut report = DeliveryReport {
         dropped,

@@ -71,7 +71,6 @@ impl Store {
         Ok(())
     }
 
-
     /// Marks the pending deliveries to sinks that are no longer configured as `dropped`: they are
     /// never sent elsewhere. Returns how many.
     pub fn drop_deliveries(&mut self, configured: &[String], now: DateTime<Utc>) -> Result<usize> {

@@ -307,5 +307,4 @@ impl Reads<'_> {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
-
 }

@@ -216,7 +216,9 @@ mod tests {
         let w = Writer::start(&path).unwrap();
         // Another connection takes the write lock and changes the database (as VACUUM does).
         let other = rusqlite::Connection::open(&path).unwrap();
-        other.execute_batch("BEGIN IMMEDIATE; INSERT INTO source_files VALUES ('a', 'x', 'now')").unwrap();
+        other
+            .execute_batch("BEGIN IMMEDIATE; INSERT INTO source_files VALUES ('a', 'x', 'now')")
+            .unwrap();
         let (done_tx, done_rx) = mpsc::channel();
         let w2 = w.clone();
         std::thread::spawn(move || {
