@@ -183,24 +183,24 @@ pub async fn check(
     let quoted = run.writer.read(|s| s.quoted_links()).await?;
     let known = Arc::new(Known::new(probes, quoted, cycle));
     let total = links.len();
-    let (tx, rx) =
-        tokio::sync::mpsc::unbounded_channel::<(Finished, tokio::sync::OwnedSemaphorePermit)>();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(
+        String,
+        CheckRecord,
+        tokio::sync::OwnedSemaphorePermit,
+    )>();
     let queue = Arc::new(tokio::sync::Semaphore::new(WRITE_QUEUE));
-    let batcher = tokio::spawn(write_batches(
-        run.writer.clone(),
-        rx,
-        conf.clone(),
-        known.clone(),
-        on_done,
-    ));
+    let batcher = tokio::spawn(write_batches(run.writer.clone(), rx, conf.clone(), on_done));
+    let db = run.writer.path().to_path_buf();
     let concurrency = run.check.concurrency.max(1);
     let results: Vec<Result<bool, PipelineError>> = futures_util::stream::iter(links)
         .map(|link| {
-            let (checker, tx, queue, clock) = (
+            let (checker, tx, queue, clock, known, db) = (
                 checker.clone(),
                 tx.clone(),
                 queue.clone(),
                 run.clock.clone(),
+                known.clone(),
+                db.clone(),
             );
             let stop = stop.clone();
             async move {
@@ -225,11 +225,19 @@ pub async fn check(
                         }
                     }
                 };
+                // Judged on a blocking thread of its own (all cores share the work; the writer
+                // only writes), reading through a connection of that thread.
+                let url = finished.link.url.clone();
+                let record = tokio::task::spawn_blocking(move || {
+                    with_reader(&db, |reads| judge_safely(reads, &finished, &known))
+                })
+                .await
+                .map_err(|_| PipelineError::Panicked("judging a check"))??;
                 let permit = queue
                     .acquire_owned()
                     .await
                     .map_err(|_| PipelineError::WriterGone)?;
-                tx.send((finished, permit))
+                tx.send((url, record, permit))
                     .map_err(|_| PipelineError::WriterGone)?;
                 Ok(true)
             }
@@ -285,9 +293,15 @@ async fn fetch_one(
         let archived = [baseline.as_deref(), last.as_deref()];
         let (snap, page) = match fetched.outcome.as_ref() {
             Ok(r) if (200..300).contains(&r.status) => {
-                let (s, p) = crate::snapshot::prepare_with_page(r, &archived, |hash| {
+                let (mut s, p) = crate::snapshot::prepare_with_page(r, &archived, |hash| {
                     baseline.as_deref() != Some(hash)
                 });
+                // A page with nothing to compare it with yet keeps its body only: its text is
+                // read from the archive if it ever becomes a baseline that is compared (most
+                // never are), so the database grows with changes, not with pages.
+                if baseline.is_none() {
+                    s.text = None;
+                }
                 (Some(s), p)
             }
             Ok(r) => (
@@ -321,13 +335,16 @@ async fn fetch_one(
     })
 }
 
-/// Gathers finished checks into batches and has the writer commit each: judged, recorded and
-/// confirmed in one transaction. Returns the stats and how many checks were recorded.
+/// Gathers judged checks into batches and has the writer commit each: recorded and confirmed in
+/// one transaction. Returns the stats and how many checks were recorded.
 async fn write_batches(
     writer: Writer,
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<(Finished, tokio::sync::OwnedSemaphorePermit)>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<(
+        String,
+        CheckRecord,
+        tokio::sync::OwnedSemaphorePermit,
+    )>,
     conf: Arc<Confirming>,
-    known: Arc<Known>,
     on_done: impl Fn(&str, State) + Send + Sync + 'static,
 ) -> Result<(CheckStats, usize), PipelineError> {
     let mut stats = CheckStats::default();
@@ -342,26 +359,56 @@ async fn write_batches(
                 _ => break,
             }
         }
-        let (batch, permits): (Vec<Finished>, Vec<_>) = batch.into_iter().unzip();
-        let batch = Arc::new(batch);
-        let (b, c, k) = (batch.clone(), conf.clone(), known.clone());
+        let mut urls = Vec::with_capacity(batch.len());
+        let mut records = Vec::with_capacity(batch.len());
+        let mut permits = Vec::with_capacity(batch.len());
+        for (url, record, permit) in batch {
+            urls.push(url);
+            records.push(record);
+            permits.push(permit);
+        }
+        let records = Arc::new(records);
+        let (r, c) = (records.clone(), conf.clone());
         let done: Vec<Recorded> = writer
             .run("checks", move |s| {
-                s.record_verdicts(&b, &c, &mut |reads, f| judge_safely(reads, f, &k))
+                s.record_verdicts(&r, &c, &mut |_, record: &CheckRecord| Ok(record.clone()))
             })
             .await?;
         drop(permits);
-        for (f, r) in batch.iter().zip(&done) {
+        for (url, r) in urls.iter().zip(&done) {
             recorded += 1;
             stats.checked += 1;
             *stats.by_state.entry(r.state).or_default() += 1;
             if r.transition.is_some() {
                 stats.transitions += 1;
             }
-            on_done(&f.link.url, r.state);
+            on_done(url, r.state);
         }
     }
     Ok((stats, recorded))
+}
+
+thread_local! {
+    /// A read connection per blocking thread that judges checks: opened once, reused.
+    static READER: std::cell::RefCell<Option<crate::store::Store>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's read connection to `db` (opened on first use).
+fn with_reader<T>(
+    db: &std::path::Path,
+    f: impl FnOnce(&Reads<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    READER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().is_none_or(|s| s.path() != db) {
+            *slot = Some(crate::store::Store::open_reader(db)?);
+        }
+        match slot.as_ref() {
+            Some(store) => f(&store.reads()),
+            None => Err(StoreError::WriterGone),
+        }
+    })
 }
 
 /// Ends the cycles that a crash or a kill cut short: their process is gone, or they wrote nothing

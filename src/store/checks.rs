@@ -173,10 +173,11 @@ pub(super) fn write_check(tx: &Transaction<'_>, rec: &CheckRecord) -> Result<Cur
             },
         ) => {
             tx.prepare_cached(
-                "INSERT INTO snapshots (hash, size, body, content_type, headers, title, text, truncated, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT (hash) DO UPDATE SET text = excluded.text
-                 WHERE snapshots.text IS NULL AND excluded.text IS NOT NULL",
+                "INSERT INTO snapshots (hash, size, body, content_type, headers, title, text, truncated, created_at, text_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, CASE WHEN ?7 IS NULL THEN NULL ELSE ?10 END)
+                 ON CONFLICT (hash) DO UPDATE SET text = excluded.text, text_version = excluded.text_version
+                 WHERE (snapshots.text IS NULL OR snapshots.text_version IS NOT excluded.text_version)
+                   AND excluded.text IS NOT NULL",
             )?
             .execute(params![
                 s.hash,
@@ -187,7 +188,8 @@ pub(super) fn write_check(tx: &Transaction<'_>, rec: &CheckRecord) -> Result<Cur
                 s.title,
                 s.text,
                 s.truncated,
-                ts(rec.checked_at)
+                ts(rec.checked_at),
+                crate::readable::VERSION
             ])?;
         }
         Some(NewSnapshot {
@@ -196,8 +198,12 @@ pub(super) fn write_check(tx: &Transaction<'_>, rec: &CheckRecord) -> Result<Cur
             body_zstd: None,
             ..
         }) => {
-            tx.prepare_cached("UPDATE snapshots SET text = ?2 WHERE hash = ?1 AND text IS NULL")?
-                .execute(params![hash, text])?;
+            // Text read now is of the current extraction: it replaces a missing or older one.
+            tx.prepare_cached(
+                "UPDATE snapshots SET text = ?2, text_version = ?3
+                 WHERE hash = ?1 AND (text IS NULL OR text_version IS NOT ?3)",
+            )?
+            .execute(params![hash, text, crate::readable::VERSION])?;
         }
         _ => {}
     }

@@ -516,4 +516,36 @@ mod tests {
         let kept: Vec<State> = s.history(id).unwrap().iter().map(|c| c.state).collect();
         assert_eq!(kept, [State::Ok, State::Broken, State::Ok, State::Ok]);
     }
+
+    /// Text a check read is of the current extraction: it is kept with its version and read back
+    /// as stored, not extracted again on every comparison.
+    #[test]
+    fn text_written_by_a_check_is_read_back_as_current() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
+        s.replace_post(&post("a.md"), &[cite("https://a.org/", 1)], now())
+            .unwrap();
+        let id = s.links_to_check(None).unwrap()[0].id;
+        let rec = CheckRecord {
+            link_id: id,
+            checked_at: now(),
+            state: State::Ok,
+            snapshot: Some(NewSnapshot {
+                hash: "h".into(),
+                size: 4,
+                body_zstd: Some(zstd::encode_all(&b"<p>x</p>"[..], 3).unwrap()),
+                content_type: Some("text/html".into()),
+                headers_json: "[]".into(),
+                title: None,
+                text: Some("the text as read".into()),
+                truncated: false,
+            }),
+            ..Default::default()
+        };
+        s.record_check(&rec).unwrap();
+        assert_eq!(
+            s.reads().readable_text("h").unwrap(),
+            Some((None, "the text as read".to_string(), false))
+        );
+    }
 }
