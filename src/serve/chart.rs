@@ -25,20 +25,22 @@ fn plural(n: u64, one: &str) -> String {
 /// A horizontal bar split by state, as wide as its container.
 pub fn state_bar(counts: &[u64; 9], label: &str) -> Markup {
     let total: u64 = counts.iter().sum();
+    // Each state's segment: its state, count, left edge and width.
     let mut x = 0.0f64;
+    let mut segments = Vec::new();
+    for (i, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+        let w = *n as f64 * 1000.0 / total as f64;
+        segments.push((State::ALL[i], *n, x, w));
+        x += w;
+    }
     html! {
         svg class="bar" viewBox="0 0 1000 24" preserveAspectRatio="none" role="img" aria-label=(label) {
             @if total == 0 {
                 rect class="empty" x="0" y="0" width="1000" height="24" {}
             }
-            @for (i, n) in counts.iter().enumerate() {
-                @if *n > 0 {
-                    @let w = *n as f64 * 1000.0 / total as f64;
-                    @let s = State::ALL[i];
-                    rect class=(class_of(s)) x=(fmt(x)) y="0" width=(fmt(w)) height="24" {
-                        title { (plural(*n, "link")) " " (s.as_str()) }
-                    }
-                    @let _ = { x += w; };
+            @for (s, n, x, w) in segments {
+                rect class=(class_of(s)) x=(fmt(x)) y="0" width=(fmt(w)) height="24" {
+                    title { (plural(n, "link")) " " (s.as_str()) }
                 }
             }
         }
@@ -80,14 +82,9 @@ pub fn weekly(weeks: &[WeekCounts]) -> Markup {
                 @let x = LEFT + k as f64 * slot + (slot - bar) / 2.0;
                 g {
                     title { (week_title(w)) }
-                    @let mut base = 0u64;
-                    @for (i, c) in w.counts.iter().enumerate() {
-                        @if *c > 0 {
-                            @let top = base + c;
-                            rect class=(class_of(State::ALL[i])) x=(fmt(x)) y=(fmt(y_of(top)))
-                                width=(fmt(bar)) height=(fmt(y_of(base) - y_of(top))) {}
-                            @let _ = { base = top; };
-                        }
+                    @for (s, base, top) in stack(&w.counts) {
+                        rect class=(class_of(s)) x=(fmt(x)) y=(fmt(y_of(top)))
+                            width=(fmt(bar)) height=(fmt(y_of(base) - y_of(top))) {}
                     }
                 }
                 // A date under every fourth week, and under the last one.
@@ -99,6 +96,17 @@ pub fn weekly(weeks: &[WeekCounts]) -> Markup {
             }
         }
     }
+}
+
+/// The stacked segments of one bar: each state with a count, from and to which total.
+fn stack(counts: &[u64; 9]) -> Vec<(State, u64, u64)> {
+    let mut base = 0;
+    let mut out = Vec::new();
+    for (i, c) in counts.iter().enumerate().filter(|(_, c)| **c > 0) {
+        out.push((State::ALL[i], base, base + c));
+        base += c;
+    }
+    out
 }
 
 fn week_title(w: &WeekCounts) -> String {

@@ -626,7 +626,7 @@ async fn cited(
                     return Ok(None);
                 };
                 Ok(s.web_link_snapshot(id, &hash)?
-                    .map(|(info, _, _, as_cited)| (status, info, as_cited)))
+                    .map(|l| (status, l.info, l.as_cited)))
             })
             .await?;
         let (status, info, as_cited) = found(read, "archived copy of this link")?;
@@ -653,9 +653,11 @@ async fn snapshot(
         let (id, hash) = (id_of(&id)?, hash_of(&hash)?);
         let shown = d
             .read(move |s, dash| {
-                let Some((info, url, final_url, as_cited)) = s.web_link_snapshot(id, &hash)? else {
+                let Some(found) = s.web_link_snapshot(id, &hash)? else {
                     return Ok(None);
                 };
+                let (info, url, final_url, as_cited) =
+                    (found.info, found.url, found.final_url, found.as_cited);
                 let body = s.snapshot_body(&hash)?.unwrap_or_default();
                 let ct = info
                     .content_type
@@ -721,7 +723,7 @@ async fn raw(
         let (id, hash) = (id_of(&id)?, hash_of(&hash)?);
         let read = d
             .read(move |s, _| {
-                let Some((info, ..)) = s.web_link_snapshot(id, &hash)? else {
+                let Some(info) = s.web_link_snapshot(id, &hash)?.map(|l| l.info) else {
                     return Ok(None);
                 };
                 let ct = info

@@ -183,6 +183,18 @@ pub struct SnapshotInfo {
     pub truncated: bool,
 }
 
+/// A snapshot shown as an archived copy of a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkSnapshot {
+    pub info: SnapshotInfo,
+    /// The cited URL.
+    pub url: String,
+    /// Where the check that archived it ended (relative links in the page resolve against it).
+    pub final_url: Option<String>,
+    /// Whether it is the link's baseline: the page as cited.
+    pub as_cited: bool,
+}
+
 /// Whether a quoted passage still stands in the cited page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QuoteStanding {

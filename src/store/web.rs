@@ -11,9 +11,9 @@ use rusqlite::types::Value as Sql;
 use super::*;
 use crate::serve::history::CheckEvent;
 use crate::serve::view::{
-    count_array, CitedBy, Hop, LastCycle, LinkFilter, LinkPage, LinkRow, LinkSort, MetricsFacts,
-    PageReq, Paged, PostCitation, PostInfo, PostSort, PostSummary, QuoteStanding, SnapshotInfo,
-    TimelineCheck, Transition, ROTTED, TIMELINE_CHECKS,
+    count_array, CitedBy, Hop, LastCycle, LinkFilter, LinkPage, LinkRow, LinkSnapshot, LinkSort,
+    MetricsFacts, PageReq, Paged, PostCitation, PostInfo, PostSort, PostSummary, QuoteStanding,
+    SnapshotInfo, TimelineCheck, Transition, ROTTED, TIMELINE_CHECKS,
 };
 
 /// Transitions shown at most (the most recent): a link that flaps daily for years has thousands.
@@ -179,6 +179,13 @@ impl Store {
             }
         }
         let wher = cond.join(" AND ");
+        // The count and the page are two queries: the page, in index order, stops after its
+        // rows (a window count over the matches would make every page sort them all).
+        let count: i64 = self.conn.query_row(
+            &format!("SELECT COUNT(*) FROM links l WHERE {wher}"),
+            rusqlite::params_from_iter(args.iter()),
+            |r| r.get(0),
+        )?;
         let order = match f.sort {
             LinkSort::Url => "l.url",
             LinkSort::Since => "l.since DESC, l.id DESC",
@@ -186,32 +193,14 @@ impl Store {
         let mut page_args = args.clone();
         page_args.push(Sql::Integer(page.limit()));
         page_args.push(Sql::Integer(page.offset()));
-        // The total comes with the page (a window over the matches), so the filters are
-        // evaluated once; only a page past the end needs a count of its own.
         let mut stmt = self.conn.prepare(&format!(
             "SELECT l.id, l.url, l.state, l.since, l.streak, l.checked_at, l.http_status, l.final_url, l.error,
-               (SELECT archived_url FROM wayback w WHERE w.link_id = l.id), COUNT(*) OVER ()
+               (SELECT archived_url FROM wayback w WHERE w.link_id = l.id)
              FROM links l WHERE {wher} ORDER BY {order} LIMIT ? OFFSET ?"
         ))?;
-        let mut count = 0i64;
         let rows: Vec<StatusRow> = stmt
-            .query_map(rusqlite::params_from_iter(page_args.iter()), |r| {
-                Ok((status_row(r)?, r.get::<_, i64>(10)?))
-            })?
-            .map(|r| {
-                r.map(|(row, n)| {
-                    count = n;
-                    row
-                })
-            })
+            .query_map(rusqlite::params_from_iter(page_args.iter()), status_row)?
             .collect::<rusqlite::Result<_>>()?;
-        if rows.is_empty() && page.offset() > 0 {
-            count = self.conn.query_row(
-                &format!("SELECT COUNT(*) FROM links l WHERE {wher}"),
-                rusqlite::params_from_iter(args.iter()),
-                |r| r.get(0),
-            )?;
-        }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let mut cites = self.citations_by_link(&ids)?;
         let items = rows
@@ -486,11 +475,7 @@ impl Store {
     /// (relative links in the page resolve against it) and whether it is the link's baseline.
     /// `None` unless the link's baseline is that snapshot or one of its checks archived it, so a
     /// page never claims to be an archived copy of a URL it is not.
-    pub fn web_link_snapshot(
-        &self,
-        link_id: i64,
-        hash: &str,
-    ) -> Result<Option<(SnapshotInfo, String, Option<String>, bool)>> {
+    pub fn web_link_snapshot(&self, link_id: i64, hash: &str) -> Result<Option<LinkSnapshot>> {
         let link: Option<(String, Option<String>)> = self
             .conn
             .prepare_cached("SELECT url, baseline FROM links WHERE id = ?1")?
@@ -510,9 +495,12 @@ impl Store {
         if check.is_none() && !as_cited {
             return Ok(None);
         }
-        Ok(self
-            .web_snapshot_info(hash)?
-            .map(|info| (info, url, check.flatten(), as_cited)))
+        Ok(self.web_snapshot_info(hash)?.map(|info| LinkSnapshot {
+            info,
+            url,
+            final_url: check.flatten(),
+            as_cited,
+        }))
     }
 
     /// The archived copy of the image at `url`, when citewatch fetched that URL itself: the

@@ -209,13 +209,9 @@ fn png(w: u32, h: u32, rgb: [u8; 3]) -> Vec<u8> {
     ihdr.extend(w.to_be_bytes());
     ihdr.extend(h.to_be_bytes());
     ihdr.extend([8, 2, 0, 0, 0]);
-    let mut raw = Vec::new();
-    for _ in 0..h {
-        raw.push(0);
-        for _ in 0..w {
-            raw.extend(rgb);
-        }
-    }
+    // Each row: filter type 0, then the pixels.
+    let row: Vec<u8> = std::iter::once(0).chain((0..w).flat_map(|_| rgb)).collect();
+    let raw = row.repeat(h as usize);
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     z.write_all(&raw).unwrap();
     let idat = z.finish().unwrap();
@@ -1584,16 +1580,18 @@ fn browse(profile: &Path, args: &[&str], url: &str) -> String {
 }
 
 #[track_caller]
-fn screenshot(profile: &Path, file: &Path, size: &str, url: &str) {
+fn screenshot(profile: &Path, file: &Path, size: &str, dark: bool, url: &str) {
     let _ = std::fs::remove_file(file);
-    browse(
-        profile,
-        &[
-            &format!("--screenshot={}", file.display()),
-            &format!("--window-size={size}"),
-        ],
-        url,
-    );
+    let mut args = vec![
+        format!("--screenshot={}", file.display()),
+        format!("--window-size={size}"),
+    ];
+    if dark {
+        // `prefers-color-scheme: dark`, as a browser set to dark mode asks.
+        args.push("--force-dark-mode".into());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    browse(profile, &args, url);
     let png = std::fs::read(file).unwrap_or_else(|e| panic!("no screenshot of {url}: {e}"));
     assert!(
         png.starts_with(b"\x89PNG") && png.len() > 5_000,
@@ -1684,26 +1682,47 @@ fn a_real_browser_renders_pages_and_the_archived_page_runs_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = shots.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(&dir).unwrap();
-    for (name, size, path) in [
-        ("dashboard-overview.png", "1280,1100", "/".to_string()),
+    for (name, size, dark, path) in [
+        (
+            "dashboard-overview.png",
+            "1280,1100",
+            false,
+            "/".to_string(),
+        ),
+        (
+            "dashboard-overview-dark.png",
+            "1280,1100",
+            true,
+            "/".to_string(),
+        ),
+        (
+            "dashboard-links.png",
+            "1280,900",
+            false,
+            "/links?state=broken,changed,redirected,ok".to_string(),
+        ),
         (
             "dashboard-post.png",
             "1280,1000",
+            false,
             format!("/post/{}", f.hostile_post),
         ),
         (
             "dashboard-link.png",
-            "1280,1700",
+            "1280,1500",
+            false,
             format!("/link/{}", f.changed),
         ),
         (
             "dashboard-snapshot.png",
             "1280,700",
+            false,
             format!("/link/{}/cited/{}", f.changed, f.baseline),
         ),
         (
             "dashboard-phone.png",
             "390,1100",
+            false,
             format!("/post/{}", f.hostile_post),
         ),
     ] {
@@ -1711,6 +1730,7 @@ fn a_real_browser_renders_pages_and_the_archived_page_runs_nothing() {
             profile.path(),
             &dir.join(name),
             size,
+            dark,
             &format!("{base}{path}"),
         );
     }
@@ -1833,6 +1853,30 @@ fn speed_on_20000_links() {
         t.elapsed(),
         std::fs::metadata(&db).unwrap().len() / 1_000_000
     );
+    // One archived page of a realistic size (about 100 KB of markup: navigation, scripts,
+    // images, 300 paragraphs), for the snapshot view.
+    let mut big = String::from("<!doctype html><html><head><title>A long article</title><script>var x = 1;</script><style>p { margin: 1em }</style></head><body><nav>");
+    for i in 0..200 {
+        big.push_str(&format!("<a href=\"/section/{i}\">Section {i}</a> "));
+    }
+    big.push_str("</nav><article>");
+    for i in 0..300 {
+        big.push_str(&format!("<p class=\"para\">Paragraph {i} of the article, with <a href=\"https://elsewhere.example/{i}\">a link</a>, <em>emphasis</em> and an image <img src=\"/img/{i}.png\" alt=\"figure {i}\" srcset=\"/img/{i}@2x.png 2x\"> among words that carry on for a while so that the page is as long as real articles are.</p>"));
+    }
+    big.push_str("</article></body></html>");
+    let big_hash = blake3::hash(big.as_bytes()).to_hex().to_string();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "INSERT INTO snapshots (hash, size, body, content_type, headers, created_at) VALUES (?1, ?2, ?3, 'text/html', '[]', '2025-11-01T00:00:00Z')",
+            rusqlite::params![big_hash, big.len() as i64, zstd::encode_all(big.as_bytes(), 3).unwrap()],
+        )
+        .unwrap();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("UPDATE links SET baseline = ?1 WHERE id = 30", [&big_hash])
+        .unwrap();
+    let big_page = format!("/link/30/snapshot/{big_hash}");
     let t = Instant::now();
     let d = Running::start(&db, "127.0.0.1:0", None);
     d.ok("/healthz");
@@ -1858,6 +1902,7 @@ fn speed_on_20000_links() {
         "/link/12345",
         "/link/10/history",
         "/link/20/cited/x",
+        &big_page,
         "/alerts",
         "/alerts?page=5",
         "/metrics",
@@ -1890,4 +1935,39 @@ fn speed_on_20000_links() {
             first.body.len()
         );
     }
+    // The post page also runs `citewatch fix`'s planner dry, which lists the source folder: its
+    // cost on a folder of as many posts as the store has.
+    use citewatch::config::{Config, SourceConfig};
+    let posts = dir.path().join("posts");
+    std::fs::create_dir(&posts).unwrap();
+    for i in 1..=links / 4 {
+        let text = format!(
+            "# Post {i}\n\nSee [a page](https://host{}.example/articles/{i}).\n",
+            i % 700
+        );
+        std::fs::write(posts.join(format!("post-{i}.md")), text).unwrap();
+    }
+    let cfg = Config {
+        db: db.clone(),
+        sources: vec![SourceConfig::bare(posts)],
+        ..Config::default()
+    };
+    let writer = citewatch::store::Writer::start(&db).unwrap();
+    let planner = serve::fix_planner(writer, cfg, Arc::new(ManualClock::new(now())));
+    let store = Store::open_reader(&db).unwrap();
+    let info = store.web_post(123).unwrap().unwrap();
+    let mut times: Vec<Duration> = (0..10)
+        .map(|_| {
+            let t = Instant::now();
+            planner(&store, &info);
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    println!(
+        "{:<55} {:>7.1}ms {:>7.1}ms",
+        format!("fix planner, a folder of {} posts", links / 4),
+        times[5].as_secs_f64() * 1000.0,
+        times[9].as_secs_f64() * 1000.0
+    );
 }
