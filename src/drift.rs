@@ -134,31 +134,72 @@ fn months() -> &'static HashSet<&'static str> {
     SET.get_or_init(|| MONTHS.iter().copied().collect())
 }
 
+/// Whether a lowercase word is a month name. Most words are not, and a length outside the month
+/// names' is told at once (this runs for every word of every page compared).
+fn is_month(w: &str) -> bool {
+    static LENGTHS: std::sync::OnceLock<(usize, usize)> = std::sync::OnceLock::new();
+    let (lo, hi) = *LENGTHS.get_or_init(|| {
+        let lens = MONTHS.iter().map(|m| m.len());
+        (lens.clone().min().unwrap_or(0), lens.max().unwrap_or(0))
+    });
+    (lo..=hi).contains(&w.len()) && months().contains(w)
+}
+
 /// Text normalized for comparison: lowercase words; digit runs (dates, times, counters, prices)
 /// and month names replaced by placeholders, so what changes on every visit does not count.
 fn words(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    each_word(text, |w| out.push(w.to_string()));
+    out
+}
+
+/// Feeds each normalized word of `text` to `f`, as [`words`] returns them, without a `String`
+/// per word: lowercase words, one `#` for a run of digit groups ("1 234 vues", "12:30"), `#m`
+/// for a month name.
+fn each_word(text: &str, mut f: impl FnMut(&str)) {
+    let mut lower = String::new();
+    let mut last_number = false;
     for w in text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
     {
-        let norm = if w.chars().any(|c| c.is_ascii_digit()) {
-            // A run of digit groups is one number ("1 234 vues", "12:30").
-            if out.last().is_some_and(|l| l == "#") {
-                continue;
+        if w.chars().any(|c| c.is_ascii_digit()) {
+            // A run of digit groups is one number.
+            if !last_number {
+                f("#");
             }
-            "#".to_string()
+            last_number = true;
+            continue;
+        }
+        last_number = false;
+        lower.clear();
+        if w.is_ascii() {
+            lower.push_str(w);
+            lower.make_ascii_lowercase();
         } else {
-            let l = w.to_lowercase();
-            if months().contains(l.as_str()) {
-                "#m".to_string()
-            } else {
-                l
-            }
-        };
-        out.push(norm);
+            // `str::to_lowercase`, not per char: a final sigma lowercases as ς.
+            lower.push_str(&w.to_lowercase());
+        }
+        if is_month(&lower) {
+            f("#m");
+        } else {
+            f(&lower);
+        }
     }
-    out
+}
+
+/// A line's word count and key in one pass (see [`word_count`] and [`line_key`]).
+fn line_facts(line: &str) -> (usize, u64) {
+    let mut joined = String::with_capacity(line.len());
+    let mut n = 0;
+    each_word(line, |w| {
+        if n > 0 {
+            joined.push(' ');
+        }
+        joined.push_str(w);
+        n += 1;
+    });
+    (n, hash(&joined))
 }
 
 /// The shingles of a text, line by line: a line shorter than a shingle is one shingle.
@@ -244,7 +285,20 @@ pub fn new_lines<'a>(baseline: &str, current: &'a str) -> Vec<&'a str> {
 
 /// Words of a text after normalization (what the measure counts).
 pub fn word_count(text: &str) -> usize {
-    words(text).len()
+    // As `each_word` counts, without normalizing the words: a run of digit groups is one.
+    let mut n = 0;
+    let mut last_number = false;
+    for w in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let number = w.chars().any(|c| c.is_ascii_digit());
+        if !(number && last_number) {
+            n += 1;
+        }
+        last_number = number;
+    }
+    n
 }
 
 /// Lines longer than this (in words) are content, never "volatile": a rewritten paragraph must
@@ -253,7 +307,7 @@ const VOLATILE_MAX_WORDS: usize = 25;
 
 /// The identity of a line after normalization (numbers, dates, case).
 pub fn line_key(line: &str) -> u64 {
-    hash(&words(line).join(" "))
+    line_facts(line).1
 }
 
 /// Keys of the short lines present in one text and not the other: what varies between two
@@ -309,9 +363,8 @@ pub fn core(text: &str, volatile: &HashSet<u64>, boilerplate: &HashSet<u32>) -> 
     let mut kept = Vec::new();
     let (mut all, mut left) = (0usize, 0usize);
     for l in text.lines() {
-        let n = words(l).len();
+        let (n, k) = line_facts(l);
         all += n;
-        let k = line_key(l);
         if volatile.contains(&k) {
             continue;
         }
@@ -429,6 +482,23 @@ impl SiteMemory {
 
 #[cfg(test)]
 mod tests {
+    /// The streaming word walk gives what the plain one gives: counts, keys and words alike.
+    #[test]
+    fn line_facts_agree_with_words() {
+        for line in [
+            "",
+            "Posted 12 March 2024, 1 234 views",
+            "ΟΔΟΣ ΣΟΦΙΑΣ and ÉTÉ Straße 12:30 12.5",
+            "a-b c_d  E",
+        ] {
+            let w = words(line);
+            assert_eq!(line_facts(line), (w.len(), hash(&w.join(" "))), "{line:?}");
+            assert_eq!(word_count(line), w.len());
+        }
+        assert_eq!(words("ΟΔΟΣ")[0], "οδος");
+        assert_eq!(words("1 234 vues, in May"), ["#", "vues", "in", "#m"]);
+    }
+
     use super::*;
 
     const ARTICLE: &str = "Links on the web decay over time. Studies of reference rot find that a large share of cited pages disappear within a decade, and many that still answer have changed.";

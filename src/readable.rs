@@ -372,64 +372,65 @@ const UNNESTED: &[&str] = &[
     "tbody", "tfoot", "colgroup", "caption", "rt", "rp", "html", "head", "body",
 ];
 
-/// The document up to where its tags nest deeper than [`MAX_NESTING`] (all of it, for any real
-/// page). A cheap scan: tags counted open and closed, script, style and comment contents
-/// skipped. Cuts only at a `<`, so the slice is always on a character boundary.
-fn cap_nesting(html: &str) -> &str {
-    let b = html.as_bytes();
+/// Elements whose content is text up to their end tag (it holds no tags to count).
+const RAW: &[&str] = &[
+    "script", "style", "textarea", "title", "xmp", "noembed", "noframes", "noscript", "iframe",
+];
+
+/// The document up to where its tags nest deeper than `max` (all of it, for any real page):
+/// html5ever's tree building is quadratic in nesting depth. A cheap scan over a lowercased copy
+/// (same length, so offsets hold; an end tag such as `</SCRIPT>` is found whatever its case):
+/// tags counted open and closed, raw-text contents and comments skipped. Cuts only at a `<`, so
+/// the slice is always on a character boundary.
+pub fn cap_nesting(html: &str, max: usize) -> &str {
+    let lower = html.to_ascii_lowercase();
+    let b = lower.as_bytes();
     let mut depth = 0usize;
     let mut i = 0;
     while let Some(off) = memchr::memchr(b'<', b.get(i..).unwrap_or_default()) {
         let at = i + off;
         let rest = &b[at + 1..];
-        let skip_to = |needle: &[u8]| {
-            memchr::memmem::find(rest, needle).map_or(b.len(), |j| at + 1 + j + needle.len())
-        };
         if rest.starts_with(b"!--") {
-            i = skip_to(b"-->");
+            i = memchr::memmem::find(rest, b"-->").map_or(b.len(), |j| at + 1 + j + 3);
             continue;
         }
         let closing = rest.first() == Some(&b'/');
-        let name_start = usize::from(closing);
         let name: Vec<u8> = rest
             .iter()
-            .skip(name_start)
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .take(16)
-            .map(u8::to_ascii_lowercase)
+            .skip(usize::from(closing))
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'-')
+            .take(32)
+            .copied()
             .collect();
         let tag_end = memchr::memchr(b'>', rest).map_or(b.len(), |j| at + 1 + j + 1);
         i = tag_end;
+        let Ok(name) = std::str::from_utf8(&name) else {
+            continue;
+        };
         if name.is_empty() {
             continue;
         }
-        if !closing && (name == b"script" || name == b"style") {
-            let close: &[u8] = if name == b"script" {
-                b"</script"
-            } else {
-                b"</style"
-            };
-            i = memchr::memmem::find(b.get(tag_end..).unwrap_or_default(), close)
+        if !closing && RAW.contains(&name) {
+            let close = format!("</{name}");
+            i = memchr::memmem::find(b.get(tag_end..).unwrap_or_default(), close.as_bytes())
                 .map_or(b.len(), |j| tag_end + j);
             continue;
         }
-        let unnested = std::str::from_utf8(&name).is_ok_and(|n| UNNESTED.contains(&n));
         let self_closing = b.get(..tag_end).is_some_and(|t| t.ends_with(b"/>"));
-        if unnested || self_closing {
+        if UNNESTED.contains(&name) || self_closing {
             continue;
         }
         if closing {
             depth = depth.saturating_sub(1);
         } else {
             depth += 1;
-            if depth > MAX_NESTING {
+            if depth > max {
                 return html.get(..at).unwrap_or(html);
             }
         }
     }
     html
 }
-
 /// The readable content of a body.
 pub fn readable(body: &[u8], content_type: Option<&str>) -> Page {
     let ct = content_type.map(|c| c.to_ascii_lowercase());
@@ -458,7 +459,7 @@ pub fn readable(body: &[u8], content_type: Option<&str>) -> Page {
         };
     }
     let (text, enc) = decode(body, content_type);
-    let doc = Html::parse_document(cap_nesting(&text));
+    let doc = Html::parse_document(cap_nesting(&text, MAX_NESTING));
     let title = Selector::parse("title")
         .ok()
         .and_then(|s| doc.select(&s).next())
@@ -1117,7 +1118,14 @@ mod tests {
             "<div>".repeat(5_000),
             "<p>para<li>item".repeat(3_000)
         );
-        assert_eq!(cap_nesting(&sloppy), sloppy);
+        assert_eq!(cap_nesting(&sloppy, MAX_NESTING), sloppy);
+        // Regression: an end tag in capitals was not found, the rest of the page was taken for
+        // script text, and nesting after it went uncounted.
+        let shouting = format!(
+            "<html><body><SCRIPT>var x;</SCRIPT>{}</body></html>",
+            "<div>".repeat(MAX_NESTING + 10)
+        );
+        assert!(cap_nesting(&shouting, MAX_NESTING).len() < shouting.len());
     }
 
     #[test]

@@ -109,8 +109,6 @@ pub struct CheckRecord {
     pub cycle_id: Option<i64>,
     /// Why no HTTP answer came, when none did.
     pub network: Option<crate::fetch::NetworkFailure>,
-    /// What this check taught about its site (origin and memory), to keep.
-    pub site_memory: Option<(String, crate::drift::SiteMemory)>,
     /// The baseline's text as the current extraction reads it (hash, text), when the stored one
     /// was of an older version: kept so it is read once.
     pub baseline_text: Option<(String, String)>,

@@ -119,8 +119,9 @@ struct Known {
     probes: HashMap<String, Probe>,
     quoted: HashSet<i64>,
     cycle: i64,
-    /// What is remembered of each site met in this run, read once, kept up to date.
-    sites: std::sync::Mutex<HashMap<String, crate::drift::SiteMemory>>,
+    /// What is remembered of each site met in this run, read once, kept up to date, and whether
+    /// this run changed it (written once at the end of the run).
+    sites: std::sync::Mutex<HashMap<String, (crate::drift::SiteMemory, bool)>>,
 }
 
 impl Known {
@@ -139,18 +140,36 @@ impl Known {
         reads: &Reads<'_>,
         origin: &str,
     ) -> Result<crate::drift::SiteMemory, StoreError> {
-        let mut sites = self.sites.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(m) = sites.get(origin) {
+        if let Some((m, _)) = self
+            .sites
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(origin)
+        {
             return Ok(m.clone());
         }
         let m = reads.site_memory(origin)?;
-        sites.insert(origin.to_string(), m.clone());
-        Ok(m)
+        let mut sites = self.sites.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(sites
+            .entry(origin.to_string())
+            .or_insert((m, false))
+            .0
+            .clone())
     }
 
-    fn remember(&self, origin: &str, m: &crate::drift::SiteMemory) {
+    fn remember(&self, origin: &str, m: crate::drift::SiteMemory) {
         let mut sites = self.sites.lock().unwrap_or_else(|e| e.into_inner());
-        sites.insert(origin.to_string(), m.clone());
+        sites.insert(origin.to_string(), (m, true));
+    }
+
+    /// The site memories this run changed.
+    fn learned(&self) -> Vec<(String, crate::drift::SiteMemory)> {
+        let sites = self.sites.lock().unwrap_or_else(|e| e.into_inner());
+        sites
+            .iter()
+            .filter(|(_, (_, changed))| *changed)
+            .map(|(o, (m, _))| (o.clone(), m.clone()))
+            .collect()
     }
 }
 
@@ -191,16 +210,22 @@ pub async fn check(
     let queue = Arc::new(tokio::sync::Semaphore::new(WRITE_QUEUE));
     let batcher = tokio::spawn(write_batches(run.writer.clone(), rx, conf.clone(), on_done));
     let db = run.writer.path().to_path_buf();
+    // Judging is CPU work: one at a time per core, each on a blocking thread that keeps its read
+    // connection.
+    let judges = Arc::new(tokio::sync::Semaphore::new(
+        std::thread::available_parallelism().map_or(2, |n| n.get()),
+    ));
     let concurrency = run.check.concurrency.max(1);
     let results: Vec<Result<bool, PipelineError>> = futures_util::stream::iter(links)
         .map(|link| {
-            let (checker, tx, queue, clock, known, db) = (
+            let (checker, tx, queue, clock, known, db, judges) = (
                 checker.clone(),
                 tx.clone(),
                 queue.clone(),
                 run.clock.clone(),
                 known.clone(),
                 db.clone(),
+                judges.clone(),
             );
             let stop = stop.clone();
             async move {
@@ -228,6 +253,10 @@ pub async fn check(
                 // Judged on a blocking thread of its own (all cores share the work; the writer
                 // only writes), reading through a connection of that thread.
                 let url = finished.link.url.clone();
+                let _judging = judges
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| PipelineError::WriterGone)?;
                 let record = tokio::task::spawn_blocking(move || {
                     with_reader(&db, |reads| judge_safely(reads, &finished, &known))
                 })
@@ -249,6 +278,18 @@ pub async fn check(
     let written = batcher
         .await
         .map_err(|_| PipelineError::Panicked("the check's database writer"))?;
+    // What the run learned of its sites, in one transaction.
+    let learned = known.learned();
+    if !learned.is_empty() {
+        let at = run.clock.now();
+        run.writer
+            .run("site memories", move |s| {
+                learned
+                    .iter()
+                    .try_for_each(|(o, m)| s.save_site_memory(o, m, at))
+            })
+            .await?;
+    }
     // The cycle is ended whatever happened to its checks: its pending strikes are decided.
     let now = run.clock.now();
     let end_conf = (*conf).clone();
@@ -661,8 +702,7 @@ fn judge(reads: &Reads<'_>, f: &Finished, known: &Known) -> Result<CheckRecord, 
     let mut record = record_for(f, &j.verdict, known.cycle);
     record.volatile = j.volatile.and_then(|v| serde_json::to_string(&v).ok());
     if let (Some(o), Some(m)) = (origin, j.site) {
-        known.remember(&o, &m);
-        record.site_memory = Some((o, m));
+        known.remember(&o, m);
     }
     if let (Some(h), Some((_, text, true))) = (&f.link.baseline, base) {
         record.baseline_text = Some((h.clone(), text));
@@ -700,7 +740,6 @@ fn record_for(f: &Finished, v: &Verdict, cycle: i64) -> CheckRecord {
         volatile: None,
         cycle_id: Some(cycle),
         network: f.fetched.network_failure(),
-        site_memory: None,
         baseline_text: None,
     }
 }

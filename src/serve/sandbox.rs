@@ -314,7 +314,7 @@ fn sanitize(
     image: &mut dyn FnMut(&Url) -> Option<String>,
 ) -> String {
     use scraper::Node;
-    let doc = scraper::Html::parse_document(cap_nesting(html));
+    let doc = scraper::Html::parse_document(crate::readable::cap_nesting(html, MAX_NESTING));
     let mut out = String::with_capacity(html.len() / 2 + banner.len() + 64);
     let mut images = 0usize;
     let mut banner_done = false;
@@ -503,72 +503,6 @@ fn attribute(out: &mut String, name: &str, value: &str) {
         }
     }
     out.push('"');
-}
-
-/// Elements that close themselves or whose end tag may be left out: not counted as nesting.
-const UNNESTED: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-    "track", "wbr", "p", "li", "td", "th", "tr", "dt", "dd", "option", "optgroup", "thead",
-    "tbody", "tfoot", "colgroup", "caption", "rt", "rp", "html", "head", "body",
-];
-
-/// Elements whose content is text up to their end tag (it holds no tags to count).
-const RAW: &[&str] = &[
-    "script", "style", "textarea", "title", "xmp", "noembed", "noframes", "noscript", "iframe",
-];
-
-/// The document up to where its tags nest deeper than [`MAX_NESTING`] (all of it, for any real
-/// page). A cheap scan over a lowercased copy (same length, so offsets hold): tags counted open
-/// and closed, raw-text contents and comments skipped. Cuts only at a `<`, so the slice is
-/// always on a character boundary.
-fn cap_nesting(html: &str) -> &str {
-    let lower = html.to_ascii_lowercase();
-    let b = lower.as_bytes();
-    let mut depth = 0usize;
-    let mut i = 0;
-    while let Some(off) = memchr::memchr(b'<', b.get(i..).unwrap_or_default()) {
-        let at = i + off;
-        let rest = &b[at + 1..];
-        if rest.starts_with(b"!--") {
-            i = memchr::memmem::find(rest, b"-->").map_or(b.len(), |j| at + 1 + j + 3);
-            continue;
-        }
-        let closing = rest.first() == Some(&b'/');
-        let name: Vec<u8> = rest
-            .iter()
-            .skip(usize::from(closing))
-            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'-')
-            .take(32)
-            .copied()
-            .collect();
-        let tag_end = memchr::memchr(b'>', rest).map_or(b.len(), |j| at + 1 + j + 1);
-        i = tag_end;
-        let Ok(name) = std::str::from_utf8(&name) else {
-            continue;
-        };
-        if name.is_empty() {
-            continue;
-        }
-        if !closing && RAW.contains(&name) {
-            let close = format!("</{name}");
-            i = memchr::memmem::find(b.get(tag_end..).unwrap_or_default(), close.as_bytes())
-                .map_or(b.len(), |j| tag_end + j);
-            continue;
-        }
-        let self_closing = b.get(..tag_end).is_some_and(|t| t.ends_with(b"/>"));
-        if UNNESTED.contains(&name) || self_closing {
-            continue;
-        }
-        if closing {
-            depth = depth.saturating_sub(1);
-        } else {
-            depth += 1;
-            if depth > MAX_NESTING {
-                return html.get(..at).unwrap_or(html);
-            }
-        }
-    }
-    html
 }
 
 #[cfg(test)]

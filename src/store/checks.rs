@@ -248,14 +248,6 @@ pub(super) fn write_check(tx: &Transaction<'_>, rec: &CheckRecord) -> Result<Cur
         tx.prepare_cached("UPDATE links SET volatile = ?2 WHERE id = ?1 AND volatile IS NULL")?
             .execute(params![rec.link_id, v])?;
     }
-    if let Some((origin, memory)) = &rec.site_memory {
-        let json = serde_json::to_string(memory).unwrap_or_else(|_| "{\"pages\":[]}".into());
-        tx.prepare_cached(
-            "INSERT INTO sites (origin, updated_at, memory) VALUES (?1, ?2, ?3)
-             ON CONFLICT (origin) DO UPDATE SET updated_at = excluded.updated_at, memory = excluded.memory",
-        )?
-        .execute(params![origin, ts(rec.checked_at), json])?;
-    }
     if let Some((hash, text)) = &rec.baseline_text {
         tx.prepare_cached("UPDATE snapshots SET text = ?2, text_version = ?3 WHERE hash = ?1")?
             .execute(params![hash, text, crate::readable::VERSION])?;

@@ -370,7 +370,6 @@ mod tests {
             volatile: None,
             cycle_id: None,
             network: None,
-            site_memory: None,
             baseline_text: None,
         };
         let c1 = s.record_check(&rec).unwrap();
@@ -424,7 +423,6 @@ mod tests {
             volatile: None,
             cycle_id: None,
             network: None,
-            site_memory: None,
             baseline_text: None,
         };
         let body = zstd::encode_all(&b"first"[..], 3).unwrap();
@@ -505,7 +503,6 @@ mod tests {
                 volatile: None,
                 cycle_id: None,
                 network: None,
-                site_memory: None,
                 baseline_text: None,
             };
             s.record_check(&rec).unwrap();
