@@ -67,7 +67,7 @@ fn alerts_once_on_confirmation_and_on_recovery_across_restarts() {
         ),
     );
     let mut d = spawn(&blog, &[]);
-    wait_for("first checks", Duration::from_secs(20), || {
+    wait_for("first checks", Duration::from_secs(60), || {
         site.hits("/flip") >= 2
     });
     assert!(
@@ -76,7 +76,7 @@ fn alerts_once_on_confirmation_and_on_recovery_across_restarts() {
     );
 
     broken.store(true, Ordering::SeqCst);
-    wait_for("the confirmed alert", Duration::from_secs(30), || {
+    wait_for("the confirmed alert", Duration::from_secs(60), || {
         !hook.events_of("confirmed").is_empty()
     });
     let confirmed = hook.events_of("confirmed");
@@ -89,7 +89,7 @@ fn alerts_once_on_confirmation_and_on_recovery_across_restarts() {
     assert!(e["text"].as_str().unwrap().contains("broken"));
     // More cycles find it still broken: no new alert.
     let hits = site.hits("/flip");
-    wait_for("more cycles", Duration::from_secs(20), || {
+    wait_for("more cycles", Duration::from_secs(60), || {
         site.hits("/flip") >= hits + 3
     });
     assert_eq!(hook.events_of("confirmed").len(), 1, "alerted once");
@@ -99,7 +99,7 @@ fn alerts_once_on_confirmation_and_on_recovery_across_restarts() {
     d.wait().unwrap();
     let mut d = spawn(&blog, &[]);
     let hits = site.hits("/flip");
-    wait_for("cycles after restart", Duration::from_secs(20), || {
+    wait_for("cycles after restart", Duration::from_secs(60), || {
         site.hits("/flip") >= hits + 3
     });
     assert_eq!(
@@ -109,13 +109,13 @@ fn alerts_once_on_confirmation_and_on_recovery_across_restarts() {
     );
 
     broken.store(false, Ordering::SeqCst);
-    wait_for("the recovery alert", Duration::from_secs(30), || {
+    wait_for("the recovery alert", Duration::from_secs(60), || {
         !hook.events_of("recovered").is_empty()
     });
     assert_eq!(hook.events_of("recovered")[0]["new_state"], "ok");
 
     // The command sink got the same events as JSON on stdin.
-    wait_for("command sink output", Duration::from_secs(20), || {
+    wait_for("command sink output", Duration::from_secs(60), || {
         std::fs::read_to_string(&out)
             .unwrap_or_default()
             .contains("recovered")
@@ -131,7 +131,7 @@ fn alerts_once_on_confirmation_and_on_recovery_across_restarts() {
         "SIGTERM exits 0: {status:?}\n{}",
         log(&blog)
     );
-    assert!(t.elapsed() < Duration::from_secs(10));
+    assert!(t.elapsed() < Duration::from_secs(60));
     let alerts = blog.json(&["alerts", "--format", "json"]);
     let alerts = alerts.as_array().unwrap();
     assert_eq!(alerts.len(), 2, "{alerts:?}");
@@ -159,7 +159,7 @@ fn sighup_with_a_broken_config_keeps_the_old_one() {
     blog.config(&daemon_config(&hook.url(), &out, ""))
         .post("p.md", &format!("<{}>\n", site.url("/a")));
     let d = spawn(&blog, &[]);
-    wait_for("first check", Duration::from_secs(20), || {
+    wait_for("first check", Duration::from_secs(60), || {
         site.hits("/a") >= 1
     });
     std::fs::write(
@@ -168,11 +168,11 @@ fn sighup_with_a_broken_config_keeps_the_old_one() {
     )
     .unwrap();
     signal(&d, "HUP");
-    wait_for("the rejection in the log", Duration::from_secs(10), || {
+    wait_for("the rejection in the log", Duration::from_secs(60), || {
         log(&blog).contains("keeping the old one")
     });
     let hits = site.hits("/a");
-    wait_for("checks go on", Duration::from_secs(20), || {
+    wait_for("checks go on", Duration::from_secs(60), || {
         site.hits("/a") >= hits + 2
     });
     assert!(log(&blog).contains("check.timeout"), "{}", log(&blog));
@@ -191,7 +191,7 @@ fn systemd_notify_ready_and_stopping() {
         .post("p.md", &format!("<{}>\n", site.url("/a")));
     let sock_path = blog.path().join("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(20)))
+    sock.set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();
     let mut d = spawn(
         &blog,
@@ -241,10 +241,10 @@ fn the_daemon_thins_old_repeated_checks_and_keeps_transitions() {
     let old = "SELECT COUNT(*) FROM checks WHERE checked_at < '2026-01-01'";
     assert_eq!(count(old), 4);
     let mut d = spawn(&blog, &[]);
-    wait_for("a check cycle", Duration::from_secs(20), || {
+    wait_for("a check cycle", Duration::from_secs(60), || {
         count("SELECT COUNT(*) FROM checks WHERE checked_at >= '2026-01-01'") >= 1
     });
-    wait_for("thinning", Duration::from_secs(20), || count(old) == 1);
+    wait_for("thinning", Duration::from_secs(60), || count(old) == 1);
     signal(&d, "TERM");
     assert!(d.wait().unwrap().success(), "{}", log(&blog));
     // The first check of the year-old run stays (it archived the page and began the state).
@@ -288,7 +288,7 @@ fn regression_watchdog_pings_reach_systemd_during_a_long_cycle() {
             ("WATCHDOG_USEC", "500000"),
         ],
     );
-    wait_for("the cycle's first request", Duration::from_secs(20), || {
+    wait_for("the cycle's first request", Duration::from_secs(60), || {
         !site.starts("/slow").is_empty()
     });
     let (start, mut pings) = (Instant::now(), 0);
@@ -325,7 +325,7 @@ fn kill_9_between_a_verdict_and_its_delivery_then_restart_delivers_once() {
     ))
     .post("p.md", &format!("[gone]({})\n", site.url("/gone")));
     let mut d = spawn(&blog, &[]);
-    wait_for("the delivery under way", Duration::from_secs(20), || {
+    wait_for("the delivery under way", Duration::from_secs(60), || {
         hook.hits() >= 1
     });
     // While the delivery stalls the loop waits; it does not spin (a wake-up for work that cannot
@@ -363,7 +363,7 @@ fn kill_9_between_a_verdict_and_its_delivery_then_restart_delivers_once() {
     let mut d = spawn(&blog, &[]);
     wait_for(
         "the delivery after the restart",
-        Duration::from_secs(20),
+        Duration::from_secs(60),
         || !hook.events().is_empty(),
     );
     std::thread::sleep(Duration::from_millis(1500));
@@ -401,7 +401,7 @@ fn regression_db_compact_during_a_daemon_cycle() {
     blog.cmd().arg("scan").assert().success();
     crate::cli::bloat(&blog.db());
     let mut d = spawn(&blog, &[]);
-    wait_for("checks being written", Duration::from_secs(20), || {
+    wait_for("checks being written", Duration::from_secs(60), || {
         site.total_hits() >= 10
     });
     for _ in 0..4 {
@@ -410,7 +410,7 @@ fn regression_db_compact_during_a_daemon_cycle() {
     let hits = site.total_hits();
     wait_for(
         "more cycles after the compactions",
-        Duration::from_secs(20),
+        Duration::from_secs(60),
         || site.total_hits() >= hits + 30,
     );
     assert!(
@@ -443,7 +443,7 @@ fn a_failing_canary_makes_the_cycle_count_no_strikes() {
     ))
     .post("p.md", &format!("[gone]({})\n", site.url("/gone")));
     let mut d = spawn(&blog, &[]);
-    wait_for("two cycles", Duration::from_secs(20), || {
+    wait_for("two cycles", Duration::from_secs(60), || {
         site.hits("/gone") >= 2
     });
     signal(&d, "TERM");
@@ -482,22 +482,22 @@ fn regression_a_recreated_posts_folder_is_watched_again() {
                 .is_ok_and(|c| c == n)
         }
     };
-    wait_for("the start-up scan", Duration::from_secs(20), cited(1));
+    wait_for("the start-up scan", Duration::from_secs(60), cited(1));
     blog.post("b.md", &format!("<{}>\n", site.url("/b")));
-    wait_for("the new post (watched)", Duration::from_secs(20), cited(2));
+    wait_for("the new post (watched)", Duration::from_secs(60), cited(2));
     let posts = blog.path().join("posts");
     std::fs::remove_dir_all(&posts).unwrap();
     std::fs::create_dir_all(&posts).unwrap();
     blog.post("c.md", &format!("<{}>\n", site.url("/c")));
     wait_for(
         "the re-created folder read",
-        Duration::from_secs(20),
+        Duration::from_secs(60),
         cited(1),
     );
     blog.post("a.md", &format!("<{}>\n", site.url("/a")));
     wait_for(
         "a post added to the re-created folder",
-        Duration::from_secs(20),
+        Duration::from_secs(60),
         cited(2),
     );
     signal(&d, "TERM");
@@ -537,7 +537,7 @@ fn regression_a_kill_mid_cycle_loses_no_confirmation() {
     let mut d = spawn(&blog, &[]);
     let conn = rusqlite::Connection::open(blog.db()).unwrap();
     let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap_or(0);
-    wait_for("the two quick verdicts", Duration::from_secs(20), || {
+    wait_for("the two quick verdicts", Duration::from_secs(60), || {
         count("SELECT COUNT(*) FROM checks") >= 2
     });
     assert!(
@@ -559,7 +559,7 @@ fn regression_a_kill_mid_cycle_loses_no_confirmation() {
     let mut d = spawn(&blog, &[]);
     wait_for(
         "the cut cycle finished by the next start",
-        Duration::from_secs(20),
+        Duration::from_secs(60),
         || count("SELECT COUNT(*) FROM alert_events") == 2,
     );
     assert_eq!(
@@ -595,12 +595,8 @@ fn the_daemon_looks_up_archived_copies_of_confirmed_links() {
     ))
     .post("p.md", &format!("[gone]({})\n", site.url("/gone")));
     let mut d = spawn(&blog, &[]);
-    wait_for("the copy recorded", Duration::from_secs(20), || {
-        blog.try_status().unwrap_or_default().iter().any(|l| {
-            l["archived_url"]
-                .as_str()
-                .is_some_and(|u| u.contains("20200101"))
-        })
+    wait_for("the copy recorded", Duration::from_secs(60), || {
+        blog.count("SELECT COUNT(*) FROM wayback WHERE archived_url LIKE '%20200101%'") == 1
     });
     signal(&d, "TERM");
     assert!(d.wait().unwrap().success(), "{}", log(&blog));

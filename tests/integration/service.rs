@@ -45,7 +45,16 @@ impl Recorder {
     }
 
     pub fn saw(&self, what: &str) -> bool {
-        self.calls.lock().unwrap().iter().any(|(w, _)| w == what)
+        self.count(what) > 0
+    }
+
+    pub fn count(&self, what: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(w, _)| w == what)
+            .count()
     }
 }
 
@@ -143,9 +152,25 @@ impl Running {
         }
     }
 
-    /// Moves the clock to the next cycle (a minute on).
+    /// Moves the clock to the next cycle (a minute on), without waiting for it.
     pub fn next_minute(&self) {
         self.clock.advance(chrono::Duration::seconds(60));
+    }
+
+    /// Moves the clock by `by` (past a cycle's time) and waits until that cycle has ended: the
+    /// daemon reports its status after each cycle. Moving the clock while a cycle still runs
+    /// would skip the next one.
+    pub fn cycle_after(&self, by: chrono::Duration) {
+        let before = self.notes.count("status");
+        self.clock.advance(by);
+        wait_for("the cycle to end", Duration::from_secs(30), || {
+            self.notes.count("status") > before
+        });
+    }
+
+    /// One whole cycle, a minute on.
+    pub fn run_cycle(&self) {
+        self.cycle_after(chrono::Duration::seconds(60));
     }
 
     pub fn send(&self, c: Control) {
@@ -444,24 +469,18 @@ fn thinning_runs_once_a_day() {
     };
     let old = "SELECT COUNT(*) FROM checks WHERE checked_at < '2026-01-01'";
     old_checks(4);
-    d.next_minute();
-    wait_for(
-        "the first cycle's thinning",
-        Duration::from_secs(30),
-        || d.count(old) == 1,
-    );
+    d.run_cycle();
+    assert_eq!(d.count(old), 1, "the first cycle thinned");
     old_checks(3);
-    let before = d.count("SELECT COUNT(*) FROM checks WHERE checked_at >= '2026-01-01'");
-    d.next_minute();
-    wait_for("the second cycle", Duration::from_secs(30), || {
-        d.count("SELECT COUNT(*) FROM checks WHERE checked_at >= '2026-01-01'") > before
-    });
-    std::thread::sleep(Duration::from_millis(300));
+    d.run_cycle();
+    assert_eq!(
+        d.count("SELECT COUNT(*) FROM checks WHERE checked_at >= '2026-01-01'"),
+        2,
+        "a second cycle ran"
+    );
     assert_eq!(d.count(old), 4, "not thinned again the same day");
-    d.clock.advance(chrono::Duration::days(1));
-    wait_for("the next day's thinning", Duration::from_secs(30), || {
-        d.count(old) == 1
-    });
+    d.cycle_after(chrono::Duration::days(1));
+    assert_eq!(d.count(old), 1, "thinned again the next day");
     d.stop();
 }
 
@@ -547,18 +566,18 @@ fn regression_a_page_with_invalid_bytes_before_its_title_is_judged() {
     wait_for("the start-up scan", Duration::from_secs(30), || {
         d.count("SELECT COUNT(*) FROM citations") == 3
     });
-    d.next_minute();
-    wait_for("three checks", Duration::from_secs(30), || {
-        d.count("SELECT COUNT(*) FROM checks") == 3
-    });
+    d.run_cycle();
+    assert_eq!(d.count("SELECT COUNT(*) FROM checks"), 3);
     // Both titles read right (the Latin-1 one came out as `ound</title></` before).
     assert_eq!(
         d.count("SELECT COUNT(*) FROM snapshots WHERE title = 'Seite nicht gefunden'"),
         2
     );
-    d.next_minute();
-    wait_for("a second cycle", Duration::from_secs(30), || {
-        d.count("SELECT COUNT(*) FROM checks") == 6
-    });
+    d.run_cycle();
+    assert_eq!(
+        d.count("SELECT COUNT(*) FROM checks"),
+        6,
+        "the daemon went on to a second cycle"
+    );
     d.stop();
 }
