@@ -98,24 +98,10 @@ impl Store {
     }
     /// Every alert event with its deliveries, newest first.
     pub fn alerts(&self) -> Result<Vec<AlertRow>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT e.id, e.uid, e.created_at, e.event, l.url, e.old_state, e.new_state FROM alert_events e
-             LEFT JOIN links l ON l.id = e.link_id ORDER BY e.id DESC",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                AlertRow {
-                    id: r.get(1)?,
-                    created_at: r.get(2)?,
-                    event: r.get(3)?,
-                    url: r.get(4)?,
-                    old_state: r.get(5)?,
-                    new_state: r.get(6)?,
-                    deliveries: Vec::new(),
-                },
-            ))
-        })?;
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {ALERT_COLUMNS} ORDER BY e.id DESC"))?;
+        let rows = stmt.query_map([], alert_row)?;
         let mut out = Vec::new();
         for row in rows {
             let (id, mut a) = row?;
@@ -168,4 +154,25 @@ pub(super) fn insert_event(
         .execute(params![event_id, s, ts(now)])?;
     }
     Ok(())
+}
+
+/// The columns `alert_row` reads, with the join they come from.
+pub(super) const ALERT_COLUMNS: &str =
+    "e.id, e.uid, e.created_at, e.event, l.url, e.old_state, e.new_state
+     FROM alert_events e LEFT JOIN links l ON l.id = e.link_id";
+
+/// An event's row id and its `AlertRow` (deliveries not yet read) from `ALERT_COLUMNS`.
+pub(super) fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, AlertRow)> {
+    Ok((
+        r.get(0)?,
+        AlertRow {
+            id: r.get(1)?,
+            created_at: r.get(2)?,
+            event: r.get(3)?,
+            url: r.get(4)?,
+            old_state: r.get(5)?,
+            new_state: r.get(6)?,
+            deliveries: Vec::new(),
+        },
+    ))
 }

@@ -189,7 +189,7 @@ impl Store {
 
 /// A `StatusRow` (without citations) from the columns `id, url, state, since, streak,
 /// checked_at, http_status, final_url, error, archived_url`.
-fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StatusRow> {
+pub(super) fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StatusRow> {
     Ok(StatusRow {
         id: r.get(0)?,
         url: r.get(1)?,

@@ -8,6 +8,8 @@
 
 use rusqlite::types::Value as Sql;
 
+use super::alerts::{alert_row, ALERT_COLUMNS};
+use super::query::status_row;
 use super::*;
 use crate::serve::history::CheckEvent;
 use crate::serve::view::{
@@ -59,24 +61,6 @@ fn rotted_list() -> String {
 
 fn placeholders(n: usize) -> String {
     vec!["?"; n].join(",")
-}
-
-/// A `StatusRow` (without citations) from the columns `id, url, state, since, streak,
-/// checked_at, http_status, final_url, error, archived_url`, as `query` reads it.
-fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StatusRow> {
-    Ok(StatusRow {
-        id: r.get(0)?,
-        url: r.get(1)?,
-        state: state_col(&r.get::<_, String>(2)?),
-        since: r.get(3)?,
-        streak: r.get(4)?,
-        checked_at: r.get(5)?,
-        http_status: r.get::<_, Option<i64>>(6)?.map(|s| s as u16),
-        final_url: r.get(7)?,
-        error: r.get(8)?,
-        archived_url: r.get(9)?,
-        citations: Vec::new(),
-    })
 }
 
 fn snapshot_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<SnapshotInfo> {
@@ -677,24 +661,10 @@ impl Store {
             .query_row("SELECT COUNT(*) FROM alert_events", [], |r| r.get(0))?;
         let events: Vec<(i64, AlertRow)> = self
             .conn
-            .prepare(
-                "SELECT e.id, e.uid, e.created_at, e.event, l.url, e.old_state, e.new_state FROM alert_events e
-                 LEFT JOIN links l ON l.id = e.link_id ORDER BY e.id DESC LIMIT ?1 OFFSET ?2",
-            )?
-            .query_map(params![page.limit(), page.offset()], |r| {
-                Ok((
-                    r.get(0)?,
-                    AlertRow {
-                        id: r.get(1)?,
-                        created_at: r.get(2)?,
-                        event: r.get(3)?,
-                        url: r.get(4)?,
-                        old_state: r.get(5)?,
-                        new_state: r.get(6)?,
-                        deliveries: Vec::new(),
-                    },
-                ))
-            })?
+            .prepare(&format!(
+                "SELECT {ALERT_COLUMNS} ORDER BY e.id DESC LIMIT ?1 OFFSET ?2"
+            ))?
+            .query_map(params![page.limit(), page.offset()], alert_row)?
             .collect::<rusqlite::Result<_>>()?;
         let mut deliveries: HashMap<i64, Vec<DeliveryRow>> = HashMap::new();
         if !events.is_empty() {

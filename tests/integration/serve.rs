@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use citewatch::clock::ManualClock;
 use citewatch::report;
@@ -703,6 +703,21 @@ fn json_routes_are_the_cli_contract() {
         serde_json::to_string_pretty(&store.alerts().unwrap()).unwrap() + "\n",
         "`citewatch alerts --format json`"
     );
+    // ... and says what the outbox holds, field by field.
+    let alerts = d.ok("/alerts?format=json").json();
+    let a = &alerts[0];
+    assert_eq!(
+        (&a["id"], &a["event"], &a["old_state"], &a["new_state"]),
+        (
+            &json!(format!("cw-{}-1-confirmed", f.gone)),
+            &json!("confirmed"),
+            &json!("ok"),
+            &json!("broken")
+        ),
+        "{a}"
+    );
+    assert_eq!(a["url"], GONE);
+    assert_eq!(a["created_at"], "2026-11-24T10:00:00Z");
     // A link is its status object, with fields added and none changed.
     let link = d.ok(&format!("/link/{}?format=json", f.gone)).json();
     let status: Value = serde_json::from_str(&report::status_json(&[store
