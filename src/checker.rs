@@ -317,7 +317,18 @@ impl Checker {
                 // Let go of the old host first: two chains crossing between two hosts in
                 // opposite directions must not wait on each other.
                 drop(permit.take());
-                permit = Some((key.clone(), self.inner.polite.acquire(&key).await));
+                let acquire = self.inner.polite.acquire(&key);
+                let held = match stop.filter(|_| hops.is_empty()) {
+                    // Before the first request, a stop ends the wait for the host's turn: a
+                    // queue of checks to one host would otherwise drain one pacing interval
+                    // at a time before the service could exit.
+                    Some(stop) => tokio::select! {
+                        p = acquire => p,
+                        _ = stop.cancelled() => return None,
+                    },
+                    None => acquire.await,
+                };
+                permit = Some((key.clone(), held));
             }
             if hops.is_empty() && stop.is_some_and(CancellationToken::is_cancelled) {
                 return None;
@@ -545,6 +556,38 @@ mod tests {
     /// The un-jittered wait before retry `attempt`.
     fn nominal(attempt: u32) -> Duration {
         BACKOFF_BASE * 2u32.pow(attempt.saturating_sub(1).min(6))
+    }
+
+    /// A stop ends a check still waiting for its host's turn: a queue of checks to one host
+    /// must not drain one pacing interval at a time before the service can exit.
+    #[tokio::test]
+    async fn a_stop_ends_the_wait_for_the_hosts_turn() {
+        let checker = Checker::new(&CheckConfig {
+            per_host_concurrency: 1,
+            per_host_interval: Duration::from_secs(3600),
+            allow_private: true,
+            ..CheckConfig::default()
+        })
+        .unwrap();
+        // A request to this host has just started: the next may start in an hour.
+        drop(checker.inner.polite.acquire("127.0.0.1:9").await);
+        let stop = CancellationToken::new();
+        let url = Url::parse("http://127.0.0.1:9/").unwrap();
+        let check = checker.check_unless(&url, &stop);
+        tokio::pin!(check);
+        // Polled until it waits for the host's turn.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), &mut check)
+                .await
+                .is_err(),
+            "the check waits for the host's turn"
+        );
+        stop.cancel();
+        let ended = tokio::time::timeout(Duration::from_secs(10), check).await;
+        assert!(
+            matches!(ended, Ok(None)),
+            "a stop ends the wait and nothing is asked"
+        );
     }
 
     #[test]
