@@ -474,26 +474,31 @@ pub fn plan(post: &Post<'_>, cx: &Context<'_>) -> Plan {
             repair,
             why,
         };
-        match wanted {
-            Need::Nothing => {}
-            Need::List { repair, why } => listed.push(list(repair, why)),
-            Need::Address { to, why } => {
-                let target = rewritten(&c.target, &link.url, &to);
-                match replacement(post.bytes, c, &target) {
-                    Ok(new) => candidates.push(edit(
-                        post.bytes,
-                        c.span.clone(),
-                        new,
-                        target,
-                        Repair::Redirected,
-                        Action::Replace,
-                        &link.url,
-                        why,
-                        None,
-                    )),
-                    Err(e) => listed.push(list(Repair::Redirected, e)),
-                }
-            }
+        // A replacement of the citation's address, or why it cannot be made.
+        let replace =
+            |target: String, repair: Repair, why: String| match replacement(post.bytes, c, &target)
+            {
+                Ok(new) => Ok(edit(
+                    post.bytes,
+                    c.span.clone(),
+                    new,
+                    target,
+                    repair,
+                    Action::Replace,
+                    &link.url,
+                    why,
+                    None,
+                )),
+                Err(e) => Err(list(repair, e)),
+            };
+        let outcome = match wanted {
+            Need::Nothing => continue,
+            Need::List { repair, why } => Err(list(repair, why)),
+            Need::Address { to, why } => replace(
+                rewritten(&c.target, &link.url, &to),
+                Repair::Redirected,
+                why,
+            ),
             Need::Copy { repair, copy, why } => match cx.settings.dead {
                 Mode::Replace => {
                     let mut target = if c.kind == CitationKind::Image {
@@ -506,20 +511,7 @@ pub fn plan(post: &Post<'_>, cx: &Context<'_>) -> Plan {
                             target = format!("{target}#{frag}");
                         }
                     }
-                    match replacement(post.bytes, c, &target) {
-                        Ok(new) => candidates.push(edit(
-                            post.bytes,
-                            c.span.clone(),
-                            new,
-                            target,
-                            repair,
-                            Action::Replace,
-                            &link.url,
-                            why,
-                            None,
-                        )),
-                        Err(e) => listed.push(list(repair, e)),
-                    }
+                    replace(target, repair, why)
                 }
                 Mode::Annotate => {
                     if annotated(post, c, &link.url) {
@@ -527,7 +519,7 @@ pub fn plan(post: &Post<'_>, cx: &Context<'_>) -> Plan {
                         continue;
                     }
                     match note(post, c, &copy, cx.settings) {
-                        Ok((at, text, kind)) => candidates.push(edit(
+                        Ok((at, text, kind)) => Ok(edit(
                             post.bytes,
                             at..at,
                             text,
@@ -538,10 +530,14 @@ pub fn plan(post: &Post<'_>, cx: &Context<'_>) -> Plan {
                             why,
                             Some(kind),
                         )),
-                        Err(e) => listed.push(list(repair, e)),
+                        Err(e) => Err(list(repair, e)),
                     }
                 }
             },
+        };
+        match outcome {
+            Ok(edit) => candidates.push(edit),
+            Err(listing) => listed.push(listing),
         }
     }
     let (edits, refused) = settle(post, candidates);

@@ -256,7 +256,7 @@ pub async fn check(
                 let _judging = judges
                     .acquire_owned()
                     .await
-                    .map_err(|_| PipelineError::WriterGone)?;
+                    .map_err(|_| StoreError::WriterGone)?;
                 let record = tokio::task::spawn_blocking(move || {
                     with_reader(&db, |reads| judge_safely(reads, &finished, &known))
                 })
@@ -265,9 +265,9 @@ pub async fn check(
                 let permit = queue
                     .acquire_owned()
                     .await
-                    .map_err(|_| PipelineError::WriterGone)?;
+                    .map_err(|_| StoreError::WriterGone)?;
                 tx.send((url, record, permit))
-                    .map_err(|_| PipelineError::WriterGone)?;
+                    .map_err(|_| StoreError::WriterGone)?;
                 Ok(true)
             }
         })

@@ -32,8 +32,6 @@ pub enum PipelineError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Checker(#[from] crate::checker::CheckerError),
-    #[error("the database writer stopped unexpectedly")]
-    WriterGone,
     /// A thread or task panicked: a bug, not bad input. Says which part, for the report.
     #[error("{0} panicked (a bug in citewatch: please report it with the log above)")]
     Panicked(&'static str),

@@ -13,7 +13,7 @@ impl Store {
                 Ok(Probe {
                     origin: origin.to_string(),
                     fetched_at: parse_ts(&r.get::<_, String>(0)?),
-                    status: r.get::<_, Option<i64>>(1)?.map(|s| s as u16),
+                    status: status_col(r, 1)?,
                     final_url: r.get(2)?,
                     text: r.get(3)?,
                 })

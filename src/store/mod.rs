@@ -68,7 +68,7 @@ pub enum StoreError {
     Schema(String),
     #[error("{0}")]
     Writer(String),
-    #[error("the database writer stopped")]
+    #[error("the database writer stopped unexpectedly")]
     WriterGone,
     /// A bug, not bad input: says what was being written.
     #[error("writing {0} panicked (a bug in citewatch: please report it with the log above)")]
@@ -145,6 +145,12 @@ impl<'a> Reads<'a> {
 fn state_col(s: &str) -> State {
     // A value written by a newer binary reads as unchecked rather than failing the query.
     s.parse().unwrap_or(State::Unchecked)
+}
+
+/// An HTTP status column; a value no status can have reads as none rather than wrapping.
+fn status_col(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<u16>> {
+    Ok(r.get::<_, Option<i64>>(i)?
+        .and_then(|s| u16::try_from(s).ok()))
 }
 
 impl Store {
@@ -350,9 +356,6 @@ mod tests {
             checked_at: now(),
             state: State::Broken,
             http_status: Some(404),
-            final_url: None,
-            redirects_json: None,
-            error: None,
             elapsed_ms: 5,
             attempts: 1,
             snapshot: Some(NewSnapshot {
@@ -365,12 +368,8 @@ mod tests {
                 text: Some("abc".into()),
                 truncated: false,
             }),
-            similarity: None,
             set_baseline: true,
-            volatile: None,
-            cycle_id: None,
-            network: None,
-            baseline_text: None,
+            ..Default::default()
         };
         let c1 = s.record_check(&rec).unwrap();
         assert_eq!((c1.state, c1.streak), (State::Broken, 1));
@@ -412,18 +411,11 @@ mod tests {
             checked_at: now() + chrono::Duration::days(day),
             state: State::Ok,
             http_status: Some(200),
-            final_url: None,
-            redirects_json: None,
-            error: None,
             elapsed_ms: 1,
             attempts: 1,
             snapshot: Some(snapshot),
-            similarity: None,
             set_baseline: true,
-            volatile: None,
-            cycle_id: None,
-            network: None,
-            baseline_text: None,
+            ..Default::default()
         };
         let body = zstd::encode_all(&b"first"[..], 3).unwrap();
         s.record_checks(&[check(snap(Some(body), None), 0)])
@@ -491,19 +483,9 @@ mod tests {
                 link_id: id,
                 checked_at: now() + chrono::Duration::days(i as i64),
                 state: *st,
-                http_status: None,
-                final_url: None,
-                redirects_json: None,
-                error: None,
                 elapsed_ms: 1,
                 attempts: 1,
-                snapshot: None,
-                similarity: None,
-                set_baseline: false,
-                volatile: None,
-                cycle_id: None,
-                network: None,
-                baseline_text: None,
+                ..Default::default()
             };
             s.record_check(&rec).unwrap();
         }

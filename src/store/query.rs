@@ -46,25 +46,10 @@ impl Store {
 
     /// Every check of a link, oldest first.
     pub fn history(&self, link_id: i64) -> Result<Vec<CheckRow>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, checked_at, state, http_status, final_url, redirects, error, elapsed_ms, attempts, snapshot, similarity
-             FROM checks WHERE link_id = ?1 ORDER BY checked_at, id",
-        )?;
-        let rows = stmt.query_map(params![link_id], |r| {
-            Ok(CheckRow {
-                id: r.get(0)?,
-                checked_at: r.get(1)?,
-                state: state_col(&r.get::<_, String>(2)?),
-                http_status: r.get::<_, Option<i64>>(3)?.map(|s| s as u16),
-                final_url: r.get(4)?,
-                redirects_json: r.get(5)?,
-                error: r.get(6)?,
-                elapsed_ms: r.get::<_, i64>(7)?.max(0) as u64,
-                attempts: r.get::<_, i64>(8)?.max(0) as u32,
-                snapshot: r.get(9)?,
-                similarity: r.get(10)?,
-            })
-        })?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {CHECK_COLUMNS} FROM checks WHERE link_id = ?1 ORDER BY checked_at, id"
+        ))?;
+        let rows = stmt.query_map(params![link_id], check_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -179,13 +164,33 @@ impl Store {
                 url: r.get(0)?,
                 final_url: r.get(1)?,
                 checked_at: r.get(2)?,
-                http_status: r.get::<_, Option<i64>>(3)?.map(|s| s as u16),
+                http_status: status_col(r, 3)?,
                 snapshot: r.get(4)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
+
+/// A `CheckRow` from the columns [`CHECK_COLUMNS`].
+pub(super) fn check_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckRow> {
+    Ok(CheckRow {
+        id: r.get(0)?,
+        checked_at: r.get(1)?,
+        state: state_col(&r.get::<_, String>(2)?),
+        http_status: status_col(r, 3)?,
+        final_url: r.get(4)?,
+        redirects_json: r.get(5)?,
+        error: r.get(6)?,
+        elapsed_ms: r.get::<_, i64>(7)?.max(0) as u64,
+        attempts: r.get::<_, i64>(8)?.max(0) as u32,
+        snapshot: r.get(9)?,
+        similarity: r.get(10)?,
+    })
+}
+
+/// The columns [`check_row`] reads, in its order.
+pub(super) const CHECK_COLUMNS: &str = "id, checked_at, state, http_status, final_url, redirects, error, elapsed_ms, attempts, snapshot, similarity";
 
 /// A `StatusRow` (without citations) from the columns `id, url, state, since, streak,
 /// checked_at, http_status, final_url, error, archived_url`.
@@ -197,7 +202,7 @@ pub(super) fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StatusRow> {
         since: r.get(3)?,
         streak: r.get(4)?,
         checked_at: r.get(5)?,
-        http_status: r.get::<_, Option<i64>>(6)?.map(|s| s as u16),
+        http_status: status_col(r, 6)?,
         final_url: r.get(7)?,
         error: r.get(8)?,
         archived_url: r.get(9)?,

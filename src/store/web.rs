@@ -9,7 +9,7 @@
 use rusqlite::types::Value as Sql;
 
 use super::alerts::{alert_row, ALERT_COLUMNS};
-use super::query::status_row;
+use super::query::{check_row, status_row, CHECK_COLUMNS};
 use super::*;
 use crate::serve::history::CheckEvent;
 use crate::serve::view::{
@@ -73,24 +73,6 @@ fn snapshot_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<SnapshotInfo> {
         truncated: r.get(5)?,
     })
 }
-
-fn check_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckRow> {
-    Ok(CheckRow {
-        id: r.get(0)?,
-        checked_at: r.get(1)?,
-        state: state_col(&r.get::<_, String>(2)?),
-        http_status: r.get::<_, Option<i64>>(3)?.map(|s| s as u16),
-        final_url: r.get(4)?,
-        redirects_json: r.get(5)?,
-        error: r.get(6)?,
-        elapsed_ms: r.get::<_, i64>(7)?.max(0) as u64,
-        attempts: r.get::<_, i64>(8)?.max(0) as u32,
-        snapshot: r.get(9)?,
-        similarity: r.get(10)?,
-    })
-}
-
-const CHECK_COLUMNS: &str = "id, checked_at, state, http_status, final_url, redirects, error, elapsed_ms, attempts, snapshot, similarity";
 
 fn span_of(s: Option<i64>, e: Option<i64>) -> Option<(u64, u64)> {
     match (s, e) {
@@ -408,7 +390,7 @@ impl Store {
                         state: state_col(&r.get::<_, String>(10)?),
                         since: r.get(11)?,
                         checked_at: r.get(12)?,
-                        http_status: r.get::<_, Option<i64>>(13)?.map(|s| s as u16),
+                        http_status: status_col(r, 13)?,
                         final_url: r.get(14)?,
                         error: r.get(15)?,
                         archived_url: r.get(16)?,
@@ -572,7 +554,7 @@ impl Store {
                     at: r.get(0)?,
                     from: r.get::<_, Option<String>>(1)?.map(|s| state_col(&s)),
                     to: state_col(&r.get::<_, String>(2)?),
-                    http_status: r.get::<_, Option<i64>>(3)?.map(|s| s as u16),
+                    http_status: status_col(r, 3)?,
                     error: r.get(4)?,
                 })
             })?
@@ -588,7 +570,7 @@ impl Store {
                 Ok(TimelineCheck {
                     checked_at: r.get(0)?,
                     state: state_col(&r.get::<_, String>(1)?),
-                    http_status: r.get::<_, Option<i64>>(2)?.map(|s| s as u16),
+                    http_status: status_col(r, 2)?,
                     elapsed_ms: r.get::<_, i64>(3)?.max(0) as u64,
                 })
             })?
