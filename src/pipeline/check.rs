@@ -411,9 +411,7 @@ async fn write_batches(
         let records = Arc::new(records);
         let (r, c) = (records.clone(), conf.clone());
         let done: Vec<Recorded> = writer
-            .run("checks", move |s| {
-                s.record_verdicts(&r, &c, &mut |_, record: &CheckRecord| Ok(record.clone()))
-            })
+            .run("checks", move |s| s.record_verdicts(&r, &c))
             .await?;
         drop(permits);
         for (url, r) in urls.iter().zip(&done) {
@@ -808,16 +806,19 @@ mod tests {
             sinks: vec![],
             no_strikes: false,
         };
-        let done = store
-            .record_verdicts(&finished, &conf, &mut |r, f| {
-                judge_safely_with(r, f, &known, |r, f, k| {
+        let records: Vec<CheckRecord> = finished
+            .iter()
+            .map(|f| {
+                judge_safely_with(&store.reads(), f, &known, |r, f, k| {
                     if f.link.url.contains("a.org") {
                         panic!("a bug met on this page");
                     }
                     judge(r, f, k)
                 })
             })
+            .collect::<Result<_, _>>()
             .unwrap();
+        let done = store.record_verdicts(&records, &conf).unwrap();
         assert_eq!(done.len(), 2, "the batch went on");
         let a = store.link_status("https://a.org/x").unwrap().unwrap();
         assert_eq!(a.state, State::Error);

@@ -121,23 +121,19 @@ impl Store {
 
     /// Writes a batch of checks in one transaction, each with everything that follows from it:
     /// its snapshot, the link's new state, its confirmation step and any alert event (with one
-    /// pending delivery per sink). `judge` turns an item into its check record; it reads through
-    /// the same transaction. A check without an HTTP answer leaves its step pending until the
-    /// cycle ends.
-    pub fn record_verdicts<T>(
+    /// pending delivery per sink). A check without an HTTP answer leaves its step pending until
+    /// the cycle ends.
+    pub fn record_verdicts(
         &mut self,
-        items: &[T],
+        records: &[CheckRecord],
         conf: &Confirming,
-        judge: &mut dyn FnMut(&Reads<'_>, &T) -> Result<CheckRecord>,
     ) -> Result<Vec<Recorded>> {
         let tx = self.write_tx()?;
-        let mut out = Vec::with_capacity(items.len());
+        let mut out = Vec::with_capacity(records.len());
         let mut last = None;
-        for item in items {
-            let reads = Reads::new(&tx);
-            let rec = judge(&reads, item)?;
-            checks::write_check(&tx, &rec)?;
-            let transition = confirm_one(&tx, &rec, conf)?;
+        for rec in records {
+            checks::write_check(&tx, rec)?;
+            let transition = confirm_one(&tx, rec, conf)?;
             last = Some(rec.checked_at);
             out.push(Recorded {
                 link_id: rec.link_id,
