@@ -16,7 +16,7 @@ use citewatch::confirm::Outage;
 use citewatch::pipeline::{self, CheckRun, CycleKind};
 use citewatch::report;
 use citewatch::state::State;
-use citewatch::store::Writer;
+use citewatch::store::{Patience, Writer};
 use citewatch::store::{StatusFilter, Store};
 use tokio_util::sync::CancellationToken;
 
@@ -200,6 +200,12 @@ pub enum DbWhat {
     Stats,
     /// Thin old checks (see `[retention]`) and give the space back.
     Compact,
+    /// Copy the database to FILE, consistently, even while the daemon runs (SQLite's online
+    /// backup); the copy is one file, with no `-wal` beside it. The way to back citewatch up.
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -335,6 +341,11 @@ fn same_path(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// The writer of a one-shot command: it waits out a lock, but stops at once on a full disk.
+fn command_writer(cfg: &Config) -> Result<Writer> {
+    Ok(Writer::start_with(&cfg.db, Patience::COMMAND)?)
+}
+
 fn open_existing(cfg: &Config) -> Result<Store> {
     Ok(Store::open_existing(&cfg.db)?)
 }
@@ -354,7 +365,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     match &args.command {
         Command::Scan { paths } => {
             let cfg = with_paths(cfg, paths)?;
-            let writer = Writer::start(&cfg.db)?;
+            let writer = command_writer(&cfg)?;
             let rep = pipeline::scan_blocking(&writer, &cfg, clock.now())?;
             print_scan(&rep, args.quiet);
             Ok(Outcome::Clean)
@@ -365,7 +376,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             no_alerts,
         } => {
             let cfg = with_paths(cfg, paths)?;
-            let writer = Writer::start(&cfg.db)?;
+            let writer = command_writer(&cfg)?;
             let rep = pipeline::scan_blocking(&writer, &cfg, clock.now())?;
             print_scan(&rep, args.quiet);
             let links = writer.reader()?.links_to_check(None)?;
@@ -409,7 +420,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                 links
             };
             drop(store);
-            let writer = Writer::start(&cfg.db)?;
+            let writer = command_writer(&cfg)?;
             let run = Checking {
                 kind: CycleKind::Check,
                 quiet: args.quiet,
@@ -479,10 +490,14 @@ pub fn run(args: Args) -> Result<Outcome> {
             fix(cfg, &req, clock.now())
         }
         Command::Accept { url } => {
-            let mut store = open_existing(&cfg)?;
+            let store = open_existing(&cfg)?;
             let url = resolve_url(&store, url)?;
             let id = store.link_id(&url)?.context("link vanished")?;
-            match store.accept(id, clock.now())? {
+            drop(store);
+            let now = clock.now();
+            let accepted = command_writer(&cfg)?
+                .run_blocking("an accepted baseline", move |s| s.accept(id, now))?;
+            match accepted {
                 Some(h) => println!("{url}: baseline is now snapshot {}", &h[..h.len().min(16)]),
                 None => {
                     bail!("{url} has no archived snapshot yet; run `citewatch check {url}` first")
@@ -569,20 +584,40 @@ pub fn run(args: Args) -> Result<Outcome> {
         Command::Db {
             what: DbWhat::Compact,
         } => {
-            let mut store = open_existing(&cfg)?;
+            let store = open_existing(&cfg)?;
             let before = store.stats()?;
-            let n = match cfg.thin_checks_after {
-                Some(d) => store
-                    .thin_checks(clock.now() - chrono::Duration::from_std(d).unwrap_or_default())?,
-                None => 0,
-            };
-            store.vacuum()?;
-            let after = store.stats()?;
+            drop(store);
+            let cutoff = cfg
+                .thin_checks_after
+                .map(|d| clock.now() - chrono::Duration::from_std(d).unwrap_or_default());
+            let writer = command_writer(&cfg)?;
+            let n = writer.run_blocking("a compaction", move |s| {
+                let n = match cutoff {
+                    Some(c) => s.thin_checks(c)?,
+                    None => 0,
+                };
+                s.vacuum()?;
+                Ok(n)
+            })?;
+            let after = writer.reader()?.stats()?;
+            drop(writer);
             println!(
                 "deleted {n} repeated checks; database {} → {} bytes",
                 before.file_bytes + before.wal_bytes,
                 after.file_bytes + after.wal_bytes
             );
+            Ok(Outcome::Clean)
+        }
+        Command::Db {
+            what: DbWhat::Backup { file },
+        } => {
+            let store = open_existing(&cfg)?;
+            store.backup(file).with_context(|| {
+                format!("cannot back up {} to {}", cfg.db.display(), file.display())
+            })?;
+            if !args.quiet {
+                eprintln!("backed up {} to {}", cfg.db.display(), file.display());
+            }
             Ok(Outcome::Clean)
         }
         Command::Db {
@@ -1029,6 +1064,7 @@ fn serve(cfg: Config, listen: Option<std::net::SocketAddr>) -> Result<Outcome> {
 }
 
 fn daemon(cfg: Config, args: &Args) -> Result<Outcome> {
+    // The daemon waits for space on a full disk (`Writer::start`); a command stops at once.
     use citewatch::daemon::{self, Control};
     let cfg = with_paths(cfg, &[])?;
     let writer = Writer::start(&cfg.db)?;
@@ -1343,7 +1379,7 @@ fn fix(cfg: Config, req: &FixRequest<'_>, now: chrono::DateTime<chrono::Utc>) ->
     };
     // Reading an existing database only: a typo in --db is an error, not an empty database.
     drop(open_existing(&cfg)?);
-    let writer = Writer::start(&cfg.db)?;
+    let writer = command_writer(&cfg)?;
     let archive = if cfg.archive.wayback {
         match lookup::WaybackArchive::new(&cfg.archive, &cfg.check.user_agent) {
             Ok(a) => Some(a),

@@ -17,7 +17,7 @@ fn spawn(blog: &Blog, env: &[(&str, &str)]) -> Child {
     blog.spawn(&["daemon"], env)
 }
 
-fn signal(child: &Child, sig: &str) {
+pub fn signal(child: &Child, sig: &str) {
     let ok = std::process::Command::new("kill")
         .args([&format!("-{sig}"), &child.id().to_string()])
         .status()

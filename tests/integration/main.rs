@@ -8,6 +8,7 @@ mod alert_sinks;
 mod checker;
 mod cli;
 mod daemon;
+mod durability;
 mod evidence;
 mod fix;
 mod probe;
