@@ -875,13 +875,18 @@ impl Checking {
     }
 }
 
+/// 2 when a cited link is failing; 1 when the only failing verdicts are unverified (their checks
+/// could not reach the web: nothing is known to be broken, and nothing is known to be fine).
 fn exit_for(store: &Store) -> Result<Outcome> {
-    let failing = store
-        .counts()?
-        .iter()
-        .any(|(s, n)| s.is_failing() && *n > 0);
-    Ok(if failing {
+    let failing = store.status(&StatusFilter {
+        states: State::ALL.into_iter().filter(|s| s.is_failing()).collect(),
+        post: None,
+        cited_only: true,
+    })?;
+    Ok(if failing.iter().any(|r| r.is_failing()) {
         Outcome::Failing
+    } else if failing.iter().any(|r| r.unverified) {
+        Outcome::Fatal
     } else {
         Outcome::Clean
     })
@@ -901,7 +906,7 @@ fn summarize(store: &Store, format: Format, outage: Option<Outage>) -> Result<Ou
     }
     if let Some(o) = outage {
         eprintln!(
-            "citewatch: {}; no strike was counted against any citation",
+            "citewatch: {}; the verdicts of links that got no answer are unverified and no strike was counted against any citation",
             o.describe()
         );
         // The verdicts above say nothing about the web: citewatch could not reach it.

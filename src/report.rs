@@ -15,7 +15,8 @@ pub use crate::text::{sanitize, sanitize_block};
 #[derive(Debug, Serialize)]
 pub struct StatusJson<'a> {
     pub url: &'a str,
-    pub state: State,
+    /// The state, or `unverified` (see `unverified`).
+    pub state: &'static str,
     pub since: &'a str,
     pub checked_at: Option<&'a str>,
     pub http_status: Option<u16>,
@@ -25,6 +26,9 @@ pub struct StatusJson<'a> {
     pub streak: i64,
     /// The closest Wayback Machine copy, for dead, changed and soft-404 links.
     pub archived_url: Option<&'a str>,
+    /// The latest check got no answer while this machine looked offline (or a canary failed):
+    /// the state says nothing about the web.
+    pub unverified: bool,
     pub citations: Vec<CitationJson<'a>>,
 }
 
@@ -68,7 +72,7 @@ fn citation_json(c: &CitationRow) -> CitationJson<'_> {
 pub fn status_json_value(r: &StatusRow) -> StatusJson<'_> {
     StatusJson {
         url: &r.url,
-        state: r.state,
+        state: r.shown_state(),
         since: &r.since,
         checked_at: r.checked_at.as_deref(),
         http_status: r.http_status,
@@ -76,6 +80,7 @@ pub fn status_json_value(r: &StatusRow) -> StatusJson<'_> {
         error: r.error.as_deref(),
         streak: r.streak,
         archived_url: r.archived_url.as_deref(),
+        unverified: r.unverified,
         citations: r.citations.iter().map(citation_json).collect(),
     }
 }
@@ -130,7 +135,7 @@ pub fn status_csv(rows: &[StatusRow]) -> String {
     for r in rows {
         let base = [
             csv_field(&r.url),
-            r.state.to_string(),
+            r.shown_state().to_string(),
             csv_field(&r.since),
             csv_field(r.checked_at.as_deref().unwrap_or("")),
             r.http_status.map(|s| s.to_string()).unwrap_or_default(),
@@ -172,7 +177,7 @@ pub fn status_table(rows: &[StatusRow]) -> String {
         let _ = writeln!(
             out,
             "{:<11} {:>4}  {:<20}  {}",
-            r.state.as_str(),
+            r.shown_state(),
             r.http_status
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| "-".into()),
@@ -223,15 +228,23 @@ pub fn history_table(rows: &[CheckRow]) -> String {
 pub fn run_summary(counts: &[(State, u64)], bad: &[StatusRow]) -> String {
     let mut out = String::new();
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
-    let parts: Vec<String> = State::ALL
+    // A link whose check could not reach the web is counted as unverified, not by its state.
+    let unverified = |s: State| bad.iter().filter(|r| r.unverified && r.state == s).count() as u64;
+    let mut parts: Vec<String> = State::ALL
         .iter()
         .filter_map(|s| {
             counts
                 .iter()
                 .find(|(st, _)| st == s)
-                .map(|(_, n)| format!("{n} {}", s.as_str()))
+                .map(|(_, n)| n.saturating_sub(unverified(*s)))
+                .filter(|n| *n > 0)
+                .map(|n| format!("{n} {}", s.as_str()))
         })
         .collect();
+    let n_unverified = bad.iter().filter(|r| r.unverified).count();
+    if n_unverified > 0 {
+        parts.push(format!("{n_unverified} unverified"));
+    }
     let _ = writeln!(out, "{total} links: {}", parts.join(", "));
     // Group by post: the author fixes one post at a time.
     let mut by_post: std::collections::BTreeMap<&str, Vec<(u32, &StatusRow, &str)>> =
@@ -256,9 +269,9 @@ pub fn run_summary(counts: &[(State, u64)], bad: &[StatusRow]) -> String {
             };
             let _ = writeln!(
                 out,
-                "  {:>5}  {:<9} {}  {}{}",
+                "  {:>5}  {:<10} {}  {}{}",
                 line,
-                r.state.as_str(),
+                r.shown_state(),
                 sanitize(&r.url),
                 sanitize(&what),
                 if text.is_empty() || text == r.url {
@@ -319,6 +332,7 @@ mod tests {
             final_url: None,
             error: None,
             archived_url: None,
+            unverified: false,
             citations: vec![CitationRow {
                 post: "a.md".into(),
                 line: 3,

@@ -114,6 +114,24 @@ pub struct CheckRecord {
     pub baseline_text: Option<(String, String)>,
 }
 
+impl StatusRow {
+    /// The state as every report shows it: `unverified` when the latest check could not reach the
+    /// web at all (see [`StatusRow::unverified`]), else the link's state.
+    pub fn shown_state(&self) -> &'static str {
+        if self.unverified {
+            "unverified"
+        } else {
+            self.state.as_str()
+        }
+    }
+
+    /// Whether this link counts as failing: a failing state that a check with an answer, or in a
+    /// cycle that was not citewatch's own outage, gave it.
+    pub fn is_failing(&self) -> bool {
+        self.state.is_failing() && !self.unverified
+    }
+}
+
 /// A row of `citewatch status`.
 #[derive(Debug, Clone)]
 pub struct StatusRow {
@@ -128,6 +146,9 @@ pub struct StatusRow {
     pub error: Option<String>,
     /// The closest archived copy, when one was looked up.
     pub archived_url: Option<String>,
+    /// The latest check got no answer while citewatch itself was cut off (offline, a canary
+    /// failed): `state` is what that check would mean, not something known of the web.
+    pub unverified: bool,
     pub citations: Vec<CitationRow>,
 }
 

@@ -247,6 +247,7 @@ mod tests {
             final_url: None,
             error: None,
             archived_url: None,
+            unverified: false,
             citations: vec![CitationRow {
                 post: "a.md".into(),
                 line: 3,

@@ -893,6 +893,7 @@ mod tests {
             final_url: None,
             error: Some("<b>gone</b>".into()),
             archived_url: Some("javascript:alert(1)".into()),
+            unverified: false,
             citations: vec![CitationRow {
                 post: "posts/<script>.md".into(),
                 line: 3,

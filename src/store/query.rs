@@ -5,12 +5,11 @@ use super::*;
 impl Store {
     /// Links with their current state and citations, filtered; sorted by URL.
     pub fn status(&self, filter: &StatusFilter) -> Result<Vec<StatusRow>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, url, state, since, streak, checked_at, http_status, final_url, error,
-               (SELECT archived_url FROM wayback w WHERE w.link_id = l.id) FROM links l
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {STATUS_COLUMNS} FROM links l
              WHERE EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id) OR ?1 = 0
-             ORDER BY url",
-        )?;
+             ORDER BY url"
+        ))?;
         let rows = stmt.query_map(params![filter.cited_only], status_row)?;
         let mut out = Vec::new();
         for row in rows {
@@ -194,6 +193,17 @@ pub(super) const CHECK_COLUMNS: &str = "id, checked_at, state, http_status, fina
 
 /// A `StatusRow` (without citations) from the columns `id, url, state, since, streak,
 /// checked_at, http_status, final_url, error, archived_url`.
+/// The columns [`status_row`] reads, for a query over `links l`. The last one is the one rule of
+/// an unverified verdict: the link's latest check got no HTTP answer in a cycle that turned out to
+/// be citewatch's own outage (this machine offline, a canary failed), so its state says nothing
+/// about the web.
+pub(super) const STATUS_COLUMNS: &str =
+    "l.id, l.url, l.state, l.since, l.streak, l.checked_at, l.http_status, l.final_url, l.error,
+     (SELECT archived_url FROM wayback w WHERE w.link_id = l.id),
+     COALESCE((SELECT c.network IS NOT NULL AND y.outage IS NOT NULL
+               FROM checks c JOIN cycles y ON y.id = c.cycle_id
+               WHERE c.link_id = l.id ORDER BY c.checked_at DESC, c.id DESC LIMIT 1), 0)";
+
 pub(super) fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StatusRow> {
     Ok(StatusRow {
         id: r.get(0)?,
@@ -206,6 +216,7 @@ pub(super) fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StatusRow> {
         final_url: r.get(7)?,
         error: r.get(8)?,
         archived_url: r.get(9)?,
+        unverified: r.get(10)?,
         citations: Vec::new(),
     })
 }
@@ -259,8 +270,7 @@ impl Reads<'_> {
         let row = self
             .conn
             .query_row(
-                "SELECT id, url, state, since, streak, checked_at, http_status, final_url, error,
-                   (SELECT archived_url FROM wayback w WHERE w.link_id = links.id) FROM links WHERE url = ?1",
+                &format!("SELECT {STATUS_COLUMNS} FROM links l WHERE l.url = ?1"),
                 params![url],
                 status_row,
             )

@@ -9,7 +9,7 @@
 use rusqlite::types::Value as Sql;
 
 use super::alerts::{alert_row, ALERT_COLUMNS};
-use super::query::{check_row, status_row, CHECK_COLUMNS};
+use super::query::{check_row, status_row, CHECK_COLUMNS, STATUS_COLUMNS};
 use super::*;
 use crate::serve::history::CheckEvent;
 use crate::serve::view::{
@@ -160,9 +160,7 @@ impl Store {
         page_args.push(Sql::Integer(page.limit()));
         page_args.push(Sql::Integer(page.offset()));
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT l.id, l.url, l.state, l.since, l.streak, l.checked_at, l.http_status, l.final_url, l.error,
-               (SELECT archived_url FROM wayback w WHERE w.link_id = l.id)
-             FROM links l WHERE {wher} ORDER BY {order} LIMIT ? OFFSET ?"
+            "SELECT {STATUS_COLUMNS} FROM links l WHERE {wher} ORDER BY {order} LIMIT ? OFFSET ?"
         ))?;
         let rows: Vec<StatusRow> = stmt
             .query_map(rusqlite::params_from_iter(page_args.iter()), status_row)?
@@ -497,8 +495,7 @@ impl Store {
         let row = self
             .conn
             .query_row(
-                "SELECT id, url, state, since, streak, checked_at, http_status, final_url, error,
-                   (SELECT archived_url FROM wayback w WHERE w.link_id = links.id) FROM links WHERE id = ?1",
+                &format!("SELECT {STATUS_COLUMNS} FROM links l WHERE l.id = ?1"),
                 params![id],
                 status_row,
             )

@@ -1039,6 +1039,40 @@ fn regression_an_offline_run_says_so_and_counts_no_strikes() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("looks offline"), "{err}");
+    // Regression (issue 19): the table said "3 broken" above that line. The verdicts of an
+    // offline run are unverified in the table, the JSON and every later query, and nothing is
+    // shown as broken or error.
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("3 unverified"), "{table}");
+    for line in table.lines().filter(|l| l.contains("/page")) {
+        let state = line.split_whitespace().nth(1);
+        assert_eq!(state, Some("unverified"), "{table}");
+    }
+    assert!(!table.contains("broken"), "{table}");
+    let json = blog
+        .cmd()
+        .args(["run", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(json.status.code(), Some(1));
+    let rows: Vec<Value> = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(rows.len(), 3);
+    for r in &rows {
+        assert_eq!(r["state"], "unverified", "{r}");
+        assert_eq!(r["unverified"], true, "{r}");
+    }
+    let status = blog
+        .cmd()
+        .args(["status", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        status.status.code(),
+        Some(1),
+        "nothing known to be broken, nor fine"
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&status.stdout).unwrap();
+    assert!(rows.iter().all(|r| r["state"] == "unverified"), "{rows:?}");
     let conn = rusqlite::Connection::open(blog.db()).unwrap();
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM alert_events"), 0);
     assert_eq!(
@@ -1053,6 +1087,10 @@ fn regression_an_offline_run_says_so_and_counts_no_strikes() {
     );
     blog.cmd().arg("run").assert().code(2);
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM alert_events"), 1);
+    let rows = blog.status();
+    let dead_row = rows.iter().find(|r| r["state"] != "ok").unwrap();
+    assert_eq!(dead_row["unverified"], false, "an answering run verifies");
+    assert_ne!(dead_row["state"], "unverified");
 }
 
 /// Regression: archive look-ups ran after the checks, 500 of them at up to 20 s each, with a
