@@ -172,8 +172,8 @@ pub enum Command {
     /// Every passage the posts quote, and whether it still stands on the page as last archived.
     Quotes {
         /// Only quotes in this standing: stands, missing or unknown (never archived).
-        #[arg(long)]
-        state: Option<QuoteState>,
+        #[arg(long, value_parser = ["stands", "missing", "unknown"])]
+        state: Option<String>,
         /// Only quotes in posts whose path contains this.
         #[arg(long)]
         post: Option<String>,
@@ -232,14 +232,6 @@ pub enum AlertsAction {
 pub enum FixFormat {
     Diff,
     Json,
-}
-
-/// Whether a quoted passage still stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum QuoteState {
-    Stands,
-    Missing,
-    Unknown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -511,7 +503,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             format,
         } => {
             let store = open_existing(&cfg)?;
-            print(&quotes(&store, *state, post.as_deref(), *format)?)?;
+            print(&quotes(&store, state.as_deref(), post.as_deref(), *format)?)?;
             Ok(Outcome::Clean)
         }
         Command::Diff { url, from, to } => {
@@ -925,7 +917,9 @@ fn show(store: &Store, url: &str) -> Result<String> {
     writeln!(
         out,
         "  state:      {} since {} ({} checks)",
-        row.state, row.since, row.streak
+        row.shown_state(),
+        row.since,
+        row.streak
     )?;
     if let Some(c) = &row.checked_at {
         writeln!(out, "  checked:    {c}")?;
@@ -942,6 +936,10 @@ fn show(store: &Store, url: &str) -> Result<String> {
     if let Some(a) = &row.archived_url {
         writeln!(out, "  archived:   {}", report::sanitize(a))?;
     }
+    let history = store.history(row.id)?;
+    // The quotes stand or not on the latest archived page, by the rule `quotes` and the verdict use.
+    let latest = history.iter().rev().find_map(|c| c.snapshot.clone());
+    let mut judge = citewatch::store::QuoteJudge::new(store, usize::MAX);
     writeln!(out, "  cited by:")?;
     for c in &row.citations {
         writeln!(
@@ -957,9 +955,13 @@ fn show(store: &Store, url: &str) -> Result<String> {
                 "      quotes: “{}”",
                 report::sanitize(&truncate_chars(q, 160))
             )?;
+            let standing = judge.standing(q, latest.as_deref())?;
+            match standing.reason() {
+                Some(r) => writeln!(out, "      {}: {}", standing.name(), report::sanitize(r))?,
+                None => writeln!(out, "      {}", standing.name())?,
+            }
         }
     }
-    let history = store.history(row.id)?;
     if let Some(last) = history.iter().rev().find(|c| c.redirects_json.is_some()) {
         writeln!(out, "  redirects (last check that had any):")?;
         let hops: Vec<serde_json::Value> = last
@@ -1198,52 +1200,28 @@ fn alerts(cfg: Config, action: Option<&AlertsAction>, format: Format) -> Result<
     }
 }
 
-/// `citewatch quotes`: each quote with its standing on the link's latest archived page.
-fn quotes(
-    store: &Store,
-    only: Option<QuoteState>,
-    post: Option<&str>,
-    format: Format,
-) -> Result<String> {
+/// `citewatch quotes`: each quote with its standing on the link's latest archived page, by the
+/// one rule the verdict and the dashboard use (`QuoteJudge`).
+fn quotes(store: &Store, only: Option<&str>, post: Option<&str>, format: Format) -> Result<String> {
     use std::fmt::Write as _;
-    let mut texts: std::collections::HashMap<String, Option<String>> = Default::default();
+    let mut judge = citewatch::store::QuoteJudge::new(store, usize::MAX);
     let mut rows = Vec::new();
     for q in store.quotes(post)? {
-        let text = match &q.snapshot {
-            Some(h) => texts
-                .entry(h.clone())
-                .or_insert_with(|| store.reads().snapshot_text(h).ok().flatten())
-                .clone(),
-            None => None,
-        };
-        let (standing, reason) = match text {
-            None => (QuoteState::Unknown, None),
-            Some(t) => match citewatch::quote::check(&q.quote, &t) {
-                citewatch::quote::Standing::Stands => (QuoteState::Stands, None),
-                citewatch::quote::Standing::Missing { reason } => {
-                    (QuoteState::Missing, Some(reason))
-                }
-            },
-        };
-        if only.is_some_and(|o| o != standing) {
+        let standing = judge.standing(&q.quote, q.snapshot.as_deref())?;
+        if only.is_some_and(|o| o != standing.name()) {
             continue;
         }
-        rows.push((q, standing, reason));
+        rows.push((q, standing));
     }
-    let name = |s: QuoteState| match s {
-        QuoteState::Stands => "stands",
-        QuoteState::Missing => "missing",
-        QuoteState::Unknown => "unknown",
-    };
     let mut out = String::new();
     match format {
         Format::Json => {
             let v: Vec<serde_json::Value> = rows
                 .iter()
-                .map(|(q, s, reason)| {
+                .map(|(q, s)| {
                     serde_json::json!({
                         "post": q.post, "line": q.line, "url": q.url, "state": q.state,
-                        "quote": q.quote, "standing": name(*s), "reason": reason,
+                        "quote": q.quote, "standing": s.name(), "reason": s.reason(),
                         "checked_at": q.fetched_at,
                     })
                 })
@@ -1251,11 +1229,11 @@ fn quotes(
             out = serde_json::to_string_pretty(&v)? + "\n";
         }
         Format::Table | Format::Csv => {
-            for (q, s, reason) in &rows {
+            for (q, s) in &rows {
                 writeln!(
                     out,
                     "{:<8} {}:{}  {}",
-                    name(*s),
+                    s.name(),
                     report::sanitize(&q.post),
                     q.line,
                     report::sanitize(&q.url)
@@ -1265,7 +1243,7 @@ fn quotes(
                     "         “{}”",
                     report::sanitize(&truncate_chars(&q.quote, 160))
                 )?;
-                if let Some(r) = reason {
+                if let Some(r) = s.reason() {
                     writeln!(out, "         {}", report::sanitize(r))?;
                 }
             }

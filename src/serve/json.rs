@@ -8,7 +8,7 @@
 use serde_json::{json, Map, Value};
 
 use super::view::{
-    FixPlan, LinkPage, LinkRow, Overview, PostPage, PostSummary, QuoteStanding, SnapshotInfo,
+    FixPlan, LinkPage, LinkRow, Overview, PostPage, PostSummary, SnapshotInfo,
     WeekCounts,
 };
 use crate::diff::DiffOp;
@@ -128,10 +128,8 @@ pub fn post(p: &PostPage) -> String {
         .items
         .iter()
         .map(|c| {
-            let (stands, reason) = match &c.quote_standing {
-                QuoteStanding::Missing(r) => (Some(false), Some(r.as_str())),
-                s => (s.stands(), None),
-            };
+            let stands = c.quote_standing.as_ref().and_then(|s| s.stands());
+            let reason = c.quote_standing.as_ref().and_then(|s| s.reason());
             json!({
                 "post": info.path,
                 "line": c.line,
@@ -319,7 +317,9 @@ mod tests {
             baseline: None,
             latest: None,
             confirmed: None,
-            quote_standing: QuoteStanding::Missing("gone".into()),
+            quote_standing: Some(crate::quote::Standing::Missing {
+                reason: "gone".into(),
+            }),
         };
         let page = PostPage {
             post: PostInfo {

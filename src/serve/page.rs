@@ -6,12 +6,13 @@
 //! URLs, opened without a referrer.
 
 use chrono::{DateTime, Utc};
+use crate::quote::Standing;
 use maud::{html, Markup, DOCTYPE};
 
 use super::chart::{self, class_of};
 use super::view::{
     FixPlan, LinkFilter, LinkPage, LinkRow, LinkSort, Overview, Paged, PlannedEdit, PostCitation,
-    PostPage, PostSort, PostSummary, QuoteStanding, SnapshotInfo, ROTTED,
+    PostPage, PostSort, PostSummary, SnapshotInfo, ROTTED,
 };
 use crate::diff::DiffOp;
 use crate::rows::{AlertRow, CheckRow, StatusRow};
@@ -494,13 +495,13 @@ pub fn posts(
 
 // -- a post --------------------------------------------------------------------------------------
 
-fn standing(s: &QuoteStanding) -> Markup {
+fn standing(s: &Option<Standing>) -> Markup {
     html! {
         @match s {
-            QuoteStanding::NoQuote => {}
-            QuoteStanding::Stands => { span.stands { "✓ still on the page" } }
-            QuoteStanding::Missing(reason) => { span.missing { "✗ no longer on the page" } br; span.small { (reason) } }
-            QuoteStanding::Unknown => { span.muted { "not known yet (no archived copy)" } }
+            None => {}
+            Some(Standing::Stands) => { span.stands { "✓ still on the page" } }
+            Some(Standing::Missing { reason }) => { span.missing { "✗ no longer on the page" } br; span.small { (reason) } }
+            Some(Standing::Unknown) => { span.muted { "not known yet (no archived copy)" } }
         }
     }
 }

@@ -30,7 +30,7 @@ mod web;
 mod writer;
 
 pub use cycles::{Confirming, CycleEnd, OpenCycle, Recorded, STALE_AFTER};
-pub use query::QuoteRow;
+pub use query::{QuoteJudge, QuoteRow};
 pub use scan::LinkIds;
 pub use writer::{is_busy, is_full, is_transient, Patience, Writer};
 

@@ -323,3 +323,91 @@ impl Reads<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
+
+/// Judges quoted passages against archived pages by the one rule, [`crate::quote::standing`]:
+/// each page's readable text is read once, and its whole visible text (a parse of the archived
+/// body) only when a passage is not in the article, at most `parses` times (the dashboard bounds
+/// its work per page; a passage past the bound reads as unknown). `citewatch quotes`, `show` and
+/// the dashboard all ask this, so they answer as the verdict did.
+pub struct QuoteJudge<'a> {
+    store: &'a Store,
+    articles: HashMap<String, Option<crate::quote::Haystack>>,
+    visible: HashMap<String, Option<crate::quote::Haystack>>,
+    parses_left: usize,
+}
+
+impl<'a> QuoteJudge<'a> {
+    pub fn new(store: &'a Store, parses: usize) -> QuoteJudge<'a> {
+        QuoteJudge {
+            store,
+            articles: HashMap::new(),
+            visible: HashMap::new(),
+            parses_left: parses,
+        }
+    }
+
+    /// Whether `quote` stands on the archived page `snapshot` (a content hash); unknown without
+    /// one, or when the page has no text.
+    pub fn standing(&mut self, quote: &str, snapshot: Option<&str>) -> Result<crate::quote::Standing> {
+        use crate::quote::{Haystack, Standing};
+        let Some(hash) = snapshot else {
+            return Ok(Standing::Unknown);
+        };
+        if !self.articles.contains_key(hash) {
+            let text = self.store.reads().snapshot_text(hash)?;
+            self.articles
+                .insert(hash.to_string(), text.map(|t| Haystack::new(&t)));
+        }
+        let QuoteJudge {
+            store,
+            articles,
+            visible,
+            parses_left,
+        } = self;
+        let Some(article) = articles.get(hash).and_then(|a| a.as_ref()) else {
+            return Ok(Standing::Unknown);
+        };
+        let mut failed = None;
+        let failed_at = &mut failed;
+        let standing = crate::quote::standing(quote, article, move || {
+            if !visible.contains_key(hash) {
+                if *parses_left == 0 {
+                    return None;
+                }
+                *parses_left -= 1;
+                let page = match store.snapshot_page(hash) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        *failed_at = Some(e);
+                        None
+                    }
+                };
+                let text = page.map(|(body, ct)| {
+                    Haystack::new(&crate::readable::readable(&body, ct.as_deref()).visible)
+                });
+                visible.insert(hash.to_string(), text);
+            }
+            let visible: &HashMap<String, Option<Haystack>> = visible;
+            visible.get(hash).and_then(|v| v.as_ref())
+        });
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(standing),
+        }
+    }
+}
+
+impl Store {
+    /// An archived body with its content type.
+    pub fn snapshot_page(&self, hash: &str) -> Result<Option<(Vec<u8>, Option<String>)>> {
+        let row: Option<(Vec<u8>, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT body, content_type FROM snapshots WHERE hash = ?1",
+                params![hash],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(b, ct)| (zstd::decode_all(&b[..]).unwrap_or_default(), ct)))
+    }
+}

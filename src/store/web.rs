@@ -14,7 +14,7 @@ use super::*;
 use crate::serve::history::CheckEvent;
 use crate::serve::view::{
     count_array, CitedBy, Hop, LastCycle, LinkFilter, LinkPage, LinkRow, LinkSnapshot, LinkSort,
-    MetricsFacts, PageReq, Paged, PostCitation, PostInfo, PostSort, PostSummary, QuoteStanding,
+    MetricsFacts, PageReq, Paged, PostCitation, PostInfo, PostSort, PostSummary,
     SnapshotInfo, TimelineCheck, Transition, ROTTED, TIMELINE_CHECKS,
 };
 
@@ -395,7 +395,7 @@ impl Store {
                         baseline: None,
                         latest: None,
                         confirmed: r.get::<_, Option<String>>(18)?.and_then(|s| s.parse().ok()),
-                        quote_standing: QuoteStanding::Unknown,
+                        quote_standing: Some(crate::quote::Standing::Unknown),
                     },
                     r.get(17)?,
                     r.get(19)?,
@@ -413,7 +413,7 @@ impl Store {
                 .transpose()?
                 .flatten();
             if c.quote.is_none() {
-                c.quote_standing = QuoteStanding::NoQuote;
+                c.quote_standing = None;
             }
             items.push(c);
         }
