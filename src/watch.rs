@@ -206,7 +206,7 @@ mod tests {
         std::fs::create_dir(&site).unwrap();
         signal(&mut rx, "a folder on the way created").await;
         w.refresh();
-        assert_eq!(w.held, [site.clone()]);
+        assert_eq!(w.held, std::slice::from_ref(&site));
         std::fs::create_dir(&posts).unwrap();
         signal(&mut rx, "the folder created again").await;
         w.refresh();
