@@ -251,7 +251,8 @@ pub fn init_logging(args: &Args) {
     } else {
         match (args.verbose, daemon) {
             (0, false) => "warn",
-            (0, true) => "info",
+            // notify logs its own harmless races (a deleted folder's watch removed twice).
+            (0, true) => "info,notify=error",
             (1, _) => "info,citewatch=debug",
             _ => "trace",
         }

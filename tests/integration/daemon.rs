@@ -601,3 +601,52 @@ fn the_daemon_looks_up_archived_copies_of_confirmed_links() {
     signal(&d, "TERM");
     assert!(d.wait().unwrap().success(), "{}", log(&blog));
 }
+
+/// A posts folder removed with its files, noticed by the daemon, then created again with a new
+/// post, as a user does it: the new post is read at once, not at the next scheduled scan (once a
+/// year here). Regression (issue 19): the folder's watch died with it and the re-creation went
+/// unnoticed, since the test above created the folder again before the daemon looked.
+#[test]
+fn regression_a_posts_folder_removed_noticed_and_created_again_is_watched() {
+    let site = TestServer::start(
+        Routes::new()
+            .at("/a", |_| html("<p>a</p>"))
+            .at("/c", |_| html("<p>c</p>")),
+    );
+    let blog = Blog::new();
+    blog.config("[schedule]\ncron = \"0 0 1 1 *\"\nscan = \"0 0 1 1 *\"\n")
+        .post("a.md", &format!("<{}>\n", site.url("/a")));
+    let mut d = spawn(&blog, &[]);
+    let present = |path: &str| {
+        blog.count(&format!(
+            "SELECT COUNT(*) FROM posts WHERE present = 1 AND path = '{path}'"
+        ))
+    };
+    wait_for("the start-up scan", Duration::from_secs(60), || {
+        present("a.md") == 1
+    });
+    let posts = blog.path().join("posts");
+    std::fs::remove_dir_all(&posts).unwrap();
+    // The daemon has noticed: the removal started a scan, which found no folder.
+    wait_for(
+        "the scan of the missing folder",
+        Duration::from_secs(60),
+        || log(&blog).contains("does not exist"),
+    );
+    std::fs::create_dir(&posts).unwrap();
+    blog.post("c.md", &format!("<{}>\n", site.url("/c")));
+    wait_for(
+        "the post in the re-created folder",
+        Duration::from_secs(30),
+        || present("c.md") == 1 && present("a.md") == 0,
+    );
+    // And the folder is watched again: a second post is read too.
+    blog.post("a.md", &format!("<{}>\n", site.url("/a")));
+    wait_for(
+        "a second post in the re-created folder",
+        Duration::from_secs(30),
+        || present("a.md") == 1,
+    );
+    signal(&d, "TERM");
+    assert!(d.wait().unwrap().success(), "{}", log(&blog));
+}

@@ -581,3 +581,50 @@ fn regression_a_page_with_invalid_bytes_before_its_title_is_judged() {
     );
     d.stop();
 }
+
+/// A change seen while a scan runs leads to another scan (issue 19): the first scan is held in
+/// flight by a write lock that another connection keeps, a post is added and the change reported
+/// meanwhile; once the lock goes, the first scan ends and a second one follows the debounce,
+/// long before the scheduled scan (once a year here).
+#[test]
+fn a_change_during_a_scan_leads_to_another_scan() {
+    let blog = Blog::new();
+    blog.config(&config_text("", ""))
+        .post("a.md", "<http://127.0.0.1:9/a>\n");
+    let db = blog.db();
+    drop(Writer::start(&db).unwrap()); // the schema, before the lock
+    let lock = rusqlite::Connection::open(&db).unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let d = Running::start(&blog, None, None);
+    let scanned = || {
+        d.db()
+            .query_row("SELECT scanned_at FROM source_files", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .ok()
+    };
+    // The start-up scan starts before the loop first listens for controls, and it cannot end
+    // while the lock is held: this change arrives during it.
+    blog.post("b.md", "<http://127.0.0.1:9/b>\n");
+    d.send(Control::PostsChanged);
+    wait_for("the change received", Duration::from_secs(30), || {
+        d.control.capacity() == d.control.max_capacity()
+    });
+    assert_eq!(scanned(), None, "the first scan is still running");
+    lock.execute_batch("ROLLBACK").unwrap();
+    let first = citewatch::store::ts(t0());
+    wait_for("the first scan", Duration::from_secs(60), || {
+        scanned().as_deref() == Some(first.as_str())
+    });
+    d.clock.advance(chrono::Duration::seconds(2));
+    let second = citewatch::store::ts(t0() + chrono::Duration::seconds(2));
+    wait_for("a second scan", Duration::from_secs(30), || {
+        scanned().as_deref() == Some(second.as_str())
+    });
+    assert_eq!(
+        d.count("SELECT COUNT(*) FROM posts WHERE present = 1"),
+        2,
+        "both posts read"
+    );
+    d.stop();
+}
