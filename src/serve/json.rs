@@ -8,8 +8,7 @@
 use serde_json::{json, Map, Value};
 
 use super::view::{
-    FixPlan, LinkPage, LinkRow, Overview, PostPage, PostSummary, SnapshotInfo,
-    WeekCounts,
+    FixPlan, LinkPage, LinkRow, Overview, PostPage, PostSummary, SnapshotInfo, WeekCounts,
 };
 use crate::diff::DiffOp;
 use crate::report;

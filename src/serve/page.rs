@@ -5,8 +5,8 @@
 //! Pure: view values and `now` in, HTML out. Links to the live web are only ever `http(s)`
 //! URLs, opened without a referrer.
 
-use chrono::{DateTime, Utc};
 use crate::quote::Standing;
+use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
 
 use super::chart::{self, class_of};

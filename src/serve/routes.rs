@@ -33,8 +33,8 @@ use super::view::{
     LinkFilter, LinkSort, Overview, PageReq, Paged, PostCitation, PostPage, PostSort,
 };
 use super::{json, metrics, sandbox, Dashboard, ReadError};
-use crate::store::QuoteJudge;
 use crate::state::State as LinkState;
+use crate::store::QuoteJudge;
 use crate::store::{Store, StoreError};
 
 type Dash = State<Arc<Dashboard>>;
@@ -431,7 +431,11 @@ async fn posts(State(d): Dash, RawQuery(q): RawQuery) -> Response {
 /// not known.
 fn judge_quotes(s: &Store, items: &mut [PostCitation]) {
     let mut judge = QuoteJudge::new(s, VISIBLE_PARSES);
-    for c in items.iter_mut().filter(|c| c.quote.is_some()).take(QUOTES_PER_PAGE) {
+    for c in items
+        .iter_mut()
+        .filter(|c| c.quote.is_some())
+        .take(QUOTES_PER_PAGE)
+    {
         let (Some(q), Some(latest)) = (&c.quote, &c.latest) else {
             continue;
         };

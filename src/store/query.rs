@@ -348,7 +348,11 @@ impl<'a> QuoteJudge<'a> {
 
     /// Whether `quote` stands on the archived page `snapshot` (a content hash); unknown without
     /// one, or when the page has no text.
-    pub fn standing(&mut self, quote: &str, snapshot: Option<&str>) -> Result<crate::quote::Standing> {
+    pub fn standing(
+        &mut self,
+        quote: &str,
+        snapshot: Option<&str>,
+    ) -> Result<crate::quote::Standing> {
         use crate::quote::{Haystack, Standing};
         let Some(hash) = snapshot else {
             return Ok(Standing::Unknown);

@@ -14,8 +14,8 @@ use super::*;
 use crate::serve::history::CheckEvent;
 use crate::serve::view::{
     count_array, CitedBy, Hop, LastCycle, LinkFilter, LinkPage, LinkRow, LinkSnapshot, LinkSort,
-    MetricsFacts, PageReq, Paged, PostCitation, PostInfo, PostSort, PostSummary,
-    SnapshotInfo, TimelineCheck, Transition, ROTTED, TIMELINE_CHECKS,
+    MetricsFacts, PageReq, Paged, PostCitation, PostInfo, PostSort, PostSummary, SnapshotInfo,
+    TimelineCheck, Transition, ROTTED, TIMELINE_CHECKS,
 };
 
 /// Transitions shown at most (the most recent): a link that flaps daily for years has thousands.

@@ -31,8 +31,8 @@ use crate::server::{html, Routes, TestServer};
 // -- a tiny HTTP client (raw, so tests choose every header, Host included) -----------------------
 
 #[derive(Debug)]
-struct Resp {
-    status: u16,
+pub struct Resp {
+    pub status: u16,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
@@ -45,12 +45,12 @@ impl Resp {
             .map(|(_, v)| v.as_str())
     }
 
-    fn text(&self) -> String {
+    pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
     #[track_caller]
-    fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
@@ -92,7 +92,7 @@ fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Res
     }
 }
 
-fn get(port: u16, path: &str) -> Resp {
+pub fn get(port: u16, path: &str) -> Resp {
     request(port, "GET", path, &[])
 }
 
@@ -1374,14 +1374,14 @@ fn pages_answer_while_a_writer_holds_the_lock() {
 // -- the binary ----------------------------------------------------------------------------------
 
 /// A `citewatch` process whose stderr is read line by line; killed when dropped.
-struct Proc {
+pub struct Proc {
     child: std::process::Child,
     lines: std::sync::mpsc::Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Proc {
-    fn spawn(dir: &Path, args: &[&str]) -> Proc {
+    pub fn spawn(dir: &Path, args: &[&str]) -> Proc {
         let mut child = Command::new(env!("CARGO_BIN_EXE_citewatch"))
             .args(args)
             .current_dir(dir)
@@ -1408,7 +1408,7 @@ impl Proc {
 
     /// The port of the dashboard the process says it serves.
     #[track_caller]
-    fn dashboard_port(&mut self) -> u16 {
+    pub fn dashboard_port(&mut self) -> u16 {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(l) = self.lines.recv_timeout(Duration::from_millis(200)) {
@@ -1425,7 +1425,7 @@ impl Proc {
         );
     }
 
-    fn stop(&mut self) -> std::process::ExitStatus {
+    pub fn stop(&mut self) -> std::process::ExitStatus {
         // SAFETY: signalling our own child.
         unsafe {
             libc::kill(self.child.id() as i32, libc::SIGTERM);
