@@ -868,14 +868,24 @@ impl Checking {
     }
 }
 
+/// The links a run reports: a failing state (verified or not), or a citation whose fragment is
+/// not on the page.
+fn bad_rows(store: &Store) -> Result<Vec<citewatch::rows::StatusRow>> {
+    Ok(store
+        .status(&StatusFilter {
+            states: Vec::new(),
+            post: None,
+            cited_only: true,
+        })?
+        .into_iter()
+        .filter(|r| r.state.is_failing() || r.is_failing())
+        .collect())
+}
+
 /// 2 when a cited link is failing; 1 when the only failing verdicts are unverified (their checks
 /// could not reach the web: nothing is known to be broken, and nothing is known to be fine).
 fn exit_for(store: &Store) -> Result<Outcome> {
-    let failing = store.status(&StatusFilter {
-        states: State::ALL.into_iter().filter(|s| s.is_failing()).collect(),
-        post: None,
-        cited_only: true,
-    })?;
+    let failing = bad_rows(store)?;
     Ok(if failing.iter().any(|r| r.is_failing()) {
         Outcome::Failing
     } else if failing.iter().any(|r| r.unverified) {
@@ -887,11 +897,7 @@ fn exit_for(store: &Store) -> Result<Outcome> {
 
 fn summarize(store: &Store, format: Format, outage: Option<Outage>) -> Result<Outcome> {
     let counts = store.counts()?;
-    let bad = store.status(&StatusFilter {
-        states: State::ALL.into_iter().filter(|s| s.is_failing()).collect(),
-        post: None,
-        cited_only: true,
-    })?;
+    let bad = bad_rows(store)?;
     match format {
         Format::Json => print(&(report::status_json(&bad) + "\n"))?,
         Format::Csv => print(&report::status_csv(&bad))?,
@@ -950,6 +956,17 @@ fn show(store: &Store, url: &str) -> Result<String> {
             c.line,
             report::sanitize(&c.text)
         )?;
+        if let (Some(f), Some(st)) = (&c.fragment, &c.fragment_standing) {
+            writeln!(
+                out,
+                "      #{}: {st}{}",
+                report::sanitize(&truncate_chars(f, 80)),
+                c.fragment_reason
+                    .as_deref()
+                    .map(|r| format!(" ({})", report::sanitize(r)))
+                    .unwrap_or_default()
+            )?;
+        }
         if let Some(q) = &c.quote {
             writeln!(
                 out,

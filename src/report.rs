@@ -41,6 +41,10 @@ pub struct CitationJson<'a> {
     pub fragment: Option<&'a str>,
     /// The passage the post quotes from the page, or null.
     pub quote: Option<&'a str>,
+    /// `present`, `missing` (never on the page: a broken citation), `gone` (was there, is not
+    /// now: the link is `changed`), `unknown`, or null (no fragment, or not checked yet).
+    pub fragment_state: Option<&'a str>,
+    pub fragment_reason: Option<&'a str>,
 }
 
 /// One check in `history --format json`.
@@ -66,6 +70,8 @@ fn citation_json(c: &CitationRow) -> CitationJson<'_> {
         kind: &c.kind,
         fragment: c.fragment.as_deref(),
         quote: c.quote.as_deref(),
+        fragment_state: c.fragment_standing.as_deref(),
+        fragment_reason: c.fragment_reason.as_deref(),
     }
 }
 
@@ -247,31 +253,33 @@ pub fn run_summary(counts: &[(State, u64)], bad: &[StatusRow]) -> String {
     }
     let _ = writeln!(out, "{total} links: {}", parts.join(", "));
     // Group by post: the author fixes one post at a time.
-    let mut by_post: std::collections::BTreeMap<&str, Vec<(u32, &StatusRow, &str)>> =
+    let mut by_post: std::collections::BTreeMap<&str, Vec<(u32, &StatusRow, &CitationRow)>> =
         Default::default();
     for r in bad {
-        for c in &r.citations {
-            by_post
-                .entry(&c.post)
-                .or_default()
-                .push((c.line, r, &c.text));
+        // A link that answers is listed only where a citation's fragment is broken.
+        let whole = r.state.is_failing();
+        for c in r
+            .citations
+            .iter()
+            .filter(|c| whole || c.broken_fragment().is_some())
+        {
+            by_post.entry(&c.post).or_default().push((c.line, r, c));
         }
     }
     for (post, mut items) in by_post {
         items.sort_by_key(|(line, r, _)| (*line, r.url.clone()));
         let _ = writeln!(out, "\n{}", sanitize(post));
-        for (line, r, text) in items {
-            let what = match (r.http_status, r.error.as_deref()) {
-                (Some(s), Some(e)) => format!("{s} {}", truncate(e, 60)),
-                (Some(s), None) => s.to_string(),
-                (None, Some(e)) => truncate(e, 60),
-                (None, None) => String::new(),
+        for (line, r, c) in items {
+            let text = c.text.as_str();
+            let (state, what) = match c.broken_fragment().filter(|_| !r.state.is_failing()) {
+                Some(reason) => ("broken", reason.to_string()),
+                None => (r.shown_state(), what_happened(r)),
             };
             let _ = writeln!(
                 out,
                 "  {:>5}  {:<10} {}  {}{}",
                 line,
-                r.shown_state(),
+                state,
                 sanitize(&r.url),
                 sanitize(&what),
                 if text.is_empty() || text == r.url {
@@ -283,6 +291,16 @@ pub fn run_summary(counts: &[(State, u64)], bad: &[StatusRow]) -> String {
         }
     }
     out
+}
+
+/// The status and error of a link's latest check, in a few words.
+fn what_happened(r: &StatusRow) -> String {
+    match (r.http_status, r.error.as_deref()) {
+        (Some(s), Some(e)) => format!("{s} {}", truncate(e, 60)),
+        (Some(s), None) => s.to_string(),
+        (None, Some(e)) => truncate(e, 60),
+        (None, None) => String::new(),
+    }
 }
 
 fn human(bytes: i64) -> String {

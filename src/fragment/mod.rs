@@ -18,6 +18,7 @@
 //! kept, the open-element stack capped, text matching within a work budget).
 
 mod html;
+pub mod judge;
 pub mod slug;
 mod text;
 

@@ -301,8 +301,11 @@ impl Reads<'_> {
     /// Where a link is cited, by present posts, in post and line order.
     pub fn citations_of(&self, link_id: i64) -> Result<Vec<CitationRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT p.path, c.line, c.text, c.kind, c.fragment, c.span_start, c.span_end, c.quote
+            "SELECT p.path, c.line, c.text, c.kind, c.fragment, c.span_start, c.span_end, c.quote,
+                    CASE WHEN f.standing = 'missing' AND f.seen_present THEN 'gone' ELSE f.standing END,
+                    f.reason
              FROM citations c JOIN posts p ON p.id = c.post_id
+             LEFT JOIN fragments f ON f.link_id = c.link_id AND f.fragment = c.fragment
              WHERE c.link_id = ?1 AND p.present = 1 ORDER BY p.path, c.line",
         )?;
         let rows = stmt.query_map(params![link_id], |r| {
@@ -318,6 +321,8 @@ impl Reads<'_> {
                 fragment: r.get(4)?,
                 span,
                 quote: r.get(7)?,
+                fragment_standing: r.get(8)?,
+                fragment_reason: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

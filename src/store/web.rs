@@ -210,6 +210,7 @@ impl Store {
                         fragment: r.get(7)?,
                         span: span_of(r.get(8)?, r.get(9)?),
                         quote: r.get(10)?,
+                        ..Default::default()
                     },
                 },
             ))

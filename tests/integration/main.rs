@@ -11,6 +11,7 @@ mod daemon;
 mod durability;
 mod evidence;
 mod fix;
+mod fragments;
 mod one_rule;
 mod probe;
 mod queries;
