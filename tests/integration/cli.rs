@@ -1008,7 +1008,7 @@ fn regression_run_confirms_and_alerts_once_across_runs() {
     assert_eq!(got[0]["new_state"], "broken");
     blog.cmd().arg("run").assert().code(2);
     assert_eq!(received.lock().unwrap().len(), 1, "not alerted again");
-    // --no-alerts leaves deliveries in the outbox.
+    // Delivered once, and recorded so.
     let flip = blog.db();
     let conn = rusqlite::Connection::open(flip).unwrap();
     assert_eq!(
@@ -1018,6 +1018,50 @@ fn regression_run_confirms_and_alerts_once_across_runs() {
         ),
         1
     );
+}
+
+/// `--no-alerts` (README, "Run as a service"): `run` and `check` send nothing and leave the
+/// deliveries they caused pending in the outbox; the next `run` without it delivers them, once.
+#[test]
+fn no_alerts_leaves_deliveries_in_the_outbox_for_the_next_run() {
+    let site = TestServer::start(Routes::new().at("/gone", |_| status(404)));
+    let hook = crate::support::Receiver::start();
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[alerts]\nconfirm_checks = 1\nconfirm_period = \"0s\"\nlog = false\n[[alerts.webhook]]\nurl = \"{}\"\n",
+        hook.url()
+    ))
+    .post("p.md", &format!("[gone]({})\n", site.url("/gone")));
+    let deliveries = |state: &str| {
+        blog.count(&format!(
+            "SELECT COUNT(*) FROM alert_deliveries WHERE state = '{state}'"
+        ))
+    };
+    blog.cmd().args(["run", "--no-alerts"]).assert().code(2);
+    // The process has exited: nothing it could still send is left to wait for.
+    hook.srv.expect_untouched();
+    assert_eq!(blog.count("SELECT COUNT(*) FROM alert_events"), 1);
+    assert_eq!(deliveries("pending"), 1, "the delivery waits in the outbox");
+    assert_eq!(deliveries("delivered"), 0);
+    blog.cmd()
+        .args(["check", "--all", "--no-alerts"])
+        .assert()
+        .code(2);
+    hook.srv.expect_untouched();
+    assert_eq!(
+        deliveries("pending"),
+        1,
+        "`check --no-alerts` leaves it too"
+    );
+
+    blog.cmd().arg("run").assert().code(2);
+    let events = hook.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["event"], "confirmed");
+    assert_eq!(events[0]["url"], site.url("/gone"));
+    assert_eq!((deliveries("pending"), deliveries("delivered")), (0, 1));
+    blog.cmd().arg("run").assert().code(2);
+    assert_eq!(hook.hits(), 1, "delivered once: {:?}", hook.events());
 }
 
 /// Regression: with no network, `run` printed one `error` per link and no word that the machine
