@@ -734,21 +734,34 @@ fn readers_are_not_locked_out_during_a_run() {
     crate::support::wait_for("the run's first checks", Duration::from_secs(60), || {
         checked() >= 1
     });
-    let mut reads = 0;
+    // Reads that began after the run's first check and ended before its last one: they met the
+    // run's writes.
+    let (mut during, mut reads) = (0, 0);
     while checked() < 20 && reads < 50 {
+        let started = std::time::Instant::now();
         let out = blog
             .cmd()
             .args(["status", "--format", "json"])
             .output()
             .unwrap();
+        let took = started.elapsed();
         assert!(
             out.status.code() == Some(0) || out.status.code() == Some(2),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // The store's busy timeout is 30 s: a reader that waited for the writer's lock would
+        // still succeed, but take seconds.
+        assert!(
+            took < Duration::from_secs(5),
+            "a read took {took:?} during the run: it waited for the writer"
+        );
         reads += 1;
+        if checked() < 20 {
+            during += 1;
+        }
     }
-    assert!(reads >= 1, "no read happened while the run wrote");
+    assert!(during >= 1, "no read happened while the run wrote");
     assert!(child.wait().unwrap().success());
 }
 
@@ -1162,7 +1175,7 @@ fn regression_db_compact_during_a_run() {
     let srv = TestServer::start((0..40).fold(Routes::new(), |r, i| {
         r.at(&format!("/p{i}"), move |_| {
             Reply::Delayed(
-                Duration::from_millis(60),
+                Duration::from_millis(100),
                 Box::new(html(&article("page", i))),
             )
         })
@@ -1182,9 +1195,23 @@ fn regression_db_compact_during_a_run() {
     crate::support::wait_for("the run under way", Duration::from_secs(60), || {
         checked() >= 2
     });
-    for _ in 0..4 {
+    // A compaction overlapped the run when the run had checks written before it began and had
+    // not finished them (nor exited) after it ended.
+    let mut overlapped = 0;
+    for _ in 0..6 {
+        let before = checked();
+        let alive_before = child.try_wait().unwrap().is_none();
         blog.cmd().args(["db", "compact"]).assert().success();
+        let after = checked();
+        let alive_after = child.try_wait().unwrap().is_none();
+        if alive_before && alive_after && before >= 1 && after < 40 {
+            overlapped += 1;
+        }
     }
+    assert!(
+        overlapped >= 1,
+        "no compaction ran inside the run, so this test proved nothing"
+    );
     assert!(child.wait().unwrap().success(), "{}", blog.log_of("run"));
     assert_eq!(checked(), 40);
 }
