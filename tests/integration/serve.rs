@@ -1074,6 +1074,20 @@ fn snapshots_are_served_sandboxed() {
     let r = d.ok(&format!("/link/{}/snapshot/{}", f.changed, f.baseline));
     let csp = r.header("content-security-policy").unwrap();
     let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+    // Literally the policy the README promises ("The page as it was cited").
+    assert_eq!(
+        directives,
+        [
+            "sandbox",
+            "default-src 'none'",
+            "img-src 'self' data:",
+            "style-src 'unsafe-inline'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'self'",
+        ],
+        "{csp}"
+    );
     assert!(
         directives.contains(&"sandbox"),
         "sandbox with no allow-* at all: {csp}"
@@ -1263,6 +1277,32 @@ fn off_loopback_a_token_is_required() {
         .status,
         401
     );
+}
+
+/// README ("Who may look"): once a token is set, it is required on loopback too; health checks
+/// still need none.
+#[test]
+fn with_a_token_loopback_needs_it_too() {
+    let f = Fixture::new();
+    let token = "s3cret-token-for-the-dashboard";
+    let d = Running::start(&f.db, "127.0.0.1:0", Some(token));
+    for host in ["localhost", &format!("127.0.0.1:{}", d.port)] {
+        for p in ["/", "/links?format=json", "/metrics"] {
+            let r = request(d.port, "GET", p, &[("Host", host)]);
+            assert_eq!(r.status, 401, "{host} {p}");
+            assert!(!r.text().contains(GONE), "{host} {p}");
+        }
+    }
+    assert_eq!(get(d.port, "/healthz").status, 200);
+    let bearer = format!("Bearer {token}");
+    let r = request(
+        d.port,
+        "GET",
+        "/links?format=json",
+        &[("Authorization", &bearer)],
+    );
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains(GONE), "the token opens it");
 }
 
 /// Without a token only this machine's names are answered: a page of another site that rebinds
