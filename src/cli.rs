@@ -869,10 +869,9 @@ fn summarize(store: &Store, format: Format, outage: Option<Outage>) -> Result<Ou
             "citewatch: {}; no strike was counted against any citation",
             o.describe()
         );
-        // The verdicts above say nothing about the web: citewatch could not reach it.
-        if o == Outage::NoAnswers {
-            return Ok(Outcome::Fatal);
-        }
+        // The verdicts above say nothing about the web: citewatch could not reach it, or its
+        // canary says it cannot trust what it saw (README: either outage exits 1).
+        return Ok(Outcome::Fatal);
     }
     exit_for(store)
 }

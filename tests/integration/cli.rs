@@ -1112,6 +1112,42 @@ fn regression_an_offline_run_says_so_and_counts_no_strikes() {
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM alert_events"), 1);
 }
 
+/// README ("How it decides"): a run in which a configured canary failed is citewatch's own
+/// outage: no strike is counted, it says the machine looks offline, and `run` exits 1, even
+/// with every cited site answering.
+#[test]
+fn a_failing_canary_makes_run_exit_1_and_count_no_strikes() {
+    let canary_down = crate::server::Switch::new();
+    let srv = TestServer::start(Routes::new().at("/gone", |_| status(404)).at(
+        "/canary",
+        canary_down.between(html("<p>up</p>"), status(500)),
+    ));
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[alerts]\nconfirm_checks = 1\nconfirm_period = \"0s\"\ncanaries = [\"{}\"]\n",
+        srv.url("/canary")
+    ))
+    .post("p.md", &format!("[gone]({})\n", srv.url("/gone")));
+    canary_down.on();
+    let out = blog.cmd().arg("run").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("a canary URL failed; no strike was counted"),
+        "{err}"
+    );
+    srv.expect_hits("/gone", 1);
+    assert_eq!(blog.count("SELECT COUNT(*) FROM alert_events"), 0);
+    assert_eq!(
+        blog.count("SELECT COUNT(*) FROM cycles WHERE outage = 'canary'"),
+        1
+    );
+    // The canary answers again: the same run is the site's problem, exit 2, a strike counted.
+    canary_down.off();
+    blog.cmd().arg("run").assert().code(2);
+    assert_eq!(blog.count("SELECT COUNT(*) FROM alert_events"), 1);
+}
+
 /// Regression: archive look-ups ran after the checks, 500 of them at up to 20 s each, with a
 /// warning line per failure. Now they run beside the checks, stop after a few failures in a row
 /// with one summary line, and never outlast their budget.
