@@ -882,6 +882,90 @@ fn archived_copies_of_dead_links_come_from_the_wayback_endpoint() {
     );
 }
 
+/// README ("How it decides"): dead, changed and soft-404 links all get their archived copy in
+/// `run` (not only broken ones), and look-ups go at most one per `request_interval`.
+#[test]
+fn run_looks_up_copies_of_changed_and_soft_404_links_at_the_configured_pace() {
+    let drifted = crate::server::Switch::new();
+    let srv = TestServer::start(
+        (0..3)
+            .fold(Routes::new(), |r, i| {
+                r.at(&format!("/gone{i}"), |_| status(404))
+            })
+            .at("/", |_| html(&article("Home", 1)))
+            .at("/2019/03/deep-article", |_| redirect(302, "/"))
+            .at("/fine", |_| html(&article("Fine", 2)))
+            .at(
+                "/drift",
+                drifted.between(html(&article("Report", 3)), html(&article("Other", 11))),
+            )
+            .at("/wayback/available", |req| {
+                let url = req.query_param("url").unwrap_or_default();
+                with_headers(
+                    200,
+                    &[("content-type", "application/json")],
+                    &format!(
+                        r#"{{"archived_snapshots":{{"closest":{{"status":"200","available":true,"url":"http://web.archive.org/web/20190325000000/{url}","timestamp":"20190325000000"}}}}}}"#
+                    ),
+                )
+            }),
+    );
+    let interval = Duration::from_millis(300);
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[archive]\nwayback_endpoint = \"{}\"\nrequest_interval = \"300ms\"\n",
+        srv.url("/wayback/available")
+    ))
+    .post(
+        "p.md",
+        &format!(
+            "---\ndate: 2019-03-25\n---\n{}[soft]({})\n[fine]({})\n[drift]({})\n",
+            (0..3)
+                .map(|i| format!("[gone]({})\n", srv.url(&format!("/gone{i}"))))
+                .collect::<String>(),
+            srv.url("/2019/03/deep-article"),
+            srv.url("/fine"),
+            srv.url("/drift"),
+        ),
+    );
+    blog.cmd().arg("run").assert().code(2);
+    let links = blog.status();
+    let soft = srv.url("/2019/03/deep-article");
+    assert_eq!(find(&links, &soft)["state"], "soft_404", "{links:?}");
+    drifted.on();
+    blog.cmd().arg("run").assert().code(2);
+    let links = blog.status();
+    let drift = srv.url("/drift");
+    assert_eq!(find(&links, &drift)["state"], "changed", "{links:?}");
+    for url in [&soft, &drift] {
+        assert_eq!(
+            find(&links, url)["archived_url"],
+            format!("https://web.archive.org/web/20190325000000/{url}"),
+            "{url}"
+        );
+    }
+    let asked = srv.requests("/wayback/available");
+    let mut urls: Vec<String> = asked.iter().filter_map(|r| r.query_param("url")).collect();
+    urls.sort();
+    let mut want: Vec<String> = (0..3).map(|i| srv.url(&format!("/gone{i}"))).collect();
+    want.extend([drift.clone(), soft.clone()]);
+    want.sort();
+    assert_eq!(
+        urls, want,
+        "each dead, soft-404 and changed link once; never the fine one"
+    );
+    // The first run's four look-ups, one per interval at most.
+    let times: Vec<std::time::Instant> = asked.iter().take(4).map(|r| r.received).collect();
+    for w in times.windows(2) {
+        assert!(
+            w[1] - w[0] >= interval - Duration::from_millis(20),
+            "look-ups {:?} apart, under the 300 ms request_interval:\n{}",
+            w[1] - w[0],
+            srv.describe_log()
+        );
+    }
+}
+
 #[test]
 fn diff_then_accept_a_change() {
     let v2 = Arc::new(AtomicBool::new(false));
