@@ -1161,6 +1161,54 @@ fn no_alerts_leaves_deliveries_in_the_outbox_for_the_next_run() {
     assert_eq!(hook.hits(), 1, "delivered once: {:?}", hook.events());
 }
 
+/// README ("Run as a service"): `digest = true` sends one message per sink per cycle, holding
+/// every event of that cycle.
+#[test]
+fn a_digest_is_one_message_per_sink_per_run() {
+    let site = TestServer::start(Routes::new().fallback(|_| status(404)));
+    let (a, b) = (
+        crate::support::Receiver::start(),
+        crate::support::Receiver::start(),
+    );
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[alerts]\nconfirm_checks = 1\nconfirm_period = \"0s\"\nlog = false\ndigest = true\n\
+         [[alerts.webhook]]\nurl = \"{}\"\n[[alerts.webhook]]\nurl = \"{}\"\n",
+        a.url(),
+        b.url()
+    ));
+    let post = |n: usize| {
+        (0..n)
+            .map(|i| format!("[gone]({})\n", site.url(&format!("/gone{i}"))))
+            .collect::<String>()
+    };
+    let urls_in = |body: &Value| -> Vec<String> {
+        let mut u: Vec<String> = body["events"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a digest is {{\"events\": [...]}}: {body}"))
+            .iter()
+            .map(|e| e["url"].as_str().unwrap().to_string())
+            .collect();
+        u.sort();
+        u
+    };
+    blog.post("p.md", &post(3));
+    blog.cmd().arg("run").assert().code(2);
+    let first: Vec<String> = (0..3).map(|i| site.url(&format!("/gone{i}"))).collect();
+    for r in [&a, &b] {
+        assert_eq!(r.hits(), 1, "one message for the run's three events");
+        assert_eq!(urls_in(&r.events()[0]), first);
+    }
+    // The next run confirms two more: one more message per sink, with those two only.
+    blog.post("p.md", &post(5));
+    blog.cmd().arg("run").assert().code(2);
+    let second: Vec<String> = (3..5).map(|i| site.url(&format!("/gone{i}"))).collect();
+    for r in [&a, &b] {
+        assert_eq!(r.hits(), 2, "one message per run");
+        assert_eq!(urls_in(&r.events()[1]), second);
+    }
+}
+
 /// Regression: with no network, `run` printed one `error` per link and no word that the machine
 /// looked offline. Now it says so, counts no strike and exits 1.
 #[test]
