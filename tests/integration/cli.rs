@@ -1209,6 +1209,67 @@ fn a_digest_is_one_message_per_sink_per_run() {
     }
 }
 
+/// README ("Run as a service"): `run` and `check` deliver what they caused for at most a minute,
+/// and the rest waits in the outbox. The limit is the library's `deliver_due_within` with
+/// `BEFORE_EXIT`, tested here with a short limit against a webhook that never answers (its own
+/// attempt timeout is 30 s: only the limit can end it sooner).
+#[test]
+fn delivery_before_exit_is_cut_off_at_its_limit_and_the_rest_stays_pending() {
+    use citewatch::pipeline::{deliver_due_within, BEFORE_EXIT};
+    assert_eq!(BEFORE_EXIT, Duration::from_secs(60), "at most a minute");
+    let site = TestServer::start(Routes::new().at("/gone", |_| status(404)));
+    let hook = crate::support::Receiver::start();
+    hook.stall.on();
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[alerts]\nconfirm_checks = 1\nconfirm_period = \"0s\"\nlog = false\n[[alerts.webhook]]\nurl = \"{}\"\ntimeout = \"30s\"\n",
+        hook.url()
+    ))
+    .post("p.md", &format!("[gone]({})\n", site.url("/gone")));
+    blog.cmd().args(["run", "--no-alerts"]).assert().code(2);
+    let pending = || blog.count("SELECT COUNT(*) FROM alert_deliveries WHERE state = 'pending'");
+    assert_eq!(pending(), 1);
+
+    let cfg = citewatch::config::Config::load(&blog.path().join("citewatch.toml")).unwrap();
+    let writer = citewatch::store::Writer::start(&blog.db()).unwrap();
+    let clock: Arc<dyn citewatch::clock::Clock> = Arc::new(citewatch::clock::SystemClock);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let started = std::time::Instant::now();
+    let cut = rt.block_on(deliver_due_within(
+        Duration::from_millis(300),
+        &writer,
+        &cfg.alerts,
+        &http,
+        &clock,
+        &|| {},
+    ));
+    let took = started.elapsed();
+    assert!(cut.is_none(), "the limit came first: {cut:?}");
+    assert_eq!(hook.hits(), 1, "the attempt had started");
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(10),
+        "cut off at the limit, not at the attempt's 30 s timeout: {took:?}"
+    );
+    assert_eq!(pending(), 1, "what was cut off waits in the outbox");
+
+    hook.stall.off();
+    let sent = rt
+        .block_on(deliver_due_within(
+            BEFORE_EXIT,
+            &writer,
+            &cfg.alerts,
+            &http,
+            &clock,
+            &|| {},
+        ))
+        .expect("delivered within the limit")
+        .unwrap();
+    assert_eq!(sent.delivered, 1);
+    assert_eq!(hook.events_of("confirmed").len(), 1);
+    assert_eq!(pending(), 0);
+}
+
 /// Regression: with no network, `run` printed one `error` per link and no word that the machine
 /// looked offline. Now it says so, counts no strike and exits 1.
 #[test]
