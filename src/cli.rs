@@ -747,7 +747,7 @@ fn print_scan(rep: &pipeline::ScanReport, quiet: bool) {
 
 /// How long `run` and `check` spend delivering the alerts they caused before they exit; what is
 /// not delivered by then stays in the outbox for the next run or the daemon.
-const DELIVERY_LIMIT: Duration = Duration::from_secs(60);
+const DELIVERY_LIMIT: Duration = pipeline::BEFORE_EXIT;
 
 /// A check run from the command line: progress on a terminal, archive look-ups beside the checks,
 /// alerts delivered before exiting, Ctrl-C or SIGTERM letting running checks finish.
@@ -836,19 +836,23 @@ impl Checking {
             if self.alerts {
                 let http = reqwest::Client::builder().no_proxy().build()?;
                 let progress = || {};
-                let sent = tokio::time::timeout(
+                let sent = pipeline::deliver_due_within(
                     DELIVERY_LIMIT,
-                    pipeline::deliver_due(writer, &cfg.alerts, &http, &clock, &progress),
+                    writer,
+                    &cfg.alerts,
+                    &http,
+                    &clock,
+                    &progress,
                 )
                 .await;
                 match sent {
-                    Ok(Ok(r)) if r.failed > 0 => tracing::warn!(
+                    Some(Ok(r)) if r.failed > 0 => tracing::warn!(
                         "{} alert deliveries failed; they are tried again by the next run",
                         r.failed
                     ),
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => tracing::warn!("alert delivery: {e}"),
-                    Err(_) => tracing::warn!(
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => tracing::warn!("alert delivery: {e}"),
+                    None => tracing::warn!(
                         "alert delivery took longer than {DELIVERY_LIMIT:?}; the rest waits for the next run"
                     ),
                 }
@@ -908,10 +912,9 @@ fn summarize(store: &Store, format: Format, outage: Option<Outage>) -> Result<Ou
             "citewatch: {}; the verdicts of links that got no answer are unverified and no strike was counted against any citation",
             o.describe()
         );
-        // The verdicts above say nothing about the web: citewatch could not reach it.
-        if o == Outage::NoAnswers {
-            return Ok(Outcome::Fatal);
-        }
+        // The verdicts above say nothing about the web: citewatch could not reach it, or its
+        // canary says it cannot trust what it saw (README: either outage exits 1).
+        return Ok(Outcome::Fatal);
     }
     exit_for(store)
 }

@@ -367,7 +367,10 @@ mod tests {
         let v: serde_json::Value =
             serde_json::from_str(&status_json(&[row("https://a.org/", State::Broken)])).unwrap();
         let o = &v[0];
-        for k in [
+        // Written out from README ("JSON output"), not from the struct: a rename fails here.
+        let mut keys: Vec<&str> = o.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        keys.sort_unstable();
+        let mut want = vec![
             "url",
             "state",
             "since",
@@ -375,10 +378,24 @@ mod tests {
             "http_status",
             "final_url",
             "error",
+            "streak",
             "citations",
-        ] {
-            assert!(o.get(k).is_some(), "missing {k}");
-        }
+            "archived_url",
+        ];
+        want.sort_unstable();
+        assert_eq!(keys, want, "the `status` contract keys");
+        let mut citation: Vec<&str> = o["citations"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        citation.sort_unstable();
+        assert_eq!(
+            citation,
+            ["fragment", "kind", "line", "post", "quote", "text"],
+            "the citation contract keys"
+        );
         assert_eq!(o["state"], "broken");
         assert_eq!(o["final_url"], serde_json::Value::Null);
         assert_eq!(o["citations"][0]["line"], 3);

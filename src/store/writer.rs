@@ -297,27 +297,40 @@ mod tests {
             .execute_batch("BEGIN IMMEDIATE; INSERT INTO source_files VALUES ('a', 'x', 'now')")
             .unwrap();
         let (done_tx, done_rx) = mpsc::channel();
+        let (started_tx, started_rx) = mpsc::channel();
         let w2 = w.clone();
         std::thread::spawn(move || {
             // Reads, then writes, in one transaction: the pattern that failed.
-            let r = w2.run_blocking("a read-then-write", |s| {
+            let r = w2.run_blocking("a read-then-write", move |s| {
+                let _ = started_tx.send(());
                 let tx = s.write_tx()?;
+                let began = std::time::Instant::now();
                 let n: i64 = tx.query_row("SELECT COUNT(*) FROM source_files", [], |r| r.get(0))?;
                 tx.execute("INSERT INTO source_files VALUES ('b', ?1, 'now')", [n])?;
                 tx.commit()?;
-                Ok(n)
+                Ok((n, began))
             });
             let _ = done_tx.send(r.map_err(|e| e.to_string()));
         });
+        // Waited for, not slept for: the command is running on the writer thread.
+        started_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the write started");
         assert!(
             done_rx.recv_timeout(Duration::from_millis(300)).is_err(),
             "the write waits while the lock is held"
         );
+        let committing = std::time::Instant::now();
         other.execute_batch("COMMIT").unwrap();
-        assert_eq!(
-            done_rx.recv_timeout(Duration::from_secs(60)).unwrap(),
-            Ok(1),
-            "it saw the other connection's row"
+        let (n, began) = done_rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap()
+            .unwrap();
+        assert_eq!(n, 1, "it saw the other connection's row");
+        // Order, not luck: it started before the commit and its transaction began after it.
+        assert!(
+            began >= committing,
+            "its transaction began only once the lock was released"
         );
     }
 }

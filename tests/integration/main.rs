@@ -7,6 +7,7 @@
 mod alert_sinks;
 mod checker;
 mod cli;
+mod contract;
 mod daemon;
 mod durability;
 mod evidence;
