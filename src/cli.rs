@@ -983,20 +983,15 @@ fn show(store: &Store, url: &str) -> Result<String> {
             }
         }
     }
-    if let Some(last) = history.iter().rev().find(|c| c.redirects_json.is_some()) {
+    if let Some(chain) = history.iter().rev().find_map(|c| c.redirects.as_ref()) {
         writeln!(out, "  redirects (last check that had any):")?;
-        let hops: Vec<serde_json::Value> = last
-            .redirects_json
-            .as_deref()
-            .and_then(|s| serde_json::from_str(s).ok())
-            .unwrap_or_default();
-        for h in hops {
+        for h in chain.hops() {
             writeln!(
                 out,
                 "    {} {} → {}",
-                h["status"],
-                report::sanitize(h["url"].as_str().unwrap_or("")),
-                report::sanitize(h["location"].as_str().unwrap_or(""))
+                h.status,
+                report::sanitize(h.url.as_str()),
+                report::sanitize(&h.location)
             )?;
         }
     }

@@ -95,7 +95,7 @@ pub struct CheckRecord {
     pub state: State,
     pub http_status: Option<u16>,
     pub final_url: Option<String>,
-    pub redirects_json: Option<String>,
+    pub redirects: Option<crate::fetch::Redirects>,
     pub error: Option<String>,
     pub elapsed_ms: u64,
     pub attempts: u32,
@@ -205,7 +205,7 @@ pub struct CheckRow {
     pub state: State,
     pub http_status: Option<u16>,
     pub final_url: Option<String>,
-    pub redirects_json: Option<String>,
+    pub redirects: Option<crate::fetch::Redirects>,
     pub error: Option<String>,
     pub elapsed_ms: u64,
     pub attempts: u32,
@@ -308,4 +308,13 @@ pub struct Probe {
     pub status: Option<u16>,
     pub final_url: Option<String>,
     pub text: Option<String>,
+}
+
+/// One recorded check as `fix` reads the history to decide whether a link moved for good.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedCheck {
+    pub checked_at: DateTime<Utc>,
+    pub state: State,
+    pub final_url: Option<String>,
+    pub redirects: Option<crate::fetch::Redirects>,
 }

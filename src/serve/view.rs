@@ -314,14 +314,6 @@ pub struct TimelineCheck {
     pub elapsed_ms: u64,
 }
 
-/// One hop of a redirect chain, as the checker records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hop {
-    pub url: String,
-    pub status: Option<u16>,
-    pub location: Option<String>,
-}
-
 /// A link's page.
 #[derive(Debug, Clone)]
 pub struct LinkPage {
@@ -341,7 +333,7 @@ pub struct LinkPage {
     /// The most recent checks, newest first, for the table under the timeline.
     pub recent: Vec<CheckRow>,
     /// The redirect chain of the latest check that was redirected, with its time.
-    pub redirects: Option<(String, Vec<Hop>)>,
+    pub redirects: Option<(String, crate::fetch::Redirects)>,
     /// The word diff from the baseline's text to the latest snapshot's, when they differ.
     pub diff: Option<Vec<crate::diff::DiffOp>>,
 }
