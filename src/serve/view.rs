@@ -14,15 +14,8 @@ pub const PER_PAGE: u32 = 50;
 /// The most rows one page may hold.
 pub const MAX_PER_PAGE: u32 = 500;
 
-/// The states in which a citation has rotted (the README's four ways): gone, moved, rewritten,
-/// turned into a not-found page. `error` may pass and `blocked` is the site's choice: neither is
-/// rot.
-pub const ROTTED: [State; 4] = [
-    State::Broken,
-    State::Redirected,
-    State::Changed,
-    State::Soft404,
-];
+/// The states in which a citation has rotted: [`State::ROTTED`], the one list.
+pub const ROTTED: [State; 4] = State::ROTTED;
 
 /// Which page of a list: 1-based, with its size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

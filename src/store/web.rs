@@ -15,7 +15,7 @@ use crate::serve::history::CheckEvent;
 use crate::serve::view::{
     count_array, CitedBy, LastCycle, LinkFilter, LinkPage, LinkRow, LinkSnapshot, LinkSort,
     MetricsFacts, PageReq, Paged, PostCitation, PostInfo, PostSort, PostSummary, SnapshotInfo,
-    TimelineCheck, Transition, ROTTED, TIMELINE_CHECKS,
+    TimelineCheck, Transition, TIMELINE_CHECKS,
 };
 
 /// Transitions shown at most (the most recent): a link that flaps daily for years has thousands.
@@ -52,7 +52,7 @@ fn after_prefix(prefix: &str) -> String {
 }
 
 fn rotted_list() -> String {
-    ROTTED
+    State::ROTTED
         .iter()
         .map(|s| format!("'{}'", s.as_str()))
         .collect::<Vec<_>>()
@@ -316,7 +316,7 @@ impl Store {
             let (id, state, n) = row?;
             if let Some(p) = posts.get_mut(&id) {
                 p.citations += n;
-                if ROTTED.contains(&state) {
+                if state.is_rotted() {
                     p.rotted += n;
                 }
                 p.counts.push((state, n));
