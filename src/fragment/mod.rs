@@ -27,7 +27,7 @@ use percent_encoding::percent_decode_str;
 use url::Url;
 
 pub use html::{anchors_of, page_text, PageText};
-pub use slug::{heading_ids, markdown_anchors, SlugStyle};
+pub use slug::{heading_ids, markdown_anchors, post_anchors, PostAnchors, SlugStyle};
 pub use text::text_directive_standing;
 
 /// Ids (and `<a name>`s) kept per page at most; a page with more is judged `Unknown` rather

@@ -976,6 +976,8 @@ proptest! {
             let _ = slug(&s, style);
             let _ = heading_ids(&s, style);
             let _ = markdown_anchors(&format!("# {s}\n## {s} {{#x}}\n{s}\n---\n"), style);
+            let _ = post_anchors(&format!("---\n{s}\n---\n# {s}\n{s}[^{s}]\n\n[^{s}]: x\n{{{{< {s} >}}}}"), false, &[style]);
+            let _ = post_anchors(&s, true, &[style]);
         }
     }
 
