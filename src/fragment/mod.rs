@@ -134,6 +134,18 @@ impl Anchor {
     }
 }
 
+impl TextDirective {
+    /// The passage as a quote for `quote::check` (the rule for quoted passages): `start`, or
+    /// `start … end` (an ellipsis stands for the words between, as in a quote). Prefix and
+    /// suffix are context, not part of the passage.
+    pub fn as_quote(&self) -> String {
+        match &self.end {
+            Some(end) => format!("{} \u{2026} {}", self.start, end),
+            None => self.start.clone(),
+        }
+    }
+}
+
 impl std::fmt::Display for TextDirective {
     /// How the passage reads for people: “start … end” (after “prefix”, before “suffix”).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -714,6 +714,20 @@ fn several_directives_must_all_stand() {
     }
 }
 
+/// A text fragment read as a quote stands or falls by the quote rule like the author's quotes.
+#[test]
+fn text_directives_read_as_quotes() {
+    let page = "The slowest follower decides how fast the whole replicated group can commit \
+                its writes, which is why tail latency matters more than the average.";
+    let range = &directives(":~:text=the%20slowest%20follower,can%20commit")[0];
+    assert_eq!(range.as_quote(), "the slowest follower \u{2026} can commit");
+    assert!(!crate::quote::check(&range.as_quote(), page).is_missing());
+    let gone = &directives(":~:text=the%20fastest%20leader%20decides,can%20commit")[0];
+    assert!(crate::quote::check(&gone.as_quote(), page).is_missing());
+    let exact = &directives(":~:text=in-,the%20slowest%20follower,-decides")[0];
+    assert_eq!(exact.as_quote(), "the slowest follower");
+}
+
 #[test]
 fn range_end_must_follow_start() {
     let doc = "<p>end comes first</p><p>then the start</p>";
