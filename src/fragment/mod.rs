@@ -294,6 +294,9 @@ pub struct AnchorSet {
     pub fold_case: bool,
     /// The ids came from Markdown headings (a raw `.md` file), not from HTML.
     pub from_markdown: bool,
+    /// The text of headings that have no id in the HTML (a script such as anchor.js may give
+    /// them one), at most a thousand.
+    pub untitled_headings: Vec<String>,
 }
 
 /// Below this many visible characters, a page with scripts is a single-page-app shell.
@@ -505,9 +508,42 @@ pub fn anchor_standing(fragment: &Fragment, set: &AnchorSet, url: &Url) -> Fragm
     if let Some(why) = set.script_built() {
         return FragmentStanding::Unknown { why: why.into() };
     }
+    if let Some(h) = scripted_heading(a, set) {
+        return FragmentStanding::Unknown {
+            why: format!(
+                "#{} is not in the HTML, but a script on the page may give the heading \u{201c}{}\u{201d} that id",
+                excerpt(&a.decoded),
+                excerpt(h)
+            ),
+        };
+    }
     FragmentStanding::Missing {
         reason: missing_reason(a, false),
     }
+}
+
+/// The heading without an id whose slug (as GitHub, Hugo or anchor.js-like scripts make them)
+/// is the anchor, on a page with scripts.
+fn scripted_heading<'a>(a: &Anchor, set: &'a AnchorSet) -> Option<&'a str> {
+    if set.scripts == 0 {
+        return None;
+    }
+    let wanted = a.decoded.to_lowercase();
+    set.untitled_headings
+        .iter()
+        .find(|h| {
+            [
+                SlugStyle::GitHub,
+                SlugStyle::Goldmark,
+                SlugStyle::Blackfriday,
+            ]
+            .iter()
+            .any(|s| {
+                let id = slug::slug(h, *s);
+                id == wanted || id.trim_matches('-') == wanted
+            })
+        })
+        .map(String::as_str)
 }
 
 /// The reason for a missing anchor: "no anchor #x on the page" when it never was there (as

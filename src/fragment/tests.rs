@@ -296,6 +296,28 @@ fn script_built_pages_and_routes_are_unknown() {
     assert!(anchor_on(&page, "https://example.org/", "outro").is_missing());
 }
 
+/// anchor.js and its kin give ids to headings in the browser: a missing anchor that is the
+/// slug of a heading without an id, on a page with scripts, is unknown, never missing.
+#[test]
+fn headings_a_script_may_give_ids_are_unknown() {
+    let text = "words ".repeat(100);
+    let page = |script: &str| {
+        format!("<body><nav id='menu'>menu</nav><h2>Getting Started!</h2><p>{text}</p><h3 id='x'>X</h3>{script}</body>")
+    };
+    let with = page("<script src='anchor.min.js'></script>");
+    let u = "https://example.org/docs";
+    assert!(matches!(
+        anchor_on(&with, u, "getting-started"),
+        FragmentStanding::Unknown { .. }
+    ));
+    assert!(matches!(
+        anchor_on(&with, u, "Getting-Started"),
+        FragmentStanding::Unknown { .. }
+    ));
+    assert!(anchor_on(&with, u, "installation").is_missing());
+    assert!(anchor_on(&page(""), u, "getting-started").is_missing());
+}
+
 #[test]
 fn github_line_anchors_read_the_raw_file() {
     let blob = url("https://github.com/o/r/blob/main/src/lib.rs");
