@@ -102,6 +102,10 @@ struct Hook {
     accepted: Arc<Mutex<Vec<Receipt>>>,
     refused: Arc<AtomicUsize>,
     stalled: Arc<AtomicUsize>,
+    /// A process to kill -9 at the next accepted event, after it is recorded and before the
+    /// answer goes out: the daemon sent it and cannot record it. Then when it was killed.
+    kill_next: Arc<Mutex<Option<u32>>>,
+    killed_at: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Hook {
@@ -109,11 +113,15 @@ impl Hook {
         let mode = Arc::new(AtomicU8::new(HOOK_WORKS));
         let accepted: Arc<Mutex<Vec<Receipt>>> = Default::default();
         let (refused, stalled) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let (m, a, r, s) = (
+        let kill_next: Arc<Mutex<Option<u32>>> = Default::default();
+        let killed_at: Arc<Mutex<Option<Instant>>> = Default::default();
+        let (m, a, r, s, kn, ka) = (
             mode.clone(),
             accepted.clone(),
             refused.clone(),
             stalled.clone(),
+            kill_next.clone(),
+            killed_at.clone(),
         );
         let srv = TestServer::start(Routes::new().at("/hook", move |req| {
             match m.load(Ordering::SeqCst) {
@@ -139,6 +147,13 @@ impl Hook {
                 at: Instant::now(),
                 id: id.to_string(),
             });
+            if let Some(pid) = kn.lock().unwrap().take() {
+                *ka.lock().unwrap() = Some(Instant::now());
+                // SAFETY: a plain kill(2) of the daemon, a child the test has not reaped yet (so
+                // the pid is still its own).
+                let killed = unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+                assert_eq!(killed, 0, "kill -9 {pid}");
+            }
             with_headers(200, &[], "ok")
         }));
         Hook {
@@ -147,6 +162,8 @@ impl Hook {
             accepted,
             refused,
             stalled,
+            kill_next,
+            killed_at,
         }
     }
 
@@ -166,6 +183,8 @@ struct Daemon<'a> {
     child: Option<Child>,
     starts: usize,
     kills: Vec<Instant>,
+    /// Of those, kills in the window between a delivery and its recording.
+    mid_delivery_kills: usize,
     terms: Vec<Instant>,
 }
 
@@ -176,6 +195,7 @@ impl<'a> Daemon<'a> {
             child: None,
             starts: 0,
             kills: Vec::new(),
+            mid_delivery_kills: 0,
             terms: Vec::new(),
         }
     }
@@ -222,6 +242,20 @@ impl<'a> Daemon<'a> {
         self.kills.push(Instant::now());
         child.kill().unwrap();
         child.wait().unwrap();
+    }
+
+    /// kill -9 by the webhook itself, the moment it has accepted an event and before it answers:
+    /// the one window where a delivery is made and not recorded. The next start sends it again.
+    fn kill9_mid_delivery(&mut self, hook: &Hook) {
+        let mut child = self.child.take().expect("running");
+        *hook.killed_at.lock().unwrap() = None;
+        *hook.kill_next.lock().unwrap() = Some(child.id());
+        poll_until("a delivery to kill the daemon in", BOUND, || {
+            child.try_wait().unwrap()
+        });
+        let at = hook.killed_at.lock().unwrap().take();
+        self.kills.push(at.expect("killed by the webhook"));
+        self.mid_delivery_kills += 1;
     }
 
     /// SIGTERM, and an exit 0 within the grace period and some.
@@ -287,6 +321,8 @@ fn post_text(site: &TestServer, links: impl IntoIterator<Item = usize>) -> Strin
 #[derive(Debug, Clone, Copy)]
 enum Fault {
     Kill9,
+    /// kill -9 after the webhook accepted an event, before it answered.
+    Kill9MidDelivery,
     Term,
     Compact,
     Hook(u8),
@@ -315,20 +351,20 @@ const SCHEDULE: &[Fault] = &[
     Fault::Recreate("b.md"),
     Fault::Term,
     Fault::Compact,
-    Fault::Kill9,
+    Fault::Kill9MidDelivery,
     Fault::SwapOut,
     Fault::Kill9,
     Fault::Remove("c.md"),
     Fault::Term,
     Fault::Recreate("c.md"),
     Fault::Compact,
-    Fault::Kill9,
+    Fault::Kill9MidDelivery,
     Fault::Hook(HOOK_FAILS),
     Fault::Term,
     Fault::Hook(HOOK_WORKS),
     Fault::Kill9,
     Fault::Compact,
-    Fault::Kill9,
+    Fault::Kill9MidDelivery,
     Fault::Term,
 ];
 
@@ -390,6 +426,10 @@ fn soak_the_daemon_under_kills_restarts_compactions_failing_sinks_and_post_edits
         match *fault {
             Fault::Kill9 => {
                 daemon.kill9();
+                daemon.start();
+            }
+            Fault::Kill9MidDelivery => {
+                daemon.kill9_mid_delivery(&hook);
                 daemon.start();
             }
             Fault::Term => {
@@ -597,6 +637,13 @@ fn soak_the_daemon_under_kills_restarts_compactions_failing_sinks_and_post_edits
         problems.join("\n")
     );
 
+    // A delivery made and not recorded is made again (at least once), and only that one.
+    assert!(
+        duplicates >= daemon.mid_delivery_kills,
+        "{} kills between a delivery and its recording, {duplicates} events received again",
+        daemon.mid_delivery_kills
+    );
+
     // Each link's events make a consistent sequence: a confirmation starts from the state
     // confirmed before it (nothing after a recovery), a recovery follows a confirmation, and no
     // two consecutive events tell the same state.
@@ -683,11 +730,12 @@ fn soak_the_daemon_under_kills_restarts_compactions_failing_sinks_and_post_edits
         .count();
     eprintln!(
         "soak: {} events ({recovered} recoveries) over {} links, each delivered; {duplicates} duplicate receipts; \
-         {} kill -9, {} SIGTERM, {compactions} compactions, {} starts; webhook refused {} and stalled {} requests; \
+         {} kill -9 ({} mid-delivery), {} SIGTERM, {compactions} compactions, {} starts; webhook refused {} and stalled {} requests; \
          {} checks; faults over after {faults_over:?}, done after {elapsed:?}",
         events.len(),
         by_link.len(),
         daemon.kills.len(),
+        daemon.mid_delivery_kills,
         daemon.terms.len(),
         daemon.starts,
         hook.refused.load(Ordering::SeqCst),
