@@ -288,6 +288,17 @@ impl Drop for Daemon<'_> {
     }
 }
 
+/// Waits for a `db compact` started at `step` and asserts it succeeded.
+fn finish_compaction((step, mut child): (usize, Child)) {
+    let status = poll_until("a db compact to end", BOUND, || child.try_wait().unwrap());
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(
+        status.success(),
+        "step {step}: db compact beside the daemon: {status:?}\n{err}"
+    );
+}
+
 fn max_check_id(db: &Path) -> i64 {
     rusqlite::Connection::open(db)
         .and_then(|c| c.query_row("SELECT COALESCE(MAX(id), 0) FROM checks", [], |r| r.get(0)))
@@ -368,7 +379,8 @@ fn a_cites(swapped: bool) -> Vec<usize> {
 }
 
 /// The fault schedule: fixed. Kills and restarts fall wherever the dwell times put them
-/// (mid-cycle, mid-delivery, mid-scan); edits are made while the daemon runs and waited for.
+/// (mid-cycle, mid-delivery, mid-scan); the fault after a compaction follows it at once; edits
+/// are made while the daemon runs and waited for.
 const SCHEDULE: &[Fault] = &[
     Fault::Hook(HOOK_FAILS),
     Fault::Kill9,
@@ -378,8 +390,8 @@ const SCHEDULE: &[Fault] = &[
     Fault::Hook(HOOK_STALLS),
     Fault::Kill9,
     Fault::Edit(Edit::Remove("b.md")),
-    Fault::Compact,
     Fault::Hook(HOOK_WORKS),
+    Fault::Compact,
     Fault::Kill9,
     Fault::Edit(Edit::Recreate("b.md")),
     Fault::Term,
@@ -395,8 +407,8 @@ const SCHEDULE: &[Fault] = &[
     Fault::Hook(HOOK_FAILS),
     Fault::Term,
     Fault::Hook(HOOK_WORKS),
-    Fault::Kill9,
     Fault::Compact,
+    Fault::Kill9,
     Fault::Kill9MidDelivery,
     Fault::Term,
 ];
@@ -449,8 +461,13 @@ fn soak_the_daemon_under_kills_restarts_compactions_failing_sinks_and_post_edits
     daemon.start();
     let mut rng = Seeded(0x5eed_c17e_0019_0007);
     let mut compactions = 0;
+    let mut compacting: Option<(usize, Child)> = None;
     for (step, fault) in SCHEDULE.iter().enumerate() {
-        std::thread::sleep(rng.millis(800, 2600));
+        // The fault after a compaction follows it at once, to fall while it runs.
+        let dwell = rng.millis(800, 2600);
+        if step == 0 || !matches!(SCHEDULE[step - 1], Fault::Compact) {
+            std::thread::sleep(dwell);
+        }
         match *fault {
             Fault::Kill9 => {
                 daemon.kill9();
@@ -465,13 +482,19 @@ fn soak_the_daemon_under_kills_restarts_compactions_failing_sinks_and_post_edits
                 daemon.start();
             }
             Fault::Compact => {
-                let out = blog.cmd().args(["db", "compact"]).output().unwrap();
-                assert!(
-                    out.status.success(),
-                    "step {step}: db compact beside the daemon: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                // Beside the daemon and beside the next fault: a kill, a start or a scan.
+                if let Some(c) = compacting.take() {
+                    finish_compaction(c);
+                }
                 compactions += 1;
+                let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("citewatch"))
+                    .current_dir(blog.path())
+                    .args(["db", "compact"])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                compacting = Some((step, child));
             }
             Fault::Hook(mode) => hook.set(mode),
             Fault::Edit(edit) => {
@@ -499,6 +522,9 @@ fn soak_the_daemon_under_kills_restarts_compactions_failing_sinks_and_post_edits
                 );
             }
         }
+    }
+    if let Some(c) = compacting.take() {
+        finish_compaction(c);
     }
     let faults_over = started.elapsed();
 
