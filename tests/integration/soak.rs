@@ -1,6 +1,6 @@
 //! The soak test (issue 19): the real daemon for about a minute under injected faults (kill -9,
-//! SIGTERM and restart, `db compact` beside it, a webhook that fails and one that stalls, posts
-//! edited, removed and re-created) while the links it checks flap on a fixed schedule; then the
+//! SIGTERM and restart, `db compact` beside it, a webhook that fails for a while and stalls for a
+//! while, posts edited, removed and re-created) while the links it checks flap on a fixed schedule; then the
 //! faults stop, the links settle, and what the README promises is checked: every alert event
 //! delivered, none twice unless a kill -9 fell between its sending and its recording, the
 //! database intact, every state converged to what the server finally answers.
@@ -45,7 +45,7 @@ fn final_answer(i: usize) -> Option<u16> {
     }
 }
 
-/// The state a link must end in, and the bad state confirmed for it (`None`: healthy).
+/// The state a link must end in (a bad one must also end confirmed).
 fn expected_state(i: usize) -> &'static str {
     match final_answer(i) {
         None => "ok",
