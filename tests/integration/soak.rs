@@ -1,9 +1,9 @@
 //! The soak test (issue 19): the real daemon for about a minute under injected faults (kill -9,
-//! SIGTERM and restart, `db compact` beside it, a webhook that fails for a while and stalls for a
-//! while, posts edited, removed and re-created) while the links it checks flap on a fixed schedule; then the
-//! faults stop, the links settle, and what the README promises is checked: every alert event
-//! delivered, none twice unless a kill -9 fell between its sending and its recording, the
-//! database intact, every state converged to what the server finally answers.
+//! SIGTERM and restart, `db compact` beside it, a webhook that fails for a while and stalls for
+//! a while, posts edited, removed and re-created) while the links it checks flap on a fixed
+//! schedule; then the faults stop, the links settle, and what the README promises is checked:
+//! every alert event delivered, none twice unless a kill -9 fell between its sending and its
+//! recording, the database intact, every state converged to what the server finally answers.
 //!
 //! Invariant: deterministic up to the machine's timing. The faults come from a fixed list with
 //! dwell times from a seeded generator, each path answers by its own request counter, and every
