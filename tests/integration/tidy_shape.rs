@@ -202,3 +202,44 @@ fn function_lengths_are_measured() {
         [("f.rs::a".to_string(), 3), ("f.rs::c".to_string(), 1)]
     );
 }
+
+/// Every write goes through the writer (ARCHITECTURE: "One writer"): outside `store/`, nothing
+/// opens a `Store` for writing (`Store::open`), and no store opened for queries is bound
+/// mutably, so no method that writes (they all take `&mut self`) can be called on it. A
+/// `&mut Store` exists outside `store/` only as the argument the writer thread hands its
+/// commands.
+/// A `Store` opened for queries and bound mutably, or taken by value as `mut`.
+fn store_bound_mutably() -> regex::Regex {
+    regex::Regex::new(
+        r"let\s+mut\s+\w+\s*(:\s*Store\s*)?=[^;]*\b(open_existing|open_reader|Store::open)\b|mut\s+\w+\s*:\s*Store\b",
+    )
+    .unwrap()
+}
+
+#[test]
+fn every_write_goes_through_the_writer() {
+    let bound_mut = store_bound_mutably();
+    let mut bad = Vec::new();
+    for rel in files().into_iter().filter(|r| !r.starts_with("store/")) {
+        let code = code_of(&std::fs::read_to_string(src().join(&rel)).unwrap());
+        if code.contains("Store::open(") {
+            bad.push(format!("{rel} opens a Store for writing"));
+        }
+        if let Some(m) = bound_mut.find(&code) {
+            bad.push(format!("{rel} binds a Store mutably: {}", m.as_str()));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "writes outside the writer:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_writer_rule_sees_a_mutable_store() {
+    let bound_mut = store_bound_mutably();
+    assert!(bound_mut.is_match("let mut store = open_existing(&cfg)?;"));
+    assert!(bound_mut.is_match("fn f(mut s: Store) {}"));
+    assert!(!bound_mut.is_match("let store = open_existing(&cfg)?;"));
+}
