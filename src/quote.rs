@@ -227,6 +227,20 @@ pub fn check_in(quote: &str, page: &Haystack) -> Standing {
     Standing::Missing { reason }
 }
 
+/// Whether the page holds the quote with a number or a negation changed where it stood (a near
+/// miss of a sentence that is not found): the passage was edited in place, whatever copy of it
+/// stands elsewhere on the page (a pull quote, a teaser keeps the old wording).
+pub fn edited_in(quote: &str, page: &Haystack) -> bool {
+    let mut from = 0usize;
+    for seg in segments(&normalize(quote)) {
+        match find_segment(&seg, &page.toks, from, false) {
+            Some(end) => from = end,
+            None => return !near_miss(&seg, &page.toks).is_empty(),
+        }
+    }
+    false
+}
+
 /// `None` when every sentence of the quote is found in order; else a detail about the first one
 /// that is not (possibly empty).
 fn find(quote: &str, page: &Haystack) -> Option<String> {
@@ -315,9 +329,20 @@ fn without_attribution(quote: &str) -> Option<String> {
 /// folded, typographic marks made plain, invisible characters dropped.
 fn normalize(s: &str) -> String {
     let decoded = decode_entities(s);
+    let chars: Vec<char> = decoded.chars().collect();
     let mut out = String::with_capacity(decoded.len());
-    for c in decoded.chars() {
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        i += 1;
+        if let Some(len) = footnote_marker(&chars[i - 1..]) {
+            // A footnote marker ("[1]", "[12]") is not a word of the sentence.
+            i += len - 1;
+            continue;
+        }
         match c {
+            // Superscript digits: footnote markers ("follower¹").
+            '\u{b9}' | '\u{b2}' | '\u{b3}' | '\u{2070}' | '\u{2074}'..='\u{2079}' => {}
             '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{201b}' | '\u{2032}' | '`' | '\u{b4}'
             | '\u{2bc}' => out.push('\''),
             '\u{201c}' | '\u{201d}' | '\u{201e}' | '\u{201f}' | '\u{ab}' | '\u{bb}'
@@ -332,6 +357,15 @@ fn normalize(s: &str) -> String {
         }
     }
     out
+}
+
+/// The length in chars of a footnote marker at the start of `at`: `[` 1 to 3 digits `]`.
+fn footnote_marker(at: &[char]) -> Option<usize> {
+    if at.first() != Some(&'[') {
+        return None;
+    }
+    let digits = at[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+    ((1..=3).contains(&digits) && at.get(1 + digits) == Some(&']')).then_some(digits + 2)
 }
 
 /// The quote's sentences, in order, as token lists. An ellipsis or a bracketed insertion ends a
@@ -419,6 +453,11 @@ fn tokens(s: &str) -> Vec<Tok> {
             out.push(tok("%".into()));
         } else if is_token_char(c) {
             cur.push(c);
+        } else if let Some(n) = glued_marker(&chars, i) {
+            // A footnote marker after a word's punctuation ("follower,<sup>1</sup> in"): not
+            // a number of the sentence.
+            flush(&mut cur, &mut out);
+            i += n;
         } else {
             let prev = i.checked_sub(1).and_then(|j| chars.get(j)).copied();
             let next = chars.get(i + 1).copied();
@@ -439,6 +478,25 @@ fn tokens(s: &str) -> Vec<Tok> {
     }
     flush(&mut cur, &mut out);
     out
+}
+
+/// At punctuation right after a letter, the count of 1 to 3 digits glued to it and followed
+/// by a space or the end ("word,1 next"): a footnote marker, as a page renders `<sup>1</sup>`.
+fn glued_marker(chars: &[char], i: usize) -> Option<usize> {
+    let punct = matches!(
+        chars[i],
+        ',' | ';' | ':' | '.' | '!' | '?' | ')' | '"' | '\''
+    );
+    let after_letter = i.checked_sub(1).is_some_and(|j| chars[j].is_alphabetic());
+    if !punct || !after_letter {
+        return None;
+    }
+    let digits = chars[i + 1..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let ends = chars.get(i + 1 + digits).is_none_or(|c| c.is_whitespace());
+    ((1..=3).contains(&digits) && ends).then_some(digits)
 }
 
 fn word_set(
@@ -521,7 +579,7 @@ fn osa(a: &[char], b: &[char]) -> usize {
 }
 
 fn sub_cost(q: &Tok, p: &Tok, prefix: bool) -> u32 {
-    let same = q.h == p.h && q.s == p.s;
+    let same = (q.h == p.h && q.s == p.s) || footnoted(q, p);
     // A quote cut at the storage limit may end in the first letters of the page's word.
     let cut_word = prefix && q.s.len() >= 2 && p.s.starts_with(&q.s);
     if same || cut_word {
@@ -531,6 +589,16 @@ fn sub_cost(q: &Tok, p: &Tok, prefix: bool) -> u32 {
     } else {
         INF
     }
+}
+
+/// The page's word is the quote's word with a footnote marker glued to it (`follower<sup>1</sup>`
+/// reads "follower1"): a word of letters followed by one to three digits.
+fn footnoted(q: &Tok, p: &Tok) -> bool {
+    !q.s.is_empty()
+        && q.s.chars().all(char::is_alphabetic)
+        && p.s.strip_prefix(q.s.as_str()).is_some_and(|rest| {
+            (1..=3).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_digit())
+        })
 }
 
 /// The cost of a word present on one side only; `prev` is the word before it on that side

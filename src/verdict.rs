@@ -121,13 +121,30 @@ pub fn judge(input: &Input<'_>) -> Judgement {
     let volatile: HashSet<u64> = input.volatile.into_iter().flatten().copied().collect();
     if input.unchanged {
         // The very page archived as the baseline: only the quotes can have moved (a post may
-        // quote it anew).
+        // quote it anew). The same rule as on every check: a passage missing from the article
+        // may stand elsewhere on the page (a pull quote, a caption), so the page is read for its
+        // visible text then, and only then.
         let mut ctx = Context {
             similarity: input.baseline.map(|_| 1.0),
             ..Context::default()
         };
         if let Some(b) = input.baseline {
-            quotes_into(&mut ctx, input.quotes, b.text, None, Some(b.text));
+            let article = Haystack::new(b.text);
+            if input
+                .quotes
+                .iter()
+                .any(|q| quote::check_in(q, &article).is_missing())
+            {
+                let parsed;
+                let page = match input.current {
+                    Some(p) => p,
+                    None => {
+                        parsed = readable::readable(&r.body, r.header("content-type"));
+                        &parsed
+                    }
+                };
+                quotes_into(&mut ctx, input.quotes, b.text, Some(&page.visible));
+            }
         }
         return plain(f, ctx);
     }
@@ -167,7 +184,12 @@ pub fn judge(input: &Input<'_>) -> Judgement {
     let base_article = input
         .baseline
         .is_some_and(|b| drift::word_count(b.text) >= ARTICLE_WORDS);
-    let title = readable::title_of(&r.body, r.header("content-type"));
+    // The parsed title: the cheap scan of `title_of` stops at 64 KiB, and real heads full of
+    // inline scripts put the title further in (nypost.com: 95 KB).
+    let title = page
+        .title
+        .clone()
+        .or_else(|| readable::title_of(&r.body, r.header("content-type")));
     let heading = [title.as_deref(), page.features.h1.as_deref()]
         .into_iter()
         .flatten()
@@ -205,8 +227,24 @@ pub fn judge(input: &Input<'_>) -> Judgement {
         }
     }
 
-    // What the page itself shows, when it has lost what was cited (or nothing was archived).
-    let lost = similarity.is_none_or(|s| s < NOT_FOUND_BELOW);
+    // What the page adds to the baseline's text: a not-found, removal or login text in the
+    // site's unchanged template adds little of its own, however much chrome is around it (real
+    // templates keep 150 to 1,500 words of menus, teasers and footers that the site's memory
+    // may not have learned yet).
+    let fresh = base_core
+        .as_deref()
+        .map(|b| drift::new_lines(b, &cur_core).join("\n"));
+    let short = thin
+        || fresh
+            .as_deref()
+            .is_some_and(|n| drift::word_count(n) < THIN_WORDS);
+    let heading_gone = classify::says_not_found(&heading)
+        || classify::phrase_in(&heading, classify::REMOVED_PHRASES).is_some();
+
+    // What the page itself shows, when it has lost what was cited (or nothing was archived); a
+    // title or heading saying the page is gone counts with any loss a rewrite would show.
+    let lost = similarity
+        .is_none_or(|s| s < NOT_FOUND_BELOW || (s < CHANGED_BELOW && heading_gone && short));
     if lost && ctx.unjudgeable.is_none() {
         ctx.looks_like_probe = input
             .probe
@@ -219,12 +257,22 @@ pub fn judge(input: &Input<'_>) -> Judgement {
                 .then(|| classify::phrase_in(&core_and_heading, classify::REMOVED_PHRASES))
                 .flatten()
         });
-        ctx.not_found = if let Some(p) = removed.filter(|_| thin) {
+        // Only what the page adds to the baseline can ask to log in: the template's own
+        // "Sign in" link is in both.
+        let login_text = fresh
+            .as_deref()
+            .filter(|_| short && base_article)
+            .and_then(|n| classify::phrase_in(n, classify::LOGIN_WALL_PHRASES));
+        ctx.not_found = if let Some(p) = removed.filter(|_| short) {
             Some(format!(
                 "the page says the content was removed (\u{201c}{p}\u{201d})"
             ))
-        } else if thin && classify::says_not_found(&heading) {
+        } else if short && classify::says_not_found(&heading) {
             Some("a short page whose title or heading says it was not found".into())
+        } else if let Some(p) = login_text {
+            Some(format!(
+                "a login or sign-up page instead of the article (\u{201c}{p}\u{201d})"
+            ))
         } else if page.features.login_form
             && thin
             && (input.baseline.is_some()
@@ -238,19 +286,20 @@ pub fn judge(input: &Input<'_>) -> Judgement {
             ))
         } else if thin && classify::phrase_in(&heading, classify::SEARCH_PHRASES).is_some() {
             Some("a search page instead of the page".into())
+        } else if classify::says_not_found(&heading)
+            && base_article
+            && similarity.is_some_and(|s| s < NOT_FOUND_BELOW)
+        {
+            // The article is gone and the title or heading says so; what the extraction reads
+            // in its place is other text of the template (comments, teasers), however long.
+            Some("the title or heading says the page was not found, and the article is gone".into())
         } else {
             None
         };
     }
 
     // The passages the posts quote.
-    quotes_into(
-        &mut ctx,
-        input.quotes,
-        &page.text,
-        Some(&page.visible),
-        input.baseline.map(|b| b.text),
-    );
+    quotes_into(&mut ctx, input.quotes, &page.text, Some(&page.visible));
 
     // Changes the similarity alone does not show.
     if let (Some(b), Some(base_core), Some(sim)) = (input.baseline, &base_core, similarity) {
@@ -295,42 +344,30 @@ fn applies(text: &str, volatile: &HashSet<u64>, boiler: &HashSet<u32>) -> bool {
     without != plain || drift::word_count(&plain) == 0
 }
 
-/// Records the first quoted passage that no longer stands.
-fn quotes_into(
-    ctx: &mut Context,
-    quotes: &[&str],
-    text: &str,
-    visible: Option<&str>,
-    baseline: Option<&str>,
-) {
+/// Records the first quoted passage that no longer stands. One rule on every check, whatever
+/// the baseline held: a passage stands when it is in the article or anywhere else in the page's
+/// visible text (an aside, a caption, a table, a list), unless the article holds it with a
+/// number or negation changed; `visible` is read only for a passage the article lacks.
+fn quotes_into(ctx: &mut Context, quotes: &[&str], text: &str, visible: Option<&str>) {
     if quotes.is_empty() {
         return;
     }
     let page = Haystack::new(text);
     let mut whole: Option<Haystack> = None;
     for q in quotes {
-        if !quote::check_in(q, &page).is_missing() {
+        let Standing::Missing { reason } = quote::check_in(q, &page) else {
             continue;
-        }
-        // Quoted from the article as cited: it must still be in the article.
-        let in_article = baseline.is_some_and(|b| !quote::check(q, b).is_missing());
-        // Else perhaps from a box the article leaves out (a fact box, a sidebar): look there.
-        if let Some(v) = visible.filter(|_| !in_article) {
+        };
+        // A copy elsewhere does not save a sentence whose number or negation the article
+        // changed.
+        if let Some(v) = visible.filter(|_| !quote::edited_in(q, &page)) {
             let hay = whole.get_or_insert_with(|| Haystack::new(v));
             if !quote::check_in(q, hay).is_missing() {
                 continue;
             }
         }
-        let Standing::Missing { reason } = quote::check_in(q, &page) else {
-            continue;
-        };
-        let never = baseline.is_some() && !in_article;
         ctx.quote_missing = true;
-        ctx.quote_reason = Some(if never {
-            format!("{reason}; it is not in the archived copy either")
-        } else {
-            reason
-        });
+        ctx.quote_reason = Some(reason);
         return;
     }
 }

@@ -202,7 +202,12 @@ struct Page {
 /// Finds the article's paragraphs and the quote in one page, by the benchmark's annotation.
 fn derive(saved: Saved) -> Result<Page, Saved> {
     let doc = &saved.html;
-    let paras = paragraphs(doc);
+    // Only paragraphs of the body: a page may repeat its text in the head (noscript, meta).
+    let body = element(doc, "body").map_or(0, |b| b.start);
+    let paras: Vec<Para> = paragraphs(doc)
+        .into_iter()
+        .filter(|p| p.outer.start >= body)
+        .collect();
     let texts: Vec<String> = paras.iter().map(|p| text(&doc[p.inner.clone()])).collect();
     let (article, candidates): (Vec<usize>, Vec<(usize, String)>) = if saved.source == "scrapinghub"
     {
@@ -477,11 +482,12 @@ fn variant(page: &Page, v: Variant, donor: &[String], n: usize) -> String {
             let first = &page.article[0];
             let last = page.article.last().expect("article");
             let (title, says) = gone_text(&page.saved.lang, seed.rotate_left(7) ^ n as u64);
+            let gone = first.outer.start..last.outer.end;
             let mut edits = vec![(
-                first.outer.start..last.outer.end,
-                format!("<p>{}</p>", escape(says)),
+                gone.clone(),
+                format!("<p>{}</p>{}", escape(says), skeleton(doc, gone)),
             )];
-            if let Some(t) = title_range(doc) {
+            if let Some(t) = title_range(doc).filter(|t| t.end <= first.outer.start) {
                 edits.push((t, title.to_string()));
             }
             if let Some(h) = element(doc, "h1").filter(|h| h.end <= first.outer.start) {
@@ -544,6 +550,53 @@ fn variant(page: &Page, v: Variant, donor: &[String], n: usize) -> String {
             splice(doc, vec![(p.inner.clone(), inner)])
         }
     }
+}
+
+/// The structural tags of a part of the page (its containers opened and closed), without its
+/// text, scripts or inline elements: what stays of the template when its content goes.
+fn skeleton(doc: &str, range: Range<usize>) -> String {
+    const KEEP: &[&str] = &[
+        "div",
+        "section",
+        "article",
+        "main",
+        "figure",
+        "aside",
+        "ul",
+        "ol",
+        "li",
+        "table",
+        "tbody",
+        "thead",
+        "tr",
+        "td",
+        "th",
+        "header",
+        "footer",
+        "blockquote",
+        "span",
+        "form",
+    ];
+    let m = masked(doc);
+    let mut out = String::new();
+    let mut pos = range.start;
+    while let Some(s) = find(&m[..range.end], b"<", pos) {
+        let Some(e) = find(&m[..range.end], b">", s) else {
+            break;
+        };
+        let tag = &m[s + 1..e];
+        let name: String = tag
+            .iter()
+            .skip(usize::from(tag.first() == Some(&b'/')))
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .map(|&c| c as char)
+            .collect();
+        if KEEP.contains(&name.as_str()) {
+            out.push_str(&doc[s..=e]);
+        }
+        pos = e + 1;
+    }
+    out
 }
 
 /// Every occurrence of the quote (and the space after it) removed, as edits.
@@ -745,7 +798,8 @@ fn run_set(name: &str, file: &str, subnet: u8) -> Figures {
             .collect();
         let t = Instant::now();
         for (i, (p, h)) in pages.iter().zip(&hosts).enumerate() {
-            h.serve(&variant(p, v, &donors[(i + 1) % donors.len()], i));
+            let html = variant(p, v, &donors[(i + 1) % donors.len()], i);
+            h.serve(&html);
         }
         eprintln!("variant {:?}", t.elapsed());
         let t = Instant::now();
