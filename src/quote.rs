@@ -875,6 +875,51 @@ mod tests {
         }
     }
 
+    /// Footnote markers the page sets inside a sentence (issue 21): glued to a word, after its
+    /// comma, bracketed, superscript; a soft hyphen. The quote is the sentence without them.
+    #[test]
+    fn footnote_markers_and_soft_hyphens_inside_a_sentence() {
+        let quote = "He was the slowest follower in the group, and five others stayed behind.";
+        for page in [
+            "He was the slowest follower1 in the group, and five others stayed behind.",
+            "He was the slowest follower in the group,12 and five others stayed behind.",
+            "He was the slowest follower[1] in the group, and five others stayed behind.",
+            "He was the slowest follower\u{b9} in the group, and five others stayed behind.",
+            "He was the slowest fol\u{ad}lower in the group, and five2 others stayed behind.",
+        ] {
+            assert!(!check(quote, page).is_missing(), "should stand on: {page}");
+        }
+        // Strictness stays: a changed number or an added negation is still missing.
+        for page in [
+            "He was the slowest follower in the group, and six others stayed behind.",
+            "He was not the slowest follower in the group, and five others stayed behind.",
+        ] {
+            assert!(
+                check(quote, page).is_missing(),
+                "should be missing on: {page}"
+            );
+        }
+        assert!(check(
+            "Prices rose 12 percent in 2019, the report says.",
+            "Prices rose 13 percent in 2019, the report says."
+        )
+        .is_missing());
+    }
+
+    #[test]
+    fn an_edit_in_place_is_told_from_a_sentence_that_is_gone() {
+        let quote = "The effect was visible in the first months, the authors write.";
+        let edited = Haystack::new(
+            "Intro. The effect was not visible in the first months, the authors write. More.",
+        );
+        assert!(edited_in(quote, &edited));
+        let gone = Haystack::new("Intro. Something else entirely was said here by the team. More.");
+        assert!(!edited_in(quote, &gone));
+        let stands =
+            Haystack::new("The effect was visible in the first months, the authors write.");
+        assert!(!edited_in(quote, &stands));
+    }
+
     #[test]
     fn reason_names_the_passage_and_what_differs() {
         let Standing::Missing { reason } = check(

@@ -252,17 +252,18 @@ pub fn judge(input: &Input<'_>) -> Judgement {
         let core_and_heading = format!("{heading}\n{cur_core}");
         // A removal notice in the heading; in the text only when the page also lost the
         // article it had (a short real page may well say something is "no longer available").
+        // The extraction may read the template's prose (a biography, teasers) in place of a
+        // one-line notice, so the notice is looked for in all the visible text too.
+        let signs = format!("{core_and_heading}\n{}", page.visible);
         let removed = classify::phrase_in(&heading, classify::REMOVED_PHRASES).or_else(|| {
             (base_article && similarity.is_some())
-                .then(|| classify::phrase_in(&core_and_heading, classify::REMOVED_PHRASES))
+                .then(|| classify::phrase_in(&signs, classify::REMOVED_PHRASES))
                 .flatten()
         });
-        // Only what the page adds to the baseline can ask to log in: the template's own
-        // "Sign in" link is in both.
-        let login_text = fresh
-            .as_deref()
-            .filter(|_| short && base_article)
-            .and_then(|n| classify::phrase_in(n, classify::LOGIN_WALL_PHRASES));
+        // A text asking to log in to read on (longer phrases than a menu's "Sign in" link).
+        let login_text = (short && base_article && similarity.is_some())
+            .then(|| classify::phrase_in(&signs, classify::LOGIN_WALL_PHRASES))
+            .flatten();
         ctx.not_found = if let Some(p) = removed.filter(|_| short) {
             Some(format!(
                 "the page says the content was removed (\u{201c}{p}\u{201d})"
@@ -703,6 +704,99 @@ mod tests {
         let amp = "https://news.example/world/2019/links-rot/amp";
         let f = fetched(amp, &[(amp, 301)], URL, 200, &base);
         assert_eq!(judged(None, &f, None, &[]).verdict.state, State::Redirected);
+    }
+
+    /// Issue 21: a passage anywhere in the visible text stands on every check alike, the
+    /// re-check of the very bytes archived included (a pull quote the article leaves out).
+    #[test]
+    fn a_pull_quote_stands_on_the_first_check_and_on_every_re_check() {
+        let quote = "Nobody expected the archive to lose a third of its links within a decade.";
+        let body = page(
+            "Links rot",
+            &format!("<article>{ARTICLE}</article><aside class=\"pullquote\"><p>\u{201c}{quote}\u{201d}</p></aside>"),
+        );
+        let f = fetched(URL, &[], URL, 200, &body);
+        let first = judged(None, &f, None, &[quote]);
+        assert_eq!(first.verdict.state, State::Ok, "{:?}", first.verdict);
+        let base = readable::readable(body.as_bytes(), Some("text/html"));
+        assert!(
+            !base.text.contains("Nobody expected"),
+            "the test needs the quote outside the article"
+        );
+        let site = SiteMemory::default();
+        let again = judge(&Input {
+            fetched: &f,
+            baseline: Some(Baseline {
+                title: base.title.as_deref(),
+                text: &base.text,
+            }),
+            unchanged: true,
+            current: None,
+            volatile: None,
+            site: &site,
+            probe: None,
+            quotes: &[quote],
+        });
+        assert_eq!(again.verdict.state, State::Ok, "{:?}", again.verdict);
+        // The quote gone from the aside too: changed, on the same kind of check.
+        let without = body.replace(quote, "Links are cited and forgotten.");
+        let f = fetched(URL, &[], URL, 200, &without);
+        assert_eq!(
+            judged(Some(&body), &f, None, &[quote]).verdict.state,
+            State::Changed
+        );
+    }
+
+    /// Issue 21: the article replaced by a not-found or login text inside the site's unchanged
+    /// template (its menus, teasers and footer longer than a thin page) is a soft 404 whatever is
+    /// quoted.
+    #[test]
+    fn a_not_found_text_in_a_long_template_is_a_soft_404_whatever_is_quoted() {
+        let chrome: String = (0..40)
+            .map(|i| format!("<li><a href=\"/t/{i}\">Teaser headline number {i} about the city council and its budget plans</a></li>"))
+            .collect();
+        // A long block of prose the template shows on every page (an author's biography).
+        let bio: String = (0..8)
+            .map(|i| format!("<p>Our correspondent number {i} has covered courts, archives and libraries for many years, writing about how institutions keep their records over time.</p>"))
+            .collect();
+        let templ = |title: &str, main: &str| {
+            format!("<html><head><title>{title}</title></head><body><header><a href=\"/\">Example Times</a></header><main>{main}<section class=\"bio\">{bio}</section></main><div class=\"more\"><h2>More stories</h2><ul>{chrome}</ul></div><footer>Copyright Example Times.</footer></body></html>")
+        };
+        let base = templ("Links rot", ARTICLE);
+        let quote = "half of the links in court opinions no longer pointed to the cited material";
+        for (title, says, rule) in [
+            (
+                "Page not found",
+                "Sorry, we couldn't find the page you were looking for.",
+                "not found",
+            ),
+            ("Example Times", "This article has been removed.", "removed"),
+            (
+                "Example Times",
+                "Please log in to continue reading. This content is only available to registered users.",
+                "login",
+            ),
+        ] {
+            let gone = templ(title, &format!("<p>{says}</p>"));
+            let f = fetched(URL, &[], URL, 200, &gone);
+            let j = judged(Some(&base), &f, None, &[quote]);
+            assert_eq!(j.verdict.state, State::Soft404, "{says}: {:?}", j.verdict);
+            let why = j.verdict.error.unwrap_or_default();
+            assert!(why.contains(rule), "{says}: {why}");
+        }
+        // The same template with another article in it is a change, not a soft 404.
+        let other = templ(
+            "Links rot",
+            &ARTICLE
+                .replace("decay", "grow")
+                .replace("links", "roads")
+                .replace("pages", "bridges"),
+        );
+        let f = fetched(URL, &[], URL, 200, &other);
+        assert_eq!(
+            judged(Some(&base), &f, None, &[quote]).verdict.state,
+            State::Changed
+        );
     }
 
     /// An article that became a file of another kind has changed; it is no script shell.
