@@ -847,7 +847,8 @@ fn run_set(name: &str, file: &str, subnet: u8) -> Figures {
             });
         }
     }
-    // Pages cited as they first looked with the edit: first check, then two re-checks.
+    // Pages cited as they first looked with the edit: first check, then a re-check of the
+    // same bytes (the untouched pages have two; one is enough to show the rule holds there).
     for v in Variant::AS_CITED {
         let mut l: Vec<Link> = pages.iter().map(|_| Link::default()).collect();
         let mut m = memory.clone();
@@ -856,17 +857,11 @@ fn run_set(name: &str, file: &str, subnet: u8) -> Figures {
                 first_not_ok.push((i, v, c));
             }
         }
-        let mut rechecks: Vec<Vec<Checked>> = pages.iter().map(|_| Vec::new()).collect();
-        for _ in 0..2 {
-            for (i, c) in round(v, &mut l, &mut m).into_iter().enumerate() {
-                rechecks[i].push(c);
-            }
-        }
-        for (i, r) in rechecks.into_iter().enumerate() {
+        for (i, c) in round(v, &mut l, &mut m).into_iter().enumerate() {
             outcomes.push(Outcome {
                 page: i,
                 variant: v,
-                verdicts: r,
+                verdicts: vec![c],
             });
         }
     }
