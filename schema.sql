@@ -207,3 +207,17 @@ ALTER TABLE snapshots ADD COLUMN text_version INTEGER;
 -- Checks by cycle: the end of a cycle reads its checks, and `/metrics` counts the last cycle's;
 -- without it both scan every check.
 CREATE INDEX checks_cycle ON checks(cycle_id) WHERE cycle_id IS NOT NULL;
+
+-- migration 6
+-- Fragments (issue 22): what the latest check found of each `#fragment` a link's citations carry
+-- (an anchor, a text fragment), and whether any check ever found it: an anchor seen and then gone
+-- makes the link `changed`; one never seen is a broken citation.
+CREATE TABLE fragments (
+    link_id       INTEGER NOT NULL REFERENCES links(id) ON DELETE CASCADE,
+    fragment      TEXT NOT NULL,            -- as written after '#'
+    standing      TEXT NOT NULL,            -- present | missing | unknown
+    reason        TEXT,                     -- why missing or unknown, for people
+    seen_present  INTEGER NOT NULL DEFAULT 0,
+    checked_at    TEXT NOT NULL,
+    PRIMARY KEY (link_id, fragment)
+);

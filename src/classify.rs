@@ -62,6 +62,17 @@ pub struct Verdict {
     pub similarity: Option<f64>,
 }
 
+/// A page that still answers as cited (`ok`, or `redirected` to such a page) but lost the place a
+/// citation points at, an anchor seen before or a text fragment (see [`crate::fragment::judge`]),
+/// is `changed`, with that reason. Any other verdict already says more and stands.
+pub fn with_fragment_gone(mut v: Verdict, reason: &str) -> Verdict {
+    if matches!(v.state, State::Ok | State::Redirected) {
+        v.state = State::Changed;
+        v.error = Some(reason.to_string());
+    }
+    v
+}
+
 /// The verdict on a fetch.
 pub fn classify(f: &Fetched, ctx: &Context) -> Verdict {
     let final_url = f.hops.last().map(|_| match &f.outcome {

@@ -16,7 +16,7 @@ use citewatch::confirm::Outage;
 use citewatch::pipeline::{self, CheckRun, CycleKind};
 use citewatch::report;
 use citewatch::state::State;
-use citewatch::store::Writer;
+use citewatch::store::{Patience, Writer};
 use citewatch::store::{StatusFilter, Store};
 use tokio_util::sync::CancellationToken;
 
@@ -172,8 +172,8 @@ pub enum Command {
     /// Every passage the posts quote, and whether it still stands on the page as last archived.
     Quotes {
         /// Only quotes in this standing: stands, missing or unknown (never archived).
-        #[arg(long)]
-        state: Option<QuoteState>,
+        #[arg(long, value_parser = ["stands", "missing", "unknown"])]
+        state: Option<String>,
         /// Only quotes in posts whose path contains this.
         #[arg(long)]
         post: Option<String>,
@@ -200,6 +200,12 @@ pub enum DbWhat {
     Stats,
     /// Thin old checks (see `[retention]`) and give the space back.
     Compact,
+    /// Copy the database to FILE, consistently, even while the daemon runs (SQLite's online
+    /// backup); the copy is one file, with no `-wal` beside it. The way to back citewatch up.
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,14 +234,6 @@ pub enum FixFormat {
     Json,
 }
 
-/// Whether a quoted passage still stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum QuoteState {
-    Stands,
-    Missing,
-    Unknown,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Table,
@@ -253,7 +251,8 @@ pub fn init_logging(args: &Args) {
     } else {
         match (args.verbose, daemon) {
             (0, false) => "warn",
-            (0, true) => "info",
+            // notify logs its own harmless races (a deleted folder's watch removed twice).
+            (0, true) => "info,notify=error",
             (1, _) => "info,citewatch=debug",
             _ => "trace",
         }
@@ -335,6 +334,11 @@ fn same_path(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// The writer of a one-shot command: it waits out a lock, but stops at once on a full disk.
+fn command_writer(cfg: &Config) -> Result<Writer> {
+    Ok(Writer::start_with(&cfg.db, Patience::COMMAND)?)
+}
+
 fn open_existing(cfg: &Config) -> Result<Store> {
     Ok(Store::open_existing(&cfg.db)?)
 }
@@ -354,7 +358,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     match &args.command {
         Command::Scan { paths } => {
             let cfg = with_paths(cfg, paths)?;
-            let writer = Writer::start(&cfg.db)?;
+            let writer = command_writer(&cfg)?;
             let rep = pipeline::scan_blocking(&writer, &cfg, clock.now())?;
             print_scan(&rep, args.quiet);
             Ok(Outcome::Clean)
@@ -365,7 +369,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             no_alerts,
         } => {
             let cfg = with_paths(cfg, paths)?;
-            let writer = Writer::start(&cfg.db)?;
+            let writer = command_writer(&cfg)?;
             let rep = pipeline::scan_blocking(&writer, &cfg, clock.now())?;
             print_scan(&rep, args.quiet);
             let links = writer.reader()?.links_to_check(None)?;
@@ -409,7 +413,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                 links
             };
             drop(store);
-            let writer = Writer::start(&cfg.db)?;
+            let writer = command_writer(&cfg)?;
             let run = Checking {
                 kind: CycleKind::Check,
                 quiet: args.quiet,
@@ -479,10 +483,14 @@ pub fn run(args: Args) -> Result<Outcome> {
             fix(cfg, &req, clock.now())
         }
         Command::Accept { url } => {
-            let mut store = open_existing(&cfg)?;
+            let store = open_existing(&cfg)?;
             let url = resolve_url(&store, url)?;
             let id = store.link_id(&url)?.context("link vanished")?;
-            match store.accept(id, clock.now())? {
+            drop(store);
+            let now = clock.now();
+            let accepted = command_writer(&cfg)?
+                .run_blocking("an accepted baseline", move |s| s.accept(id, now))?;
+            match accepted {
                 Some(h) => println!("{url}: baseline is now snapshot {}", &h[..h.len().min(16)]),
                 None => {
                     bail!("{url} has no archived snapshot yet; run `citewatch check {url}` first")
@@ -496,7 +504,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             format,
         } => {
             let store = open_existing(&cfg)?;
-            print(&quotes(&store, *state, post.as_deref(), *format)?)?;
+            print(&quotes(&store, state.as_deref(), post.as_deref(), *format)?)?;
             Ok(Outcome::Clean)
         }
         Command::Diff { url, from, to } => {
@@ -569,20 +577,40 @@ pub fn run(args: Args) -> Result<Outcome> {
         Command::Db {
             what: DbWhat::Compact,
         } => {
-            let mut store = open_existing(&cfg)?;
+            let store = open_existing(&cfg)?;
             let before = store.stats()?;
-            let n = match cfg.thin_checks_after {
-                Some(d) => store
-                    .thin_checks(clock.now() - chrono::Duration::from_std(d).unwrap_or_default())?,
-                None => 0,
-            };
-            store.vacuum()?;
-            let after = store.stats()?;
+            drop(store);
+            let cutoff = cfg
+                .thin_checks_after
+                .map(|d| clock.now() - chrono::Duration::from_std(d).unwrap_or_default());
+            let writer = command_writer(&cfg)?;
+            let n = writer.run_blocking("a compaction", move |s| {
+                let n = match cutoff {
+                    Some(c) => s.thin_checks(c)?,
+                    None => 0,
+                };
+                s.vacuum()?;
+                Ok(n)
+            })?;
+            let after = writer.reader()?.stats()?;
+            drop(writer);
             println!(
                 "deleted {n} repeated checks; database {} → {} bytes",
                 before.file_bytes + before.wal_bytes,
                 after.file_bytes + after.wal_bytes
             );
+            Ok(Outcome::Clean)
+        }
+        Command::Db {
+            what: DbWhat::Backup { file },
+        } => {
+            let store = open_existing(&cfg)?;
+            store.backup(file).with_context(|| {
+                format!("cannot back up {} to {}", cfg.db.display(), file.display())
+            })?;
+            if !args.quiet {
+                eprintln!("backed up {} to {}", cfg.db.display(), file.display());
+            }
             Ok(Outcome::Clean)
         }
         Command::Db {
@@ -719,7 +747,7 @@ fn print_scan(rep: &pipeline::ScanReport, quiet: bool) {
 
 /// How long `run` and `check` spend delivering the alerts they caused before they exit; what is
 /// not delivered by then stays in the outbox for the next run or the daemon.
-const DELIVERY_LIMIT: Duration = Duration::from_secs(60);
+const DELIVERY_LIMIT: Duration = pipeline::BEFORE_EXIT;
 
 /// A check run from the command line: progress on a terminal, archive look-ups beside the checks,
 /// alerts delivered before exiting, Ctrl-C or SIGTERM letting running checks finish.
@@ -808,19 +836,23 @@ impl Checking {
             if self.alerts {
                 let http = reqwest::Client::builder().no_proxy().build()?;
                 let progress = || {};
-                let sent = tokio::time::timeout(
+                let sent = pipeline::deliver_due_within(
                     DELIVERY_LIMIT,
-                    pipeline::deliver_due(writer, &cfg.alerts, &http, &clock, &progress),
+                    writer,
+                    &cfg.alerts,
+                    &http,
+                    &clock,
+                    &progress,
                 )
                 .await;
                 match sent {
-                    Ok(Ok(r)) if r.failed > 0 => tracing::warn!(
+                    Some(Ok(r)) if r.failed > 0 => tracing::warn!(
                         "{} alert deliveries failed; they are tried again by the next run",
                         r.failed
                     ),
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => tracing::warn!("alert delivery: {e}"),
-                    Err(_) => tracing::warn!(
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => tracing::warn!("alert delivery: {e}"),
+                    None => tracing::warn!(
                         "alert delivery took longer than {DELIVERY_LIMIT:?}; the rest waits for the next run"
                     ),
                 }
@@ -840,13 +872,28 @@ impl Checking {
     }
 }
 
+/// The links a run reports: a failing state (verified or not), or a citation whose fragment is
+/// not on the page.
+fn bad_rows(store: &Store) -> Result<Vec<citewatch::rows::StatusRow>> {
+    Ok(store
+        .status(&StatusFilter {
+            states: Vec::new(),
+            post: None,
+            cited_only: true,
+        })?
+        .into_iter()
+        .filter(|r| r.state.is_failing() || r.is_failing())
+        .collect())
+}
+
+/// 2 when a cited link is failing; 1 when the only failing verdicts are unverified (their checks
+/// could not reach the web: nothing is known to be broken, and nothing is known to be fine).
 fn exit_for(store: &Store) -> Result<Outcome> {
-    let failing = store
-        .counts()?
-        .iter()
-        .any(|(s, n)| s.is_failing() && *n > 0);
-    Ok(if failing {
+    let failing = bad_rows(store)?;
+    Ok(if failing.iter().any(|r| r.is_failing()) {
         Outcome::Failing
+    } else if failing.iter().any(|r| r.unverified) {
+        Outcome::Fatal
     } else {
         Outcome::Clean
     })
@@ -854,11 +901,7 @@ fn exit_for(store: &Store) -> Result<Outcome> {
 
 fn summarize(store: &Store, format: Format, outage: Option<Outage>) -> Result<Outcome> {
     let counts = store.counts()?;
-    let bad = store.status(&StatusFilter {
-        states: State::ALL.into_iter().filter(|s| s.is_failing()).collect(),
-        post: None,
-        cited_only: true,
-    })?;
+    let bad = bad_rows(store)?;
     match format {
         Format::Json => print(&(report::status_json(&bad) + "\n"))?,
         Format::Csv => print(&report::status_csv(&bad))?,
@@ -866,13 +909,12 @@ fn summarize(store: &Store, format: Format, outage: Option<Outage>) -> Result<Ou
     }
     if let Some(o) = outage {
         eprintln!(
-            "citewatch: {}; no strike was counted against any citation",
+            "citewatch: {}; the verdicts of links that got no answer are unverified and no strike was counted against any citation",
             o.describe()
         );
-        // The verdicts above say nothing about the web: citewatch could not reach it.
-        if o == Outage::NoAnswers {
-            return Ok(Outcome::Fatal);
-        }
+        // The verdicts above say nothing about the web: citewatch could not reach it, or its
+        // canary says it cannot trust what it saw (README: either outage exits 1).
+        return Ok(Outcome::Fatal);
     }
     exit_for(store)
 }
@@ -885,7 +927,9 @@ fn show(store: &Store, url: &str) -> Result<String> {
     writeln!(
         out,
         "  state:      {} since {} ({} checks)",
-        row.state, row.since, row.streak
+        row.shown_state(),
+        row.since,
+        row.streak
     )?;
     if let Some(c) = &row.checked_at {
         writeln!(out, "  checked:    {c}")?;
@@ -902,6 +946,10 @@ fn show(store: &Store, url: &str) -> Result<String> {
     if let Some(a) = &row.archived_url {
         writeln!(out, "  archived:   {}", report::sanitize(a))?;
     }
+    let history = store.history(row.id)?;
+    // The quotes stand or not on the latest archived page, by the rule `quotes` and the verdict use.
+    let latest = history.iter().rev().find_map(|c| c.snapshot.clone());
+    let mut judge = citewatch::store::QuoteJudge::new(store, usize::MAX);
     writeln!(out, "  cited by:")?;
     for c in &row.citations {
         writeln!(
@@ -911,15 +959,30 @@ fn show(store: &Store, url: &str) -> Result<String> {
             c.line,
             report::sanitize(&c.text)
         )?;
+        if let (Some(f), Some(st)) = (&c.fragment, &c.fragment_standing) {
+            writeln!(
+                out,
+                "      #{}: {st}{}",
+                report::sanitize(&truncate_chars(f, 80)),
+                c.fragment_reason
+                    .as_deref()
+                    .map(|r| format!(" ({})", report::sanitize(r)))
+                    .unwrap_or_default()
+            )?;
+        }
         if let Some(q) = &c.quote {
             writeln!(
                 out,
                 "      quotes: “{}”",
                 report::sanitize(&truncate_chars(q, 160))
             )?;
+            let standing = judge.standing(q, latest.as_deref())?;
+            match standing.reason() {
+                Some(r) => writeln!(out, "      {}: {}", standing.name(), report::sanitize(r))?,
+                None => writeln!(out, "      {}", standing.name())?,
+            }
         }
     }
-    let history = store.history(row.id)?;
     if let Some(last) = history.iter().rev().find(|c| c.redirects_json.is_some()) {
         writeln!(out, "  redirects (last check that had any):")?;
         let hops: Vec<serde_json::Value> = last
@@ -1029,6 +1092,7 @@ fn serve(cfg: Config, listen: Option<std::net::SocketAddr>) -> Result<Outcome> {
 }
 
 fn daemon(cfg: Config, args: &Args) -> Result<Outcome> {
+    // The daemon waits for space on a full disk (`Writer::start`); a command stops at once.
     use citewatch::daemon::{self, Control};
     let cfg = with_paths(cfg, &[])?;
     let writer = Writer::start(&cfg.db)?;
@@ -1157,52 +1221,28 @@ fn alerts(cfg: Config, action: Option<&AlertsAction>, format: Format) -> Result<
     }
 }
 
-/// `citewatch quotes`: each quote with its standing on the link's latest archived page.
-fn quotes(
-    store: &Store,
-    only: Option<QuoteState>,
-    post: Option<&str>,
-    format: Format,
-) -> Result<String> {
+/// `citewatch quotes`: each quote with its standing on the link's latest archived page, by the
+/// one rule the verdict and the dashboard use (`QuoteJudge`).
+fn quotes(store: &Store, only: Option<&str>, post: Option<&str>, format: Format) -> Result<String> {
     use std::fmt::Write as _;
-    let mut texts: std::collections::HashMap<String, Option<String>> = Default::default();
+    let mut judge = citewatch::store::QuoteJudge::new(store, usize::MAX);
     let mut rows = Vec::new();
     for q in store.quotes(post)? {
-        let text = match &q.snapshot {
-            Some(h) => texts
-                .entry(h.clone())
-                .or_insert_with(|| store.reads().snapshot_text(h).ok().flatten())
-                .clone(),
-            None => None,
-        };
-        let (standing, reason) = match text {
-            None => (QuoteState::Unknown, None),
-            Some(t) => match citewatch::quote::check(&q.quote, &t) {
-                citewatch::quote::Standing::Stands => (QuoteState::Stands, None),
-                citewatch::quote::Standing::Missing { reason } => {
-                    (QuoteState::Missing, Some(reason))
-                }
-            },
-        };
-        if only.is_some_and(|o| o != standing) {
+        let standing = judge.standing(&q.quote, q.snapshot.as_deref())?;
+        if only.is_some_and(|o| o != standing.name()) {
             continue;
         }
-        rows.push((q, standing, reason));
+        rows.push((q, standing));
     }
-    let name = |s: QuoteState| match s {
-        QuoteState::Stands => "stands",
-        QuoteState::Missing => "missing",
-        QuoteState::Unknown => "unknown",
-    };
     let mut out = String::new();
     match format {
         Format::Json => {
             let v: Vec<serde_json::Value> = rows
                 .iter()
-                .map(|(q, s, reason)| {
+                .map(|(q, s)| {
                     serde_json::json!({
                         "post": q.post, "line": q.line, "url": q.url, "state": q.state,
-                        "quote": q.quote, "standing": name(*s), "reason": reason,
+                        "quote": q.quote, "standing": s.name(), "reason": s.reason(),
                         "checked_at": q.fetched_at,
                     })
                 })
@@ -1210,11 +1250,11 @@ fn quotes(
             out = serde_json::to_string_pretty(&v)? + "\n";
         }
         Format::Table | Format::Csv => {
-            for (q, s, reason) in &rows {
+            for (q, s) in &rows {
                 writeln!(
                     out,
                     "{:<8} {}:{}  {}",
-                    name(*s),
+                    s.name(),
                     report::sanitize(&q.post),
                     q.line,
                     report::sanitize(&q.url)
@@ -1224,7 +1264,7 @@ fn quotes(
                     "         “{}”",
                     report::sanitize(&truncate_chars(&q.quote, 160))
                 )?;
-                if let Some(r) = reason {
+                if let Some(r) = s.reason() {
                     writeln!(out, "         {}", report::sanitize(r))?;
                 }
             }
@@ -1343,7 +1383,7 @@ fn fix(cfg: Config, req: &FixRequest<'_>, now: chrono::DateTime<chrono::Utc>) ->
     };
     // Reading an existing database only: a typo in --db is an error, not an empty database.
     drop(open_existing(&cfg)?);
-    let writer = Writer::start(&cfg.db)?;
+    let writer = command_writer(&cfg)?;
     let archive = if cfg.archive.wayback {
         match lookup::WaybackArchive::new(&cfg.archive, &cfg.check.user_agent) {
             Ok(a) => Some(a),

@@ -256,6 +256,8 @@ pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), D
             if scan.is_none()
                 && (rescan_at.is_some_and(|t| t <= now) || next_scan.is_some_and(|t| t <= now))
             {
+                // Cleared when the scan starts, never when it ends: a change reported while it
+                // runs sets it again, and another scan follows this one.
                 rescan_at = None;
                 next_scan = plan.scan.next_after(&now);
                 // Watches renewed before reading: a file written after this point is a change

@@ -18,6 +18,7 @@ pub mod drift;
 pub mod extract;
 pub mod fetch;
 pub mod fix;
+pub mod fragment;
 pub mod guard;
 pub mod normalize;
 pub mod pipeline;

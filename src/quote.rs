@@ -16,7 +16,8 @@ use std::sync::OnceLock;
 
 use crate::text::decode_entities;
 
-/// Whether a quoted passage still stands in a page.
+/// Whether a quoted passage still stands in a page: the one type every check, command and view
+/// uses for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Standing {
     Stands,
@@ -24,11 +25,67 @@ pub enum Standing {
     Missing {
         reason: String,
     },
+    /// Nothing to look in: the link has no archived page with a body (never fetched, or never
+    /// answered). Never the answer of [`check`] or [`standing`].
+    Unknown,
 }
 
 impl Standing {
     pub fn is_missing(&self) -> bool {
         matches!(self, Standing::Missing { .. })
+    }
+
+    /// How commands and JSON name it: `stands`, `missing`, `unknown`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Standing::Stands => "stands",
+            Standing::Missing { .. } => "missing",
+            Standing::Unknown => "unknown",
+        }
+    }
+
+    /// `true`, `false`, or none when nothing could be said (the dashboard's JSON).
+    pub fn stands(&self) -> Option<bool> {
+        match self {
+            Standing::Stands => Some(true),
+            Standing::Missing { .. } => Some(false),
+            Standing::Unknown => None,
+        }
+    }
+
+    /// Why it is missing, for people.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Standing::Missing { reason } => Some(reason),
+            _ => None,
+        }
+    }
+}
+
+/// The one rule of whether a quoted passage stands on a page, asked by the verdict of every check
+/// and by every command and view (`citewatch quotes`, `show`, the JSON, the dashboard): the
+/// passage stands when the page's readable text (`article`) holds it, or else anywhere in the
+/// page's whole visible text (an aside, a pull quote, a caption, a table, a list), unless the
+/// article holds it with a number or negation changed ([`edited_in`]). Footnote markers and soft
+/// hyphens inside a sentence are ignored on both. `visible` is asked for only when the article
+/// lacks the passage, so a caller may parse the page lazily.
+pub fn standing<'h>(
+    quote: &str,
+    article: &Haystack,
+    visible: impl FnOnce() -> Option<&'h Haystack>,
+) -> Standing {
+    let in_article = check_in(quote, article);
+    if !in_article.is_missing() {
+        return in_article;
+    }
+    // A copy elsewhere (a pull quote, a teaser keeping the old wording) does not save a sentence
+    // whose number or negation the article changed where it stood.
+    if edited_in(quote, article) {
+        return in_article;
+    }
+    match visible() {
+        Some(v) if !check_in(quote, v).is_missing() => Standing::Stands,
+        _ => in_article,
     }
 }
 

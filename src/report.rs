@@ -15,7 +15,8 @@ pub use crate::text::{sanitize, sanitize_block};
 #[derive(Debug, Serialize)]
 pub struct StatusJson<'a> {
     pub url: &'a str,
-    pub state: State,
+    /// The state, or `unverified` (see `unverified`).
+    pub state: &'static str,
     pub since: &'a str,
     pub checked_at: Option<&'a str>,
     pub http_status: Option<u16>,
@@ -25,6 +26,9 @@ pub struct StatusJson<'a> {
     pub streak: i64,
     /// The closest Wayback Machine copy, for dead, changed and soft-404 links.
     pub archived_url: Option<&'a str>,
+    /// The latest check got no answer while this machine looked offline (or a canary failed):
+    /// the state says nothing about the web.
+    pub unverified: bool,
     pub citations: Vec<CitationJson<'a>>,
 }
 
@@ -37,6 +41,10 @@ pub struct CitationJson<'a> {
     pub fragment: Option<&'a str>,
     /// The passage the post quotes from the page, or null.
     pub quote: Option<&'a str>,
+    /// `present`, `missing` (never on the page: a broken citation), `gone` (was there, is not
+    /// now: the link is `changed`), `unknown`, or null (no fragment, or not checked yet).
+    pub fragment_state: Option<&'a str>,
+    pub fragment_reason: Option<&'a str>,
 }
 
 /// One check in `history --format json`.
@@ -62,13 +70,15 @@ fn citation_json(c: &CitationRow) -> CitationJson<'_> {
         kind: &c.kind,
         fragment: c.fragment.as_deref(),
         quote: c.quote.as_deref(),
+        fragment_state: c.fragment_standing.as_deref(),
+        fragment_reason: c.fragment_reason.as_deref(),
     }
 }
 
 pub fn status_json_value(r: &StatusRow) -> StatusJson<'_> {
     StatusJson {
         url: &r.url,
-        state: r.state,
+        state: r.shown_state(),
         since: &r.since,
         checked_at: r.checked_at.as_deref(),
         http_status: r.http_status,
@@ -76,6 +86,7 @@ pub fn status_json_value(r: &StatusRow) -> StatusJson<'_> {
         error: r.error.as_deref(),
         streak: r.streak,
         archived_url: r.archived_url.as_deref(),
+        unverified: r.unverified,
         citations: r.citations.iter().map(citation_json).collect(),
     }
 }
@@ -130,7 +141,7 @@ pub fn status_csv(rows: &[StatusRow]) -> String {
     for r in rows {
         let base = [
             csv_field(&r.url),
-            r.state.to_string(),
+            r.shown_state().to_string(),
             csv_field(&r.since),
             csv_field(r.checked_at.as_deref().unwrap_or("")),
             r.http_status.map(|s| s.to_string()).unwrap_or_default(),
@@ -172,7 +183,7 @@ pub fn status_table(rows: &[StatusRow]) -> String {
         let _ = writeln!(
             out,
             "{:<11} {:>4}  {:<20}  {}",
-            r.state.as_str(),
+            r.shown_state(),
             r.http_status
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| "-".into()),
@@ -223,42 +234,52 @@ pub fn history_table(rows: &[CheckRow]) -> String {
 pub fn run_summary(counts: &[(State, u64)], bad: &[StatusRow]) -> String {
     let mut out = String::new();
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
-    let parts: Vec<String> = State::ALL
+    // A link whose check could not reach the web is counted as unverified, not by its state.
+    let unverified = |s: State| bad.iter().filter(|r| r.unverified && r.state == s).count() as u64;
+    let mut parts: Vec<String> = State::ALL
         .iter()
         .filter_map(|s| {
             counts
                 .iter()
                 .find(|(st, _)| st == s)
-                .map(|(_, n)| format!("{n} {}", s.as_str()))
+                .map(|(_, n)| n.saturating_sub(unverified(*s)))
+                .filter(|n| *n > 0)
+                .map(|n| format!("{n} {}", s.as_str()))
         })
         .collect();
+    let n_unverified = bad.iter().filter(|r| r.unverified).count();
+    if n_unverified > 0 {
+        parts.push(format!("{n_unverified} unverified"));
+    }
     let _ = writeln!(out, "{total} links: {}", parts.join(", "));
     // Group by post: the author fixes one post at a time.
-    let mut by_post: std::collections::BTreeMap<&str, Vec<(u32, &StatusRow, &str)>> =
+    let mut by_post: std::collections::BTreeMap<&str, Vec<(u32, &StatusRow, &CitationRow)>> =
         Default::default();
     for r in bad {
-        for c in &r.citations {
-            by_post
-                .entry(&c.post)
-                .or_default()
-                .push((c.line, r, &c.text));
+        // A link that answers is listed only where a citation's fragment is broken.
+        let whole = r.state.is_failing();
+        for c in r
+            .citations
+            .iter()
+            .filter(|c| whole || c.broken_fragment().is_some())
+        {
+            by_post.entry(&c.post).or_default().push((c.line, r, c));
         }
     }
     for (post, mut items) in by_post {
         items.sort_by_key(|(line, r, _)| (*line, r.url.clone()));
         let _ = writeln!(out, "\n{}", sanitize(post));
-        for (line, r, text) in items {
-            let what = match (r.http_status, r.error.as_deref()) {
-                (Some(s), Some(e)) => format!("{s} {}", truncate(e, 60)),
-                (Some(s), None) => s.to_string(),
-                (None, Some(e)) => truncate(e, 60),
-                (None, None) => String::new(),
+        for (line, r, c) in items {
+            let text = c.text.as_str();
+            let (state, what) = match c.broken_fragment().filter(|_| !r.state.is_failing()) {
+                Some(reason) => ("broken", reason.to_string()),
+                None => (r.shown_state(), what_happened(r)),
             };
             let _ = writeln!(
                 out,
-                "  {:>5}  {:<9} {}  {}{}",
+                "  {:>5}  {:<10} {}  {}{}",
                 line,
-                r.state.as_str(),
+                state,
                 sanitize(&r.url),
                 sanitize(&what),
                 if text.is_empty() || text == r.url {
@@ -270,6 +291,16 @@ pub fn run_summary(counts: &[(State, u64)], bad: &[StatusRow]) -> String {
         }
     }
     out
+}
+
+/// The status and error of a link's latest check, in a few words.
+fn what_happened(r: &StatusRow) -> String {
+    match (r.http_status, r.error.as_deref()) {
+        (Some(s), Some(e)) => format!("{s} {}", truncate(e, 60)),
+        (Some(s), None) => s.to_string(),
+        (None, Some(e)) => truncate(e, 60),
+        (None, None) => String::new(),
+    }
 }
 
 fn human(bytes: i64) -> String {
@@ -319,6 +350,7 @@ mod tests {
             final_url: None,
             error: None,
             archived_url: None,
+            unverified: false,
             citations: vec![CitationRow {
                 post: "a.md".into(),
                 line: 3,
@@ -335,7 +367,10 @@ mod tests {
         let v: serde_json::Value =
             serde_json::from_str(&status_json(&[row("https://a.org/", State::Broken)])).unwrap();
         let o = &v[0];
-        for k in [
+        // Written out from README ("JSON output"), not from the struct: a rename fails here.
+        let mut keys: Vec<&str> = o.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        keys.sort_unstable();
+        let mut want = vec![
             "url",
             "state",
             "since",
@@ -343,10 +378,24 @@ mod tests {
             "http_status",
             "final_url",
             "error",
+            "streak",
             "citations",
-        ] {
-            assert!(o.get(k).is_some(), "missing {k}");
-        }
+            "archived_url",
+        ];
+        want.sort_unstable();
+        assert_eq!(keys, want, "the `status` contract keys");
+        let mut citation: Vec<&str> = o["citations"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        citation.sort_unstable();
+        assert_eq!(
+            citation,
+            ["fragment", "kind", "line", "post", "quote", "text"],
+            "the citation contract keys"
+        );
         assert_eq!(o["state"], "broken");
         assert_eq!(o["final_url"], serde_json::Value::Null);
         assert_eq!(o["citations"][0]["line"], 3);

@@ -112,6 +112,50 @@ pub struct CheckRecord {
     /// The baseline's text as the current extraction reads it (hash, text), when the stored one
     /// was of an older version: kept so it is read once.
     pub baseline_text: Option<(String, String)>,
+    /// What this check found of the fragments the link's citations carry.
+    pub fragments: Vec<FragmentRecord>,
+}
+
+/// A cited fragment as one check found it (`fragments` table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FragmentRecord {
+    pub fragment: String,
+    /// `present`, `missing` or `unknown`.
+    pub standing: &'static str,
+    pub reason: Option<String>,
+    /// Found by this check or an earlier one.
+    pub seen_present: bool,
+}
+
+impl CitationRow {
+    /// Why this citation is broken although its page answers: an anchor or text the page never
+    /// had ("no anchor #x on the page").
+    pub fn broken_fragment(&self) -> Option<&str> {
+        (self.fragment_standing.as_deref() == Some("missing")).then(|| {
+            self.fragment_reason
+                .as_deref()
+                .unwrap_or("the fragment is not on the page")
+        })
+    }
+}
+
+impl StatusRow {
+    /// The state as every report shows it: `unverified` when the latest check could not reach the
+    /// web at all (see [`StatusRow::unverified`]), else the link's state.
+    pub fn shown_state(&self) -> &'static str {
+        if self.unverified {
+            "unverified"
+        } else {
+            self.state.as_str()
+        }
+    }
+
+    /// Whether this link counts as failing: a failing state that a check with an answer, or in a
+    /// cycle that was not citewatch's own outage, gave it.
+    pub fn is_failing(&self) -> bool {
+        (self.state.is_failing() && !self.unverified)
+            || self.citations.iter().any(|c| c.broken_fragment().is_some())
+    }
 }
 
 /// A row of `citewatch status`.
@@ -128,6 +172,9 @@ pub struct StatusRow {
     pub error: Option<String>,
     /// The closest archived copy, when one was looked up.
     pub archived_url: Option<String>,
+    /// The latest check got no answer while citewatch itself was cut off (offline, a canary
+    /// failed): `state` is what that check would mean, not something known of the web.
+    pub unverified: bool,
     pub citations: Vec<CitationRow>,
 }
 
@@ -142,6 +189,12 @@ pub struct CitationRow {
     pub span: Option<(u64, u64)>,
     /// The passage the post quotes from the cited page.
     pub quote: Option<String>,
+    /// Whether the latest check found its fragment: `present`; `missing`, never found by any
+    /// check (a broken citation); `gone`, found before and missing now (the link is `changed`);
+    /// `unknown` (built by script, a route); none when it has no fragment or none was checked.
+    pub fragment_standing: Option<String>,
+    /// Why the fragment is missing or unknown.
+    pub fragment_reason: Option<String>,
 }
 
 /// A row of `citewatch history`.

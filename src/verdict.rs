@@ -345,10 +345,9 @@ fn applies(text: &str, volatile: &HashSet<u64>, boiler: &HashSet<u32>) -> bool {
     without != plain || drift::word_count(&plain) == 0
 }
 
-/// Records the first quoted passage that no longer stands. One rule on every check, whatever
-/// the baseline held: a passage stands when it is in the article or anywhere else in the page's
-/// visible text (an aside, a caption, a table, a list), unless the article holds it with a
-/// number or negation changed; `visible` is read only for a passage the article lacks.
+/// Records the first quoted passage that no longer stands, by the one rule of
+/// [`quote::standing`] (the same on every check, whatever the baseline held); `visible` is read
+/// only for a passage the article lacks.
 fn quotes_into(ctx: &mut Context, quotes: &[&str], text: &str, visible: Option<&str>) {
     if quotes.is_empty() {
         return;
@@ -356,20 +355,15 @@ fn quotes_into(ctx: &mut Context, quotes: &[&str], text: &str, visible: Option<&
     let page = Haystack::new(text);
     let mut whole: Option<Haystack> = None;
     for q in quotes {
-        let Standing::Missing { reason } = quote::check_in(q, &page) else {
-            continue;
-        };
-        // A copy elsewhere does not save a sentence whose number or negation the article
-        // changed.
-        if let Some(v) = visible.filter(|_| !quote::edited_in(q, &page)) {
-            let hay = whole.get_or_insert_with(|| Haystack::new(v));
-            if !quote::check_in(q, hay).is_missing() {
-                continue;
-            }
+        let w = &mut whole;
+        let standing = quote::standing(q, &page, move || {
+            visible.map(|v| &*w.get_or_insert_with(|| Haystack::new(v)))
+        });
+        if let Standing::Missing { reason } = standing {
+            ctx.quote_missing = true;
+            ctx.quote_reason = Some(reason);
+            return;
         }
-        ctx.quote_missing = true;
-        ctx.quote_reason = Some(reason);
-        return;
     }
 }
 

@@ -118,6 +118,8 @@ struct Finished {
 struct Known {
     probes: HashMap<String, Probe>,
     quoted: HashSet<i64>,
+    /// Links cited with a `#fragment`: their page's anchors or text are read after the fetch.
+    fragmented: HashSet<i64>,
     cycle: i64,
     /// What is remembered of each site met in this run, read once, kept up to date, and whether
     /// this run changed it (written once at the end of the run).
@@ -125,10 +127,16 @@ struct Known {
 }
 
 impl Known {
-    fn new(probes: HashMap<String, Probe>, quoted: HashSet<i64>, cycle: i64) -> Known {
+    fn new(
+        probes: HashMap<String, Probe>,
+        quoted: HashSet<i64>,
+        fragmented: HashSet<i64>,
+        cycle: i64,
+    ) -> Known {
         Known {
             probes,
             quoted,
+            fragmented,
             cycle,
             sites: Default::default(),
         }
@@ -200,7 +208,8 @@ pub async fn check(
         HashMap::new()
     };
     let quoted = run.writer.read(|s| s.quoted_links()).await?;
-    let known = Arc::new(Known::new(probes, quoted, cycle));
+    let fragmented = run.writer.read(|s| s.fragmented_links()).await?;
+    let known = Arc::new(Known::new(probes, quoted, fragmented, cycle));
     let total = links.len();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(
         String,
@@ -697,7 +706,26 @@ fn judge(reads: &Reads<'_>, f: &Finished, known: &Known) -> Result<CheckRecord, 
         probe: probe_of(&known.probes, &f.link.url),
         quotes: &quotes,
     });
-    let mut record = record_for(f, &j.verdict, known.cycle);
+    // The places citations point at inside the page: read from the body already fetched.
+    let fragments = if known.fragmented.contains(&f.link.id) {
+        judge_fragments(reads, f)?
+    } else {
+        Vec::new()
+    };
+    let verdict = match fragments.iter().find_map(|j| j.gone.as_deref()) {
+        Some(reason) => classify::with_fragment_gone(j.verdict, reason),
+        None => j.verdict,
+    };
+    let mut record = record_for(f, &verdict, known.cycle);
+    record.fragments = fragments
+        .iter()
+        .map(|j| crate::rows::FragmentRecord {
+            fragment: j.fragment.clone(),
+            standing: crate::fragment::judge::standing_name(&j.standing),
+            reason: crate::fragment::judge::standing_reason(&j.standing).map(str::to_string),
+            seen_present: j.seen_present,
+        })
+        .collect();
     record.volatile = j.volatile.and_then(|v| serde_json::to_string(&v).ok());
     if let (Some(o), Some(m)) = (origin, j.site) {
         known.remember(&o, m);
@@ -707,6 +735,34 @@ fn judge(reads: &Reads<'_>, f: &Finished, known: &Known) -> Result<CheckRecord, 
     }
     Ok(record)
 }
+/// The link's cited fragments against the page this check got (a 2xx answer only: a failed
+/// fetch says nothing of them, and they keep what the last answer said).
+fn judge_fragments(
+    reads: &Reads<'_>,
+    f: &Finished,
+) -> Result<Vec<crate::fragment::judge::Judged>, StoreError> {
+    let Ok(r) = &f.fetched.outcome else {
+        return Ok(Vec::new());
+    };
+    if !(200..300).contains(&r.status) {
+        return Ok(Vec::new());
+    }
+    let cited = reads.fragments(f.link.id)?;
+    let cited: Vec<crate::fragment::judge::Cited<'_>> = cited
+        .iter()
+        .map(|(fragment, seen_present)| crate::fragment::judge::Cited {
+            fragment,
+            seen_present: *seen_present,
+        })
+        .collect();
+    Ok(crate::fragment::judge::judge(
+        &r.body,
+        r.header("content-type"),
+        &r.url,
+        &cited,
+    ))
+}
+
 fn record_for(f: &Finished, v: &Verdict, cycle: i64) -> CheckRecord {
     let redirects_json = if f.fetched.hops.is_empty() {
         None
@@ -739,6 +795,7 @@ fn record_for(f: &Finished, v: &Verdict, cycle: i64) -> CheckRecord {
         cycle_id: Some(cycle),
         network: f.fetched.network_failure(),
         baseline_text: None,
+        fragments: Vec::new(),
     }
 }
 
@@ -796,7 +853,7 @@ mod tests {
                 }
             })
             .collect();
-        let known = Known::new(HashMap::new(), HashSet::new(), cycle);
+        let known = Known::new(HashMap::new(), HashSet::new(), HashSet::new(), cycle);
         let conf = Confirming {
             cycle,
             settings: confirm::Settings {

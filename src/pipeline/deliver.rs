@@ -38,6 +38,25 @@ pub fn retry_after(first: Duration, attempts: u32) -> Duration {
         .min(MAX_RETRY)
 }
 
+/// How long `run` and `check` deliver the alerts they caused before exiting (README: "at most a
+/// minute"); what is not delivered by then waits in the outbox.
+pub const BEFORE_EXIT: Duration = Duration::from_secs(60);
+
+/// [`deliver_due`] cut off after `limit`: `None` when the limit came first. An attempt cut off
+/// is not recorded, so its delivery stays pending for the next run or the daemon.
+pub async fn deliver_due_within(
+    limit: Duration,
+    writer: &Writer,
+    alerts: &AlertsConfig,
+    http: &reqwest::Client,
+    clock: &Arc<dyn Clock>,
+    progress: &(dyn Fn() + Send + Sync),
+) -> Option<Result<DeliveryReport, StoreError>> {
+    tokio::time::timeout(limit, deliver_due(writer, alerts, http, clock, progress))
+        .await
+        .ok()
+}
+
 /// Sends every delivery due now. `progress` is called after each attempt (the daemon's sign of
 /// life). Only store errors are errors; a sink that fails is recorded and retried later.
 pub async fn deliver_due(

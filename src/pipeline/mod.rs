@@ -21,7 +21,9 @@ mod scan;
 
 pub use archive::{lookup_archives, LookupReport, Lookups};
 pub use check::{check, finish_cut_cycles, finish_own_cycles, CheckRun, CheckStats, CycleKind};
-pub use deliver::{deliver_due, retry_after, DeliveryReport, MAX_RETRY};
+pub use deliver::{
+    deliver_due, deliver_due_within, retry_after, DeliveryReport, BEFORE_EXIT, MAX_RETRY,
+};
 pub use scan::{open_source, post_hash, scan, source_key, OpenSource, ScanReport};
 
 #[derive(Debug, thiserror::Error)]

@@ -8,8 +8,7 @@
 use serde_json::{json, Map, Value};
 
 use super::view::{
-    FixPlan, LinkPage, LinkRow, Overview, PostPage, PostSummary, QuoteStanding, SnapshotInfo,
-    WeekCounts,
+    FixPlan, LinkPage, LinkRow, Overview, PostPage, PostSummary, SnapshotInfo, WeekCounts,
 };
 use crate::diff::DiffOp;
 use crate::report;
@@ -128,10 +127,8 @@ pub fn post(p: &PostPage) -> String {
         .items
         .iter()
         .map(|c| {
-            let (stands, reason) = match &c.quote_standing {
-                QuoteStanding::Missing(r) => (Some(false), Some(r.as_str())),
-                s => (s.stands(), None),
-            };
+            let stands = c.quote_standing.as_ref().and_then(|s| s.stands());
+            let reason = c.quote_standing.as_ref().and_then(|s| s.reason());
             json!({
                 "post": info.path,
                 "line": c.line,
@@ -247,6 +244,7 @@ mod tests {
             final_url: None,
             error: None,
             archived_url: None,
+            unverified: false,
             citations: vec![CitationRow {
                 post: "a.md".into(),
                 line: 3,
@@ -287,10 +285,38 @@ mod tests {
             ]),
         };
         let v: Value = serde_json::from_str(&link(&page)).unwrap();
-        let contract: Value = serde_json::to_value(report::status_json_value(&status())).unwrap();
-        for (k, want) in contract.as_object().unwrap() {
-            assert_eq!(&v[k], want, "{k}");
-        }
+        // Written out from README ("JSON output" and "Dashboard / JSON"), not from the code: a
+        // renamed `status` field or a renamed addition fails here.
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        keys.sort_unstable();
+        let mut want = vec![
+            "url",
+            "state",
+            "since",
+            "checked_at",
+            "http_status",
+            "final_url",
+            "error",
+            "streak",
+            "citations",
+            "archived_url",
+            "id",
+            "first_seen",
+            "confirmed",
+            "checks",
+            "as_cited",
+            "latest_snapshot",
+            "transitions",
+            "redirects",
+            "diff",
+        ];
+        want.sort_unstable();
+        assert_eq!(keys, want, "the `/link/ID` keys");
+        assert_eq!(v["url"], "https://a.example/");
+        assert_eq!(v["state"], "broken");
+        assert_eq!(v["streak"], 2);
+        assert_eq!(v["http_status"], 404);
+        assert_eq!(v["citations"][0]["line"], 3);
         assert_eq!(v["confirmed"], "broken");
         assert_eq!(v["diff"][1]["op"], "insert");
         assert_eq!(v["as_cited"], Value::Null);
@@ -318,7 +344,9 @@ mod tests {
             baseline: None,
             latest: None,
             confirmed: None,
-            quote_standing: QuoteStanding::Missing("gone".into()),
+            quote_standing: Some(crate::quote::Standing::Missing {
+                reason: "gone".into(),
+            }),
         };
         let page = PostPage {
             post: PostInfo {
@@ -342,6 +370,22 @@ mod tests {
         let c = &v["citations"][0];
         for k in ["post", "line", "text", "kind", "fragment", "quote"] {
             assert!(c.get(k).is_some(), "citation contract field {k}");
+        }
+        // README ("Dashboard / JSON"): `{post, citations, total, page, per_page, fix}` and `fix`
+        // is `{available, edits, listed}` (with the reason it is unavailable).
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["citations", "fix", "page", "per_page", "post", "total"],
+            "the `/post/ID` keys"
+        );
+        for k in ["available", "edits", "listed"] {
+            assert!(
+                v["fix"].get(k).is_some(),
+                "the post's fix lacks {k}: {}",
+                v["fix"]
+            );
         }
         assert_eq!(c["quote_stands"], false);
         assert_eq!(c["quote_reason"], "gone");

@@ -5,13 +5,14 @@
 //! Pure: view values and `now` in, HTML out. Links to the live web are only ever `http(s)`
 //! URLs, opened without a referrer.
 
+use crate::quote::Standing;
 use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
 
 use super::chart::{self, class_of};
 use super::view::{
     FixPlan, LinkFilter, LinkPage, LinkRow, LinkSort, Overview, Paged, PlannedEdit, PostCitation,
-    PostPage, PostSort, PostSummary, QuoteStanding, SnapshotInfo, ROTTED,
+    PostPage, PostSort, PostSummary, SnapshotInfo, ROTTED,
 };
 use crate::diff::DiffOp;
 use crate::rows::{AlertRow, CheckRow, StatusRow};
@@ -494,13 +495,13 @@ pub fn posts(
 
 // -- a post --------------------------------------------------------------------------------------
 
-fn standing(s: &QuoteStanding) -> Markup {
+fn standing(s: &Option<Standing>) -> Markup {
     html! {
         @match s {
-            QuoteStanding::NoQuote => {}
-            QuoteStanding::Stands => { span.stands { "✓ still on the page" } }
-            QuoteStanding::Missing(reason) => { span.missing { "✗ no longer on the page" } br; span.small { (reason) } }
-            QuoteStanding::Unknown => { span.muted { "not known yet (no archived copy)" } }
+            None => {}
+            Some(Standing::Stands) => { span.stands { "✓ still on the page" } }
+            Some(Standing::Missing { reason }) => { span.missing { "✗ no longer on the page" } br; span.small { (reason) } }
+            Some(Standing::Unknown) => { span.muted { "not known yet (no archived copy)" } }
         }
     }
 }
@@ -893,6 +894,7 @@ mod tests {
             final_url: None,
             error: Some("<b>gone</b>".into()),
             archived_url: Some("javascript:alert(1)".into()),
+            unverified: false,
             citations: vec![CitationRow {
                 post: "posts/<script>.md".into(),
                 line: 3,

@@ -18,7 +18,6 @@
 //!
 //! Every list takes `page` and `per_page`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, Request, State};
@@ -31,11 +30,11 @@ use url::Url;
 
 use super::page::{self, Ctx, Here};
 use super::view::{
-    LinkFilter, LinkSort, Overview, PageReq, Paged, PostCitation, PostPage, PostSort, QuoteStanding,
+    LinkFilter, LinkSort, Overview, PageReq, Paged, PostCitation, PostPage, PostSort,
 };
 use super::{json, metrics, sandbox, Dashboard, ReadError};
-use crate::quote::{self, Standing};
 use crate::state::State as LinkState;
+use crate::store::QuoteJudge;
 use crate::store::{Store, StoreError};
 
 type Dash = State<Arc<Dashboard>>;
@@ -426,48 +425,23 @@ async fn posts(State(d): Dash, RawQuery(q): RawQuery) -> Response {
     answer(&d, "/posts", &p, reply).await
 }
 
-/// Whether each quoted passage still stands in the latest archived copy of its page: in the
-/// readable text, else (as the verdict does, for a passage quoted from a box the article leaves
-/// out) in the page's whole visible text. At most [`QUOTES_PER_PAGE`] quotes are judged and
-/// [`VISIBLE_PARSES`] pages parsed; the rest read as not known.
+/// Whether each quoted passage still stands in the latest archived copy of its page, by the one
+/// rule ([`QuoteJudge`], as `citewatch quotes` and the verdict decide it). At most
+/// [`QUOTES_PER_PAGE`] quotes are judged and [`VISIBLE_PARSES`] pages parsed; the rest read as
+/// not known.
 fn judge_quotes(s: &Store, items: &mut [PostCitation]) {
-    let mut texts: HashMap<String, Option<String>> = HashMap::new();
-    let mut visible: HashMap<String, Option<String>> = HashMap::new();
-    let mut judged = 0;
-    for c in items.iter_mut() {
-        let (Some(q), Some(latest)) = (c.quote.clone(), c.latest.clone()) else {
+    let mut judge = QuoteJudge::new(s, VISIBLE_PARSES);
+    for c in items
+        .iter_mut()
+        .filter(|c| c.quote.is_some())
+        .take(QUOTES_PER_PAGE)
+    {
+        let (Some(q), Some(latest)) = (&c.quote, &c.latest) else {
             continue;
         };
-        if judged >= QUOTES_PER_PAGE {
-            continue;
+        if let Ok(standing) = judge.standing(q, Some(&latest.hash)) {
+            c.quote_standing = Some(standing);
         }
-        judged += 1;
-        let text = texts
-            .entry(latest.hash.clone())
-            .or_insert_with(|| s.reads().snapshot_text(&latest.hash).ok().flatten());
-        let Some(text) = text else {
-            continue;
-        };
-        c.quote_standing = match quote::check(&q, text) {
-            Standing::Stands => QuoteStanding::Stands,
-            Standing::Missing { reason } => {
-                if !visible.contains_key(&latest.hash) && visible.len() < VISIBLE_PARSES {
-                    let v = s.snapshot_body(&latest.hash).ok().flatten().map(|body| {
-                        crate::readable::readable(&body, latest.content_type.as_deref()).visible
-                    });
-                    visible.insert(latest.hash.clone(), v);
-                }
-                let elsewhere = visible
-                    .get(&latest.hash)
-                    .and_then(|v| v.as_deref())
-                    .is_some_and(|v| !quote::check(&q, v).is_missing());
-                if elsewhere {
-                    QuoteStanding::Stands
-                } else {
-                    QuoteStanding::Missing(reason)
-                }
-            }
-        };
     }
 }
 

@@ -195,30 +195,6 @@ pub struct LinkSnapshot {
     pub as_cited: bool,
 }
 
-/// Whether a quoted passage still stands in the cited page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum QuoteStanding {
-    /// The citation quotes nothing.
-    NoQuote,
-    /// Found in the latest archived copy of the page.
-    Stands,
-    /// Not found there; the reason reads for people.
-    Missing(String),
-    /// No archived copy to look in (never fetched, or no body).
-    Unknown,
-}
-
-impl QuoteStanding {
-    /// The JSON value: `true`, `false`, or null when nothing could be said.
-    pub fn stands(&self) -> Option<bool> {
-        match self {
-            QuoteStanding::Stands => Some(true),
-            QuoteStanding::Missing(_) => Some(false),
-            QuoteStanding::NoQuote | QuoteStanding::Unknown => None,
-        }
-    }
-}
-
 /// One citation of a post, with its link's state, in reading order.
 #[derive(Debug, Clone)]
 pub struct PostCitation {
@@ -247,7 +223,8 @@ pub struct PostCitation {
     pub latest: Option<SnapshotInfo>,
     /// The bad state confirmed over several checks, when there is one.
     pub confirmed: Option<State>,
-    pub quote_standing: QuoteStanding,
+    /// Whether its quote stands on the latest archived page; none when it quotes nothing.
+    pub quote_standing: Option<crate::quote::Standing>,
 }
 
 /// An edit `citewatch fix` would make to a post.

@@ -93,6 +93,16 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Links cited with a `#fragment` by a present post.
+    pub fn fragmented_links(&self) -> Result<std::collections::HashSet<i64>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT DISTINCT c.link_id FROM citations c JOIN posts p ON p.id = c.post_id
+             WHERE c.fragment IS NOT NULL AND c.fragment <> '' AND p.present = 1",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Good, cited links never sent to Save Page Now.
     pub fn save_due(&self, limit: usize) -> Result<Vec<(i64, String)>> {
         let mut stmt = self.conn.prepare(

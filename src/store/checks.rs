@@ -252,6 +252,22 @@ pub(super) fn write_check(tx: &Transaction<'_>, rec: &CheckRecord) -> Result<Cur
         tx.prepare_cached("UPDATE snapshots SET text = ?2, text_version = ?3 WHERE hash = ?1")?
             .execute(params![hash, text, crate::readable::VERSION])?;
     }
+    for f in &rec.fragments {
+        tx.prepare_cached(
+            "INSERT INTO fragments (link_id, fragment, standing, reason, seen_present, checked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (link_id, fragment) DO UPDATE SET standing = ?3, reason = ?4,
+               seen_present = MAX(seen_present, ?5), checked_at = ?6",
+        )?
+        .execute(params![
+            rec.link_id,
+            f.fragment,
+            f.standing,
+            f.reason,
+            f.seen_present,
+            ts(rec.checked_at)
+        ])?;
+    }
     Ok(next)
 }
 

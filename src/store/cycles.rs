@@ -61,6 +61,19 @@ impl Reads<'_> {
         Ok(self.readable_text(hash)?.map(|(_, text, _)| text))
     }
 
+    /// The fragments present posts cite a link with, once each, and whether any check found each.
+    pub fn fragments(&self, link_id: i64) -> Result<Vec<(String, bool)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT c.fragment, COALESCE(f.seen_present, 0)
+             FROM citations c JOIN posts p ON p.id = c.post_id
+             LEFT JOIN fragments f ON f.link_id = c.link_id AND f.fragment = c.fragment
+             WHERE c.link_id = ?1 AND c.fragment IS NOT NULL AND c.fragment <> '' AND p.present = 1
+             ORDER BY c.fragment",
+        )?;
+        let rows = stmt.query_map(params![link_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The passages posts quote from a link, once each.
     pub fn quotes(&self, link_id: i64) -> Result<Vec<String>> {
         let mut quotes: Vec<String> = self

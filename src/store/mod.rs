@@ -30,9 +30,9 @@ mod web;
 mod writer;
 
 pub use cycles::{Confirming, CycleEnd, OpenCycle, Recorded, STALE_AFTER};
-pub use query::QuoteRow;
+pub use query::{QuoteJudge, QuoteRow};
 pub use scan::LinkIds;
-pub use writer::{is_transient, Writer};
+pub use writer::{is_busy, is_full, is_transient, Patience, Writer};
 
 /// The schema and its migrations, embedded in the binary.
 pub const SCHEMA: &str = include_str!("../../schema.sql");
@@ -62,6 +62,11 @@ pub enum StoreError {
     },
     #[error("database {path} does not exist; run `citewatch scan` or `citewatch run` first")]
     Missing { path: PathBuf },
+    /// The file at the database path is not one citewatch can use; it is left as it is.
+    #[error("{path} is {what}; citewatch leaves it untouched: restore it from a backup (`citewatch db backup`), or move it away to start a new database")]
+    Unusable { path: PathBuf, what: String },
+    #[error("database or disk is full ({path}); free some space and run the command again (what was already written is kept)")]
+    Full { path: PathBuf },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("schema.sql is malformed: {0}")]
@@ -153,9 +158,91 @@ fn status_col(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<u16>> 
         .and_then(|s| u16::try_from(s).ok()))
 }
 
+/// A short wait for a lock held by another connection to pass.
+#[allow(clippy::disallowed_methods)]
+fn backoff(d: Duration) {
+    std::thread::sleep(d);
+}
+
+/// The write-ahead log SQLite keeps beside a database in WAL mode.
+fn wal_path(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push("-wal");
+    PathBuf::from(p)
+}
+
+/// The first bytes of every SQLite 3 database file.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// What the 100-byte header of a file at the database path says, read before SQLite touches it: a
+/// file that is not an SQLite database, or is shorter than its own header says, is refused (a
+/// quick look at one header, not a scan). An empty or absent file is a new database.
+fn inspect(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let unusable = |what: String| StoreError::Unusable {
+        path: path.to_path_buf(),
+        what,
+    };
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(unusable(format!("unreadable ({e})"))),
+    };
+    let len = file
+        .metadata()
+        .map_err(|e| unusable(format!("unreadable ({e})")))?
+        .len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut header = [0u8; 100];
+    let mut got = 0;
+    while got < header.len() {
+        match file.read(&mut header[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) => return Err(unusable(format!("unreadable ({e})"))),
+        }
+    }
+    if got < SQLITE_MAGIC.len() || &header[..SQLITE_MAGIC.len()] != SQLITE_MAGIC {
+        return Err(unusable("not an SQLite database".into()));
+    }
+    if got < header.len() {
+        return Err(unusable(format!(
+            "a truncated SQLite database ({len} bytes, shorter than its header)"
+        )));
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536u64,
+        n => u64::from(n),
+    };
+    if !page_size.is_power_of_two() || !(512..=65_536).contains(&page_size) {
+        return Err(unusable(format!(
+            "a damaged SQLite database (page size {page_size})"
+        )));
+    }
+    // The page count in the header is valid when the change counter matches the version number
+    // that validates it (SQLite 3.7.0 and later always write both).
+    let pages = u64::from(u32::from_be_bytes([
+        header[28], header[29], header[30], header[31],
+    ]));
+    let valid = header[24..28] == header[92..96];
+    // While a write-ahead log is beside it, a checkpoint may be growing the file (page 1 is
+    // written first): only a file at rest is held to its header's page count.
+    let at_rest = !wal_path(path).exists();
+    if len % page_size != 0 || (valid && at_rest && pages.saturating_mul(page_size) > len) {
+        return Err(unusable(format!(
+            "a truncated SQLite database ({len} bytes; its header says {} pages of {page_size} bytes)",
+            pages
+        )));
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) and migrates the database for writing.
     pub fn open(path: &Path) -> Result<Store> {
+        inspect(path)?;
         let conn = Connection::open(path).map_err(|source| StoreError::Open {
             path: path.to_path_buf(),
             source,
@@ -164,6 +251,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
         };
+        store.refuse_foreign()?;
         store.configure()?;
         store.migrate()?;
         Ok(store)
@@ -185,6 +273,7 @@ impl Store {
     /// this process opened it first). Readers never wait for the writer (WAL).
     pub fn open_reader(path: &Path) -> Result<Store> {
         use rusqlite::OpenFlags;
+        inspect(path)?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -204,6 +293,68 @@ impl Store {
         &self.path
     }
 
+    /// Folds the write-ahead log back into the database file and closes the connection, so the
+    /// `.db` file alone holds everything written (a copy of it without its `-wal` is whole).
+    /// A reader still open elsewhere can keep part of the log from being folded; the log is then
+    /// folded by the next writer that closes. Failures are logged: the data is safe in the log.
+    pub fn close(self) {
+        if let Err(e) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        {
+            tracing::warn!(
+                "could not fold the write-ahead log into {} ({e}); it is kept beside it",
+                self.path.display()
+            );
+        }
+        if let Err((_, e)) = self.conn.close() {
+            tracing::warn!("closing {}: {e}", self.path.display());
+        }
+    }
+
+    /// Copies the database to `to` with SQLite's online backup (a consistent copy, safe beside a
+    /// running daemon: the writer goes on while pages are copied; the copy holds no `-wal`).
+    pub fn backup(&self, to: &Path) -> Result<()> {
+        if to.exists() {
+            return Err(StoreError::Writer(format!(
+                "{} already exists; choose a new file for the backup",
+                to.display()
+            )));
+        }
+        let mut dst = Connection::open(to).map_err(|source| StoreError::Open {
+            path: to.to_path_buf(),
+            source,
+        })?;
+        {
+            use rusqlite::backup::{Backup, StepResult};
+            let backup = Backup::new(&self.conn, &mut dst)?;
+            // Every page in one step, inside one read transaction: under WAL that never holds up
+            // a writer beside it, and no write in between can make the copy start over (which,
+            // page by page, a busy daemon could make it do forever).
+            let mut tries = 0;
+            loop {
+                match backup.step(-1)? {
+                    StepResult::Done => break,
+                    StepResult::More => continue,
+                    // A lock held for a moment (a checkpoint, a `db compact`): try again.
+                    StepResult::Busy | StepResult::Locked if tries < 100 => {
+                        tries += 1;
+                        backoff(Duration::from_millis(50));
+                    }
+                    _ => {
+                        return Err(StoreError::Writer(format!(
+                            "{} stayed locked; try the backup again",
+                            self.path.display()
+                        )))
+                    }
+                }
+            }
+        }
+        dst.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
+        dst.close().map_err(|(_, e)| StoreError::Sql(e))?;
+        Ok(())
+    }
+
     /// Read access through this store's connection.
     pub fn reads(&self) -> Reads<'_> {
         Reads::new(&self.conn)
@@ -216,6 +367,48 @@ impl Store {
         Ok(self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+    }
+
+    /// Refuses another program's SQLite database (or one whose schema is gone) before anything is
+    /// written to it: not even the journal mode is set on a file that is not ours.
+    fn refuse_foreign(&self) -> Result<()> {
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|source| StoreError::NotOurs {
+                path: self.path.clone(),
+                source,
+            })?;
+        let ours: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'links')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|source| StoreError::NotOurs {
+                path: self.path.clone(),
+                source,
+            })?;
+        let any_table: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|source| StoreError::NotOurs {
+                path: self.path.clone(),
+                source,
+            })?;
+        if (version > 0 && !ours) || (version == 0 && any_table) {
+            return Err(StoreError::Unusable {
+                path: self.path.clone(),
+                what: "an SQLite database of another program (it has no citewatch schema)".into(),
+            });
+        }
+        Ok(())
     }
 
     fn configure(&mut self) -> Result<()> {

@@ -5,12 +5,11 @@ use super::*;
 impl Store {
     /// Links with their current state and citations, filtered; sorted by URL.
     pub fn status(&self, filter: &StatusFilter) -> Result<Vec<StatusRow>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, url, state, since, streak, checked_at, http_status, final_url, error,
-               (SELECT archived_url FROM wayback w WHERE w.link_id = l.id) FROM links l
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {STATUS_COLUMNS} FROM links l
              WHERE EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id) OR ?1 = 0
-             ORDER BY url",
-        )?;
+             ORDER BY url"
+        ))?;
         let rows = stmt.query_map(params![filter.cited_only], status_row)?;
         let mut out = Vec::new();
         for row in rows {
@@ -194,6 +193,17 @@ pub(super) const CHECK_COLUMNS: &str = "id, checked_at, state, http_status, fina
 
 /// A `StatusRow` (without citations) from the columns `id, url, state, since, streak,
 /// checked_at, http_status, final_url, error, archived_url`.
+/// The columns [`status_row`] reads, for a query over `links l`. The last one is the one rule of
+/// an unverified verdict: the link's latest check got no HTTP answer in a cycle that turned out to
+/// be citewatch's own outage (this machine offline, a canary failed), so its state says nothing
+/// about the web.
+pub(super) const STATUS_COLUMNS: &str =
+    "l.id, l.url, l.state, l.since, l.streak, l.checked_at, l.http_status, l.final_url, l.error,
+     (SELECT archived_url FROM wayback w WHERE w.link_id = l.id),
+     COALESCE((SELECT c.network IS NOT NULL AND y.outage IS NOT NULL
+               FROM checks c JOIN cycles y ON y.id = c.cycle_id
+               WHERE c.link_id = l.id ORDER BY c.checked_at DESC, c.id DESC LIMIT 1), 0)";
+
 pub(super) fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StatusRow> {
     Ok(StatusRow {
         id: r.get(0)?,
@@ -206,6 +216,7 @@ pub(super) fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StatusRow> {
         final_url: r.get(7)?,
         error: r.get(8)?,
         archived_url: r.get(9)?,
+        unverified: r.get(10)?,
         citations: Vec::new(),
     })
 }
@@ -259,8 +270,7 @@ impl Reads<'_> {
         let row = self
             .conn
             .query_row(
-                "SELECT id, url, state, since, streak, checked_at, http_status, final_url, error,
-                   (SELECT archived_url FROM wayback w WHERE w.link_id = links.id) FROM links WHERE url = ?1",
+                &format!("SELECT {STATUS_COLUMNS} FROM links l WHERE l.url = ?1"),
                 params![url],
                 status_row,
             )
@@ -291,8 +301,11 @@ impl Reads<'_> {
     /// Where a link is cited, by present posts, in post and line order.
     pub fn citations_of(&self, link_id: i64) -> Result<Vec<CitationRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT p.path, c.line, c.text, c.kind, c.fragment, c.span_start, c.span_end, c.quote
+            "SELECT p.path, c.line, c.text, c.kind, c.fragment, c.span_start, c.span_end, c.quote,
+                    CASE WHEN f.standing = 'missing' AND f.seen_present THEN 'gone' ELSE f.standing END,
+                    f.reason
              FROM citations c JOIN posts p ON p.id = c.post_id
+             LEFT JOIN fragments f ON f.link_id = c.link_id AND f.fragment = c.fragment
              WHERE c.link_id = ?1 AND p.present = 1 ORDER BY p.path, c.line",
         )?;
         let rows = stmt.query_map(params![link_id], |r| {
@@ -308,8 +321,102 @@ impl Reads<'_> {
                 fragment: r.get(4)?,
                 span,
                 quote: r.get(7)?,
+                fragment_standing: r.get(8)?,
+                fragment_reason: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// Judges quoted passages against archived pages by the one rule, [`crate::quote::standing`]:
+/// each page's readable text is read once, and its whole visible text (a parse of the archived
+/// body) only when a passage is not in the article, at most `parses` times (the dashboard bounds
+/// its work per page; a passage past the bound reads as unknown). `citewatch quotes`, `show` and
+/// the dashboard all ask this, so they answer as the verdict did.
+pub struct QuoteJudge<'a> {
+    store: &'a Store,
+    articles: HashMap<String, Option<crate::quote::Haystack>>,
+    visible: HashMap<String, Option<crate::quote::Haystack>>,
+    parses_left: usize,
+}
+
+impl<'a> QuoteJudge<'a> {
+    pub fn new(store: &'a Store, parses: usize) -> QuoteJudge<'a> {
+        QuoteJudge {
+            store,
+            articles: HashMap::new(),
+            visible: HashMap::new(),
+            parses_left: parses,
+        }
+    }
+
+    /// Whether `quote` stands on the archived page `snapshot` (a content hash); unknown without
+    /// one, or when the page has no text.
+    pub fn standing(
+        &mut self,
+        quote: &str,
+        snapshot: Option<&str>,
+    ) -> Result<crate::quote::Standing> {
+        use crate::quote::{Haystack, Standing};
+        let Some(hash) = snapshot else {
+            return Ok(Standing::Unknown);
+        };
+        if !self.articles.contains_key(hash) {
+            let text = self.store.reads().snapshot_text(hash)?;
+            self.articles
+                .insert(hash.to_string(), text.map(|t| Haystack::new(&t)));
+        }
+        let QuoteJudge {
+            store,
+            articles,
+            visible,
+            parses_left,
+        } = self;
+        let Some(article) = articles.get(hash).and_then(|a| a.as_ref()) else {
+            return Ok(Standing::Unknown);
+        };
+        let mut failed = None;
+        let failed_at = &mut failed;
+        let standing = crate::quote::standing(quote, article, move || {
+            if !visible.contains_key(hash) {
+                if *parses_left == 0 {
+                    return None;
+                }
+                *parses_left -= 1;
+                let page = match store.snapshot_page(hash) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        *failed_at = Some(e);
+                        None
+                    }
+                };
+                let text = page.map(|(body, ct)| {
+                    Haystack::new(&crate::readable::readable(&body, ct.as_deref()).visible)
+                });
+                visible.insert(hash.to_string(), text);
+            }
+            let visible: &HashMap<String, Option<Haystack>> = visible;
+            visible.get(hash).and_then(|v| v.as_ref())
+        });
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(standing),
+        }
+    }
+}
+
+impl Store {
+    /// An archived body with its content type.
+    pub fn snapshot_page(&self, hash: &str) -> Result<Option<(Vec<u8>, Option<String>)>> {
+        let row: Option<(Vec<u8>, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT body, content_type FROM snapshots WHERE hash = ?1",
+                params![hash],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(b, ct)| (zstd::decode_all(&b[..]).unwrap_or_default(), ct)))
     }
 }

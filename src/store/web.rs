@@ -9,13 +9,13 @@
 use rusqlite::types::Value as Sql;
 
 use super::alerts::{alert_row, ALERT_COLUMNS};
-use super::query::{check_row, status_row, CHECK_COLUMNS};
+use super::query::{check_row, status_row, CHECK_COLUMNS, STATUS_COLUMNS};
 use super::*;
 use crate::serve::history::CheckEvent;
 use crate::serve::view::{
     count_array, CitedBy, Hop, LastCycle, LinkFilter, LinkPage, LinkRow, LinkSnapshot, LinkSort,
-    MetricsFacts, PageReq, Paged, PostCitation, PostInfo, PostSort, PostSummary, QuoteStanding,
-    SnapshotInfo, TimelineCheck, Transition, ROTTED, TIMELINE_CHECKS,
+    MetricsFacts, PageReq, Paged, PostCitation, PostInfo, PostSort, PostSummary, SnapshotInfo,
+    TimelineCheck, Transition, ROTTED, TIMELINE_CHECKS,
 };
 
 /// Transitions shown at most (the most recent): a link that flaps daily for years has thousands.
@@ -160,9 +160,7 @@ impl Store {
         page_args.push(Sql::Integer(page.limit()));
         page_args.push(Sql::Integer(page.offset()));
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT l.id, l.url, l.state, l.since, l.streak, l.checked_at, l.http_status, l.final_url, l.error,
-               (SELECT archived_url FROM wayback w WHERE w.link_id = l.id)
-             FROM links l WHERE {wher} ORDER BY {order} LIMIT ? OFFSET ?"
+            "SELECT {STATUS_COLUMNS} FROM links l WHERE {wher} ORDER BY {order} LIMIT ? OFFSET ?"
         ))?;
         let rows: Vec<StatusRow> = stmt
             .query_map(rusqlite::params_from_iter(page_args.iter()), status_row)?
@@ -212,6 +210,7 @@ impl Store {
                         fragment: r.get(7)?,
                         span: span_of(r.get(8)?, r.get(9)?),
                         quote: r.get(10)?,
+                        ..Default::default()
                     },
                 },
             ))
@@ -397,7 +396,7 @@ impl Store {
                         baseline: None,
                         latest: None,
                         confirmed: r.get::<_, Option<String>>(18)?.and_then(|s| s.parse().ok()),
-                        quote_standing: QuoteStanding::Unknown,
+                        quote_standing: Some(crate::quote::Standing::Unknown),
                     },
                     r.get(17)?,
                     r.get(19)?,
@@ -415,7 +414,7 @@ impl Store {
                 .transpose()?
                 .flatten();
             if c.quote.is_none() {
-                c.quote_standing = QuoteStanding::NoQuote;
+                c.quote_standing = None;
             }
             items.push(c);
         }
@@ -497,8 +496,7 @@ impl Store {
         let row = self
             .conn
             .query_row(
-                "SELECT id, url, state, since, streak, checked_at, http_status, final_url, error,
-                   (SELECT archived_url FROM wayback w WHERE w.link_id = links.id) FROM links WHERE id = ?1",
+                &format!("SELECT {STATUS_COLUMNS} FROM links l WHERE l.id = ?1"),
                 params![id],
                 status_row,
             )

@@ -4,13 +4,18 @@
 //!
 //! Invariants: write transactions start `IMMEDIATE`, so a lock held by another process (a `db
 //! compact`, a second citewatch) is waited for by SQLite's busy timeout instead of failing at
-//! once; a busy or full database is then retried with backoff and logged, never fatal; a panic in
-//! a command is reported to its caller as an error and the writer goes on.
+//! once; a busy database is then retried with backoff and logged, and so is a full one where the
+//! [`Patience`] says so (the daemon waits for space, a one-shot command stops within seconds); a
+//! panic in a command is reported to its caller as an error and the writer goes on. When the last
+//! handle is dropped the thread finishes the commands already sent, folds the write-ahead log back
+//! into the database file and closes it, and the drop waits for that: the `.db` file alone holds
+//! everything once a command or the daemon has exited.
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::{Result, Store, StoreError};
@@ -26,14 +31,60 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Each try already waits out SQLite's busy timeout, so this is the total a lock may last.
 pub const RETRY_FOR: Duration = Duration::from_secs(15 * 60);
 
+/// How long a writer waits out a database that is busy (locked by another connection: a `db
+/// compact`, a second citewatch) and one that is full (no space left on its disk).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Patience {
+    pub busy: Duration,
+    pub full: Duration,
+}
+
+impl Patience {
+    /// The daemon: a lock or a full disk passes, and nobody is waiting at a terminal.
+    pub const SERVICE: Patience = Patience {
+        busy: RETRY_FOR,
+        full: RETRY_FOR,
+    };
+    /// A one-shot command (`run`, `check`, `scan`, `accept`, `fix`): a lock is waited out as by
+    /// the daemon, but a full disk stops the command at once ("database or disk is full"), since
+    /// someone is waiting for it and must free space first. What was committed stays.
+    pub const COMMAND: Patience = Patience {
+        busy: RETRY_FOR,
+        full: Duration::ZERO,
+    };
+}
+
 /// A handle to the writer thread. Cheap to clone; the thread ends when the last handle is dropped
-/// (after finishing the commands already sent).
+/// (after finishing the commands already sent), and that drop waits for it to close the database.
 #[derive(Clone)]
 pub struct Writer {
+    // Declared first, so it is dropped before `_closer`: the thread sees its channel closed.
     tx: mpsc::Sender<Job>,
     path: PathBuf,
     alive: Arc<AtomicU64>,
-    retry_for: Duration,
+    patience: Patience,
+    /// Held for its `Drop`: the last handle waits for the thread to close the database.
+    _closer: Arc<Closer>,
+}
+
+/// Joins the writer thread when the last [`Writer`] handle goes: the thread then checkpoints the
+/// write-ahead log into the database file and closes its connection before the process exits.
+struct Closer(Mutex<Option<JoinHandle<()>>>);
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        let handle = match self.0.get_mut() {
+            Ok(h) => h.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(h) = handle {
+            // A handle dropped by a command running on the writer thread itself cannot wait for
+            // that thread; it ends on its own once the command returns.
+            if h.thread().id() != std::thread::current().id() {
+                let _ = h.join();
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Writer {
@@ -45,41 +96,57 @@ impl std::fmt::Debug for Writer {
 /// Whether an error is a database that is busy (locked by someone else) or full: conditions that
 /// pass, worth waiting out.
 pub fn is_transient(e: &StoreError) -> bool {
-    let StoreError::Sql(rusqlite::Error::SqliteFailure(f, _)) = e else {
-        return false;
-    };
+    is_busy(e) || is_full(e)
+}
+
+/// Whether an error is a database locked by another connection.
+pub fn is_busy(e: &StoreError) -> bool {
     matches!(
-        f.code,
-        rusqlite::ErrorCode::DatabaseBusy
-            | rusqlite::ErrorCode::DatabaseLocked
-            | rusqlite::ErrorCode::DiskFull
+        sqlite_code(e),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
     )
 }
 
+/// Whether an error is a full database or disk.
+pub fn is_full(e: &StoreError) -> bool {
+    matches!(e, StoreError::Full { .. })
+        || matches!(sqlite_code(e), Some(rusqlite::ErrorCode::DiskFull))
+}
+
+fn sqlite_code(e: &StoreError) -> Option<rusqlite::ErrorCode> {
+    match e {
+        StoreError::Sql(rusqlite::Error::SqliteFailure(f, _)) => Some(f.code),
+        _ => None,
+    }
+}
+
 impl Writer {
-    /// Opens (creating and migrating if needed) the database and starts its writer thread.
+    /// Opens (creating and migrating if needed) the database and starts its writer thread, with
+    /// the daemon's patience.
     pub fn start(path: &Path) -> Result<Writer> {
-        Writer::start_with(path, RETRY_FOR)
+        Writer::start_with(path, Patience::SERVICE)
     }
 
-    /// Like [`Writer::start`], giving up on a busy or full database after `retry_for`.
-    pub fn start_with(path: &Path, retry_for: Duration) -> Result<Writer> {
+    /// Like [`Writer::start`], waiting out a busy or full database as `patience` says.
+    pub fn start_with(path: &Path, patience: Patience) -> Result<Writer> {
         let store = Store::open(path)?;
         let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("citewatch-writer".into())
             .spawn(move || {
                 let mut store = store;
                 for job in rx {
                     job(&mut store);
                 }
+                store.close();
             })
             .map_err(|e| StoreError::Writer(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer {
             tx,
             path: path.to_path_buf(),
             alive: Arc::new(AtomicU64::new(0)),
-            retry_for,
+            patience,
+            _closer: Arc::new(Closer(Mutex::new(Some(handle)))),
         })
     }
 
@@ -155,7 +222,8 @@ impl Writer {
         F: FnMut(&mut Store) -> Result<T> + Send + 'static,
     {
         let alive = self.alive.clone();
-        let retry_for = self.retry_for;
+        let patience = self.patience;
+        let path = self.path.clone();
         let job: Job = Box::new(move |store: &mut Store| {
             let started = std::time::Instant::now();
             let mut wait = FIRST_BACKOFF;
@@ -165,14 +233,23 @@ impl Writer {
                 let r = std::panic::catch_unwind(AssertUnwindSafe(|| f(store)))
                     .unwrap_or_else(|_| Err(StoreError::Panicked(what)));
                 alive.fetch_add(1, Ordering::Relaxed);
+                let waited = started.elapsed();
                 match r {
-                    Err(e) if is_transient(&e) && started.elapsed() < retry_for => {
+                    Err(e) if is_busy(&e) && waited < patience.busy => {
                         tracing::warn!(
-                            "database busy or full while writing {what} ({e}); try {tries}, again in {wait:?}"
+                            "database busy while writing {what} ({e}); try {tries}, again in {wait:?}"
                         );
                         pause(wait);
                         wait = (wait * 2).min(MAX_BACKOFF);
                     }
+                    Err(e) if is_full(&e) && waited < patience.full => {
+                        tracing::warn!(
+                            "database or disk full while writing {what}; waiting for space (try {tries}, again in {wait:?})"
+                        );
+                        pause(wait);
+                        wait = (wait * 2).min(MAX_BACKOFF);
+                    }
+                    Err(e) if is_full(&e) => break Err(StoreError::Full { path: path.clone() }),
                     other => break other,
                 }
             };
@@ -220,27 +297,40 @@ mod tests {
             .execute_batch("BEGIN IMMEDIATE; INSERT INTO source_files VALUES ('a', 'x', 'now')")
             .unwrap();
         let (done_tx, done_rx) = mpsc::channel();
+        let (started_tx, started_rx) = mpsc::channel();
         let w2 = w.clone();
         std::thread::spawn(move || {
             // Reads, then writes, in one transaction: the pattern that failed.
-            let r = w2.run_blocking("a read-then-write", |s| {
+            let r = w2.run_blocking("a read-then-write", move |s| {
+                let _ = started_tx.send(());
                 let tx = s.write_tx()?;
+                let began = std::time::Instant::now();
                 let n: i64 = tx.query_row("SELECT COUNT(*) FROM source_files", [], |r| r.get(0))?;
                 tx.execute("INSERT INTO source_files VALUES ('b', ?1, 'now')", [n])?;
                 tx.commit()?;
-                Ok(n)
+                Ok((n, began))
             });
             let _ = done_tx.send(r.map_err(|e| e.to_string()));
         });
+        // Waited for, not slept for: the command is running on the writer thread.
+        started_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the write started");
         assert!(
             done_rx.recv_timeout(Duration::from_millis(300)).is_err(),
             "the write waits while the lock is held"
         );
+        let committing = std::time::Instant::now();
         other.execute_batch("COMMIT").unwrap();
-        assert_eq!(
-            done_rx.recv_timeout(Duration::from_secs(60)).unwrap(),
-            Ok(1),
-            "it saw the other connection's row"
+        let (n, began) = done_rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap()
+            .unwrap();
+        assert_eq!(n, 1, "it saw the other connection's row");
+        // Order, not luck: it started before the commit and its transaction began after it.
+        assert!(
+            began >= committing,
+            "its transaction began only once the lock was released"
         );
     }
 }

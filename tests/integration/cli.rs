@@ -734,21 +734,34 @@ fn readers_are_not_locked_out_during_a_run() {
     crate::support::wait_for("the run's first checks", Duration::from_secs(60), || {
         checked() >= 1
     });
-    let mut reads = 0;
+    // Reads that began after the run's first check and ended before its last one: they met the
+    // run's writes.
+    let (mut during, mut reads) = (0, 0);
     while checked() < 20 && reads < 50 {
+        let started = std::time::Instant::now();
         let out = blog
             .cmd()
             .args(["status", "--format", "json"])
             .output()
             .unwrap();
+        let took = started.elapsed();
         assert!(
             out.status.code() == Some(0) || out.status.code() == Some(2),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // The store's busy timeout is 30 s: a reader that waited for the writer's lock would
+        // still succeed, but take seconds.
+        assert!(
+            took < Duration::from_secs(5),
+            "a read took {took:?} during the run: it waited for the writer"
+        );
         reads += 1;
+        if checked() < 20 {
+            during += 1;
+        }
     }
-    assert!(reads >= 1, "no read happened while the run wrote");
+    assert!(during >= 1, "no read happened while the run wrote");
     assert!(child.wait().unwrap().success());
 }
 
@@ -867,6 +880,90 @@ fn archived_copies_of_dead_links_come_from_the_wayback_endpoint() {
         dead["archived_url"],
         "https://web.archive.org/web/20190325000000/http://example.org/dead"
     );
+}
+
+/// README ("How it decides"): dead, changed and soft-404 links all get their archived copy in
+/// `run` (not only broken ones), and look-ups go at most one per `request_interval`.
+#[test]
+fn run_looks_up_copies_of_changed_and_soft_404_links_at_the_configured_pace() {
+    let drifted = crate::server::Switch::new();
+    let srv = TestServer::start(
+        (0..3)
+            .fold(Routes::new(), |r, i| {
+                r.at(&format!("/gone{i}"), |_| status(404))
+            })
+            .at("/", |_| html(&article("Home", 1)))
+            .at("/2019/03/deep-article", |_| redirect(302, "/"))
+            .at("/fine", |_| html(&article("Fine", 2)))
+            .at(
+                "/drift",
+                drifted.between(html(&article("Report", 3)), html(&article("Other", 11))),
+            )
+            .at("/wayback/available", |req| {
+                let url = req.query_param("url").unwrap_or_default();
+                with_headers(
+                    200,
+                    &[("content-type", "application/json")],
+                    &format!(
+                        r#"{{"archived_snapshots":{{"closest":{{"status":"200","available":true,"url":"http://web.archive.org/web/20190325000000/{url}","timestamp":"20190325000000"}}}}}}"#
+                    ),
+                )
+            }),
+    );
+    let interval = Duration::from_millis(300);
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[archive]\nwayback_endpoint = \"{}\"\nrequest_interval = \"300ms\"\n",
+        srv.url("/wayback/available")
+    ))
+    .post(
+        "p.md",
+        &format!(
+            "---\ndate: 2019-03-25\n---\n{}[soft]({})\n[fine]({})\n[drift]({})\n",
+            (0..3)
+                .map(|i| format!("[gone]({})\n", srv.url(&format!("/gone{i}"))))
+                .collect::<String>(),
+            srv.url("/2019/03/deep-article"),
+            srv.url("/fine"),
+            srv.url("/drift"),
+        ),
+    );
+    blog.cmd().arg("run").assert().code(2);
+    let links = blog.status();
+    let soft = srv.url("/2019/03/deep-article");
+    assert_eq!(find(&links, &soft)["state"], "soft_404", "{links:?}");
+    drifted.on();
+    blog.cmd().arg("run").assert().code(2);
+    let links = blog.status();
+    let drift = srv.url("/drift");
+    assert_eq!(find(&links, &drift)["state"], "changed", "{links:?}");
+    for url in [&soft, &drift] {
+        assert_eq!(
+            find(&links, url)["archived_url"],
+            format!("https://web.archive.org/web/20190325000000/{url}"),
+            "{url}"
+        );
+    }
+    let asked = srv.requests("/wayback/available");
+    let mut urls: Vec<String> = asked.iter().filter_map(|r| r.query_param("url")).collect();
+    urls.sort();
+    let mut want: Vec<String> = (0..3).map(|i| srv.url(&format!("/gone{i}"))).collect();
+    want.extend([drift.clone(), soft.clone()]);
+    want.sort();
+    assert_eq!(
+        urls, want,
+        "each dead, soft-404 and changed link once; never the fine one"
+    );
+    // The first run's four look-ups, one per interval at most.
+    let times: Vec<std::time::Instant> = asked.iter().take(4).map(|r| r.received).collect();
+    for w in times.windows(2) {
+        assert!(
+            w[1] - w[0] >= interval - Duration::from_millis(20),
+            "look-ups {:?} apart, under the 300 ms request_interval:\n{}",
+            w[1] - w[0],
+            srv.describe_log()
+        );
+    }
 }
 
 #[test]
@@ -1008,7 +1105,7 @@ fn regression_run_confirms_and_alerts_once_across_runs() {
     assert_eq!(got[0]["new_state"], "broken");
     blog.cmd().arg("run").assert().code(2);
     assert_eq!(received.lock().unwrap().len(), 1, "not alerted again");
-    // --no-alerts leaves deliveries in the outbox.
+    // Delivered once, and recorded so.
     let flip = blog.db();
     let conn = rusqlite::Connection::open(flip).unwrap();
     assert_eq!(
@@ -1018,6 +1115,159 @@ fn regression_run_confirms_and_alerts_once_across_runs() {
         ),
         1
     );
+}
+
+/// `--no-alerts` (README, "Run as a service"): `run` and `check` send nothing and leave the
+/// deliveries they caused pending in the outbox; the next `run` without it delivers them, once.
+#[test]
+fn no_alerts_leaves_deliveries_in_the_outbox_for_the_next_run() {
+    let site = TestServer::start(Routes::new().at("/gone", |_| status(404)));
+    let hook = crate::support::Receiver::start();
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[alerts]\nconfirm_checks = 1\nconfirm_period = \"0s\"\nlog = false\n[[alerts.webhook]]\nurl = \"{}\"\n",
+        hook.url()
+    ))
+    .post("p.md", &format!("[gone]({})\n", site.url("/gone")));
+    let deliveries = |state: &str| {
+        blog.count(&format!(
+            "SELECT COUNT(*) FROM alert_deliveries WHERE state = '{state}'"
+        ))
+    };
+    blog.cmd().args(["run", "--no-alerts"]).assert().code(2);
+    // The process has exited: nothing it could still send is left to wait for.
+    hook.srv.expect_untouched();
+    assert_eq!(blog.count("SELECT COUNT(*) FROM alert_events"), 1);
+    assert_eq!(deliveries("pending"), 1, "the delivery waits in the outbox");
+    assert_eq!(deliveries("delivered"), 0);
+    blog.cmd()
+        .args(["check", "--all", "--no-alerts"])
+        .assert()
+        .code(2);
+    hook.srv.expect_untouched();
+    assert_eq!(
+        deliveries("pending"),
+        1,
+        "`check --no-alerts` leaves it too"
+    );
+
+    blog.cmd().arg("run").assert().code(2);
+    let events = hook.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["event"], "confirmed");
+    assert_eq!(events[0]["url"], site.url("/gone"));
+    assert_eq!((deliveries("pending"), deliveries("delivered")), (0, 1));
+    blog.cmd().arg("run").assert().code(2);
+    assert_eq!(hook.hits(), 1, "delivered once: {:?}", hook.events());
+}
+
+/// README ("Run as a service"): `digest = true` sends one message per sink per cycle, holding
+/// every event of that cycle.
+#[test]
+fn a_digest_is_one_message_per_sink_per_run() {
+    let site = TestServer::start(Routes::new().fallback(|_| status(404)));
+    let (a, b) = (
+        crate::support::Receiver::start(),
+        crate::support::Receiver::start(),
+    );
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[alerts]\nconfirm_checks = 1\nconfirm_period = \"0s\"\nlog = false\ndigest = true\n\
+         [[alerts.webhook]]\nurl = \"{}\"\n[[alerts.webhook]]\nurl = \"{}\"\n",
+        a.url(),
+        b.url()
+    ));
+    let post = |n: usize| {
+        (0..n)
+            .map(|i| format!("[gone]({})\n", site.url(&format!("/gone{i}"))))
+            .collect::<String>()
+    };
+    let urls_in = |body: &Value| -> Vec<String> {
+        let mut u: Vec<String> = body["events"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a digest is {{\"events\": [...]}}: {body}"))
+            .iter()
+            .map(|e| e["url"].as_str().unwrap().to_string())
+            .collect();
+        u.sort();
+        u
+    };
+    blog.post("p.md", &post(3));
+    blog.cmd().arg("run").assert().code(2);
+    let first: Vec<String> = (0..3).map(|i| site.url(&format!("/gone{i}"))).collect();
+    for r in [&a, &b] {
+        assert_eq!(r.hits(), 1, "one message for the run's three events");
+        assert_eq!(urls_in(&r.events()[0]), first);
+    }
+    // The next run confirms two more: one more message per sink, with those two only.
+    blog.post("p.md", &post(5));
+    blog.cmd().arg("run").assert().code(2);
+    let second: Vec<String> = (3..5).map(|i| site.url(&format!("/gone{i}"))).collect();
+    for r in [&a, &b] {
+        assert_eq!(r.hits(), 2, "one message per run");
+        assert_eq!(urls_in(&r.events()[1]), second);
+    }
+}
+
+/// README ("Run as a service"): `run` and `check` deliver what they caused for at most a minute,
+/// and the rest waits in the outbox. The limit is the library's `deliver_due_within` with
+/// `BEFORE_EXIT`, tested here with a short limit against a webhook that never answers (its own
+/// attempt timeout is 30 s: only the limit can end it sooner).
+#[test]
+fn delivery_before_exit_is_cut_off_at_its_limit_and_the_rest_stays_pending() {
+    use citewatch::pipeline::{deliver_due_within, BEFORE_EXIT};
+    assert_eq!(BEFORE_EXIT, Duration::from_secs(60), "at most a minute");
+    let site = TestServer::start(Routes::new().at("/gone", |_| status(404)));
+    let hook = crate::support::Receiver::start();
+    hook.stall.on();
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[alerts]\nconfirm_checks = 1\nconfirm_period = \"0s\"\nlog = false\n[[alerts.webhook]]\nurl = \"{}\"\ntimeout = \"30s\"\n",
+        hook.url()
+    ))
+    .post("p.md", &format!("[gone]({})\n", site.url("/gone")));
+    blog.cmd().args(["run", "--no-alerts"]).assert().code(2);
+    let pending = || blog.count("SELECT COUNT(*) FROM alert_deliveries WHERE state = 'pending'");
+    assert_eq!(pending(), 1);
+
+    let cfg = citewatch::config::Config::load(&blog.path().join("citewatch.toml")).unwrap();
+    let writer = citewatch::store::Writer::start(&blog.db()).unwrap();
+    let clock: Arc<dyn citewatch::clock::Clock> = Arc::new(citewatch::clock::SystemClock);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let started = std::time::Instant::now();
+    let cut = rt.block_on(deliver_due_within(
+        Duration::from_millis(300),
+        &writer,
+        &cfg.alerts,
+        &http,
+        &clock,
+        &|| {},
+    ));
+    let took = started.elapsed();
+    assert!(cut.is_none(), "the limit came first: {cut:?}");
+    assert_eq!(hook.hits(), 1, "the attempt had started");
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(10),
+        "cut off at the limit, not at the attempt's 30 s timeout: {took:?}"
+    );
+    assert_eq!(pending(), 1, "what was cut off waits in the outbox");
+
+    hook.stall.off();
+    let sent = rt
+        .block_on(deliver_due_within(
+            BEFORE_EXIT,
+            &writer,
+            &cfg.alerts,
+            &http,
+            &clock,
+            &|| {},
+        ))
+        .expect("delivered within the limit")
+        .unwrap();
+    assert_eq!(sent.delivered, 1);
+    assert_eq!(hook.events_of("confirmed").len(), 1);
+    assert_eq!(pending(), 0);
 }
 
 /// Regression: with no network, `run` printed one `error` per link and no word that the machine
@@ -1039,6 +1289,40 @@ fn regression_an_offline_run_says_so_and_counts_no_strikes() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("looks offline"), "{err}");
+    // Regression (issue 19): the table said "3 broken" above that line. The verdicts of an
+    // offline run are unverified in the table, the JSON and every later query, and nothing is
+    // shown as broken or error.
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("3 unverified"), "{table}");
+    for line in table.lines().filter(|l| l.contains("/page")) {
+        let state = line.split_whitespace().nth(1);
+        assert_eq!(state, Some("unverified"), "{table}");
+    }
+    assert!(!table.contains("broken"), "{table}");
+    let json = blog
+        .cmd()
+        .args(["run", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(json.status.code(), Some(1));
+    let rows: Vec<Value> = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(rows.len(), 3);
+    for r in &rows {
+        assert_eq!(r["state"], "unverified", "{r}");
+        assert_eq!(r["unverified"], true, "{r}");
+    }
+    let status = blog
+        .cmd()
+        .args(["status", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        status.status.code(),
+        Some(1),
+        "nothing known to be broken, nor fine"
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&status.stdout).unwrap();
+    assert!(rows.iter().all(|r| r["state"] == "unverified"), "{rows:?}");
     let conn = rusqlite::Connection::open(blog.db()).unwrap();
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM alert_events"), 0);
     assert_eq!(
@@ -1053,6 +1337,46 @@ fn regression_an_offline_run_says_so_and_counts_no_strikes() {
     );
     blog.cmd().arg("run").assert().code(2);
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM alert_events"), 1);
+    let rows = blog.status();
+    let dead_row = rows.iter().find(|r| r["state"] != "ok").unwrap();
+    assert_eq!(dead_row["unverified"], false, "an answering run verifies");
+    assert_ne!(dead_row["state"], "unverified");
+}
+
+/// README ("How it decides"): a run in which a configured canary failed is citewatch's own
+/// outage: no strike is counted, it says the machine looks offline, and `run` exits 1, even
+/// with every cited site answering.
+#[test]
+fn a_failing_canary_makes_run_exit_1_and_count_no_strikes() {
+    let canary_down = crate::server::Switch::new();
+    let srv = TestServer::start(Routes::new().at("/gone", |_| status(404)).at(
+        "/canary",
+        canary_down.between(html("<p>up</p>"), status(500)),
+    ));
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[alerts]\nconfirm_checks = 1\nconfirm_period = \"0s\"\ncanaries = [\"{}\"]\n",
+        srv.url("/canary")
+    ))
+    .post("p.md", &format!("[gone]({})\n", srv.url("/gone")));
+    canary_down.on();
+    let out = blog.cmd().arg("run").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("a canary URL failed; no strike was counted"),
+        "{err}"
+    );
+    srv.expect_hits("/gone", 1);
+    assert_eq!(blog.count("SELECT COUNT(*) FROM alert_events"), 0);
+    assert_eq!(
+        blog.count("SELECT COUNT(*) FROM cycles WHERE outage = 'canary'"),
+        1
+    );
+    // The canary answers again: the same run is the site's problem, exit 2, a strike counted.
+    canary_down.off();
+    blog.cmd().arg("run").assert().code(2);
+    assert_eq!(blog.count("SELECT COUNT(*) FROM alert_events"), 1);
 }
 
 /// Regression: archive look-ups ran after the checks, 500 of them at up to 20 s each, with a
@@ -1118,7 +1442,7 @@ fn regression_db_compact_during_a_run() {
     let srv = TestServer::start((0..40).fold(Routes::new(), |r, i| {
         r.at(&format!("/p{i}"), move |_| {
             Reply::Delayed(
-                Duration::from_millis(60),
+                Duration::from_millis(100),
                 Box::new(html(&article("page", i))),
             )
         })
@@ -1138,9 +1462,23 @@ fn regression_db_compact_during_a_run() {
     crate::support::wait_for("the run under way", Duration::from_secs(60), || {
         checked() >= 2
     });
-    for _ in 0..4 {
+    // A compaction overlapped the run when the run had checks written before it began and had
+    // not finished them (nor exited) after it ended.
+    let mut overlapped = 0;
+    for _ in 0..6 {
+        let before = checked();
+        let alive_before = child.try_wait().unwrap().is_none();
         blog.cmd().args(["db", "compact"]).assert().success();
+        let after = checked();
+        let alive_after = child.try_wait().unwrap().is_none();
+        if alive_before && alive_after && before >= 1 && after < 40 {
+            overlapped += 1;
+        }
     }
+    assert!(
+        overlapped >= 1,
+        "no compaction ran inside the run, so this test proved nothing"
+    );
     assert!(child.wait().unwrap().success(), "{}", blog.log_of("run"));
     assert_eq!(checked(), 40);
 }

@@ -640,3 +640,169 @@ fn annotate_then_run_keeps_the_dead_link_and_adds_its_copy_once() {
         text
     );
 }
+
+/// Makes a folder refuse new entries while this value lives: `chmod 555` for a user, the
+/// immutable flag (`chattr +i`) for root, whom permission bits do not stop.
+struct Unwritable(PathBuf);
+
+impl Unwritable {
+    fn new(dir: &Path) -> Unwritable {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let guard = Unwritable(dir.to_path_buf());
+        if std::fs::write(dir.join(".probe"), b"").is_ok() {
+            std::fs::remove_file(dir.join(".probe")).unwrap();
+            set_immutable(dir, true).unwrap_or_else(|e| {
+                panic!(
+                    "cannot make {} unwritable for root (chattr +i: {e}); this test needs an \
+                     ext4/xfs/btrfs temp folder and CAP_LINUX_IMMUTABLE",
+                    dir.display()
+                )
+            });
+            assert!(
+                std::fs::write(dir.join(".probe"), b"").is_err(),
+                "the immutable folder took a new file"
+            );
+        }
+        guard
+    }
+}
+
+impl Drop for Unwritable {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = set_immutable(&self.0, false);
+        let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
+    }
+}
+
+/// Sets or clears a folder's immutable flag (`FS_IOC_SETFLAGS`, as `chattr` does).
+fn set_immutable(dir: &Path, on: bool) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    /// `FS_IMMUTABLE_FL` from linux/fs.h.
+    const IMMUTABLE: libc::c_int = 0x10;
+    let f = std::fs::File::open(dir)?;
+    let mut flags: libc::c_int = 0;
+    // SAFETY: both ioctls read or write one int through a pointer to a live local.
+    unsafe {
+        if libc::ioctl(f.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        flags = if on {
+            flags | IMMUTABLE
+        } else {
+            flags & !IMMUTABLE
+        };
+        if libc::ioctl(f.as_raw_fd(), libc::FS_IOC_SETFLAGS, &flags) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// README ("Repairing rotted citations"): `fix` exits 1 when a post could not be written, leaves
+/// it as it was, and still writes the others; its JSON has the documented keys, literally.
+#[test]
+fn a_post_that_cannot_be_written_makes_fix_exit_1_and_the_json_says_why() {
+    let blog = blog_with("", "");
+    blog.post("ro/a.md", "[moved](https://old.example.org/post)\n")
+        .post(
+            "b.md",
+            "[gone](https://gone.example.org/x) and [lost](https://nocopy.example.org/y).\n",
+        )
+        .post("c.md", "Also [moved](https://old.example.org/post).\n");
+    blog.cmd().arg("scan").assert().success();
+    record_facts(
+        &blog.db(),
+        &format!("{FACTS}broken\thttps://nocopy.example.org/y\t-\n"),
+    );
+    // Edited after the scan: skipped.
+    blog.post(
+        "c.md",
+        "Also, edited, [moved](https://old.example.org/post).\n",
+    );
+    let ro = blog.path().join("posts/ro");
+    let guard = Unwritable::new(&ro);
+    let out = blog
+        .cmd()
+        .args(["fix", "--apply", "--format", "json"])
+        .output()
+        .unwrap();
+    drop(guard);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(
+        std::fs::read_to_string(ro.join("a.md")).unwrap(),
+        "[moved](https://old.example.org/post)\n",
+        "the post that could not be written is left as it was"
+    );
+    let left: Vec<_> = std::fs::read_dir(&ro)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["a.md"], "no temporary file is left behind");
+    assert!(
+        std::fs::read_to_string(blog.path().join("posts/b.md"))
+            .unwrap()
+            .contains("([archived](https://web.archive.org/web/20190325000000/https://gone.example.org/x))"),
+        "the other post is written"
+    );
+
+    use crate::contract::assert_keys;
+    assert_keys(
+        "`fix --format json`",
+        &json,
+        &["applied", "edits", "listed", "skipped", "written", "failed"],
+    );
+    assert_eq!(json["applied"], true);
+    let failed = json["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{json}");
+    assert_keys("a failed post", &failed[0], &["post", "why"]);
+    assert!(
+        failed[0]["post"].as_str().unwrap().ends_with("ro/a.md"),
+        "{json}"
+    );
+    assert!(
+        failed[0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("left as it was"),
+        "{json}"
+    );
+    let written = json["written"].as_array().unwrap();
+    assert_eq!(written.len(), 1, "{json}");
+    assert!(written[0].as_str().unwrap().ends_with("b.md"), "{json}");
+    let edit = &json["edits"][0];
+    assert_keys(
+        "an edit",
+        edit,
+        &[
+            "post",
+            "line",
+            "old",
+            "new",
+            "why",
+            "kind",
+            "action",
+            "url",
+            "citations",
+        ],
+    );
+    let listed = json["listed"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{json}");
+    assert_keys(
+        "a listed citation",
+        &listed[0],
+        &["post", "line", "url", "kind", "why"],
+    );
+    assert_eq!(listed[0]["url"], "https://nocopy.example.org/y");
+    let skipped = json["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{json}");
+    assert_keys("a skipped post", &skipped[0], &["post", "why"]);
+    assert!(
+        skipped[0]["post"].as_str().unwrap().ends_with("c.md"),
+        "{json}"
+    );
+}

@@ -7,9 +7,13 @@
 mod alert_sinks;
 mod checker;
 mod cli;
+mod contract;
 mod daemon;
+mod durability;
 mod evidence;
 mod fix;
+mod fragments;
+mod one_rule;
 mod probe;
 mod queries;
 mod serve;

@@ -406,3 +406,39 @@ fn db_compact_thins_old_repeats_keeps_transitions_and_gives_space_back() {
     assert!(again.contains("deleted 0 repeated checks"), "{again}");
     assert_eq!(history(&blog), kept);
 }
+
+/// README ("How it decides", `thin_checks_after`): thinning keeps each link's latest check even
+/// when it is older than the cutoff: a link not checked for years keeps its last verdict.
+#[test]
+fn db_compact_keeps_a_links_latest_check_when_it_is_older_than_the_cutoff() {
+    let blog = Blog::new();
+    let url = "https://quiet.example.org/page";
+    blog.config("").post("p.md", &format!("[quiet]({url})\n"));
+    blog.cmd().arg("scan").assert().success();
+    // Ten daily `ok` checks in 2020 and none since: every one is older than the cutoff.
+    let conn = db(&blog);
+    conn.execute(
+        "WITH RECURSIVE day(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM day WHERE n < 9)
+         INSERT INTO checks (link_id, checked_at, state, http_status, elapsed_ms, attempts)
+         SELECT (SELECT id FROM links WHERE url = ?1),
+                strftime('%Y-%m-%dT%H:%M:%SZ', '2020-01-01', '+' || n || ' days'), 'ok', 200, 7, 1
+         FROM day",
+        [url],
+    )
+    .unwrap();
+    drop(conn);
+    let out = ok_stdout(&blog, &["db", "compact"]);
+    assert!(out.contains("deleted 8 repeated checks"), "{out}");
+    let h = blog.json(&["history", url, "--format", "json"]);
+    let kept: Vec<&str> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["checked_at"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kept,
+        ["2020-01-01T00:00:00Z", "2020-01-10T00:00:00Z"],
+        "the first check and the latest one"
+    );
+}

@@ -44,6 +44,17 @@ impl Recorder {
             .count()
     }
 
+    /// When each `what` was told, in order.
+    pub fn times(&self, what: &str) -> Vec<Instant> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(w, _)| w == what)
+            .map(|(_, t)| *t)
+            .collect()
+    }
+
     pub fn saw(&self, what: &str) -> bool {
         self.count(what) > 0
     }
@@ -91,6 +102,9 @@ pub struct Running {
     pub writer: Writer,
     stop: Option<oneshot::Sender<()>>,
     done: std::sync::mpsc::Receiver<Result<(), String>>,
+    /// Says when the daemon's runtime has been dropped: every task it spawned is gone, so
+    /// nothing more can come from it.
+    gone: std::sync::mpsc::Receiver<()>,
 }
 
 /// Configuration for in-process daemons: a cycle every minute on the manual clock, no rescan
@@ -119,6 +133,7 @@ impl Running {
         let (control, rx) = mpsc::channel(8);
         let (stop, stopped) = oneshot::channel::<()>();
         let (done_tx, done) = std::sync::mpsc::channel();
+        let (gone_tx, gone) = std::sync::mpsc::channel();
         let keep = cfg.clone();
         let deps = Deps {
             config: cfg,
@@ -141,6 +156,8 @@ impl Running {
                 let _ = stopped.await;
             }));
             let _ = done_tx.send(r.map_err(|e| e.to_string()));
+            drop(rt);
+            let _ = gone_tx.send(());
         });
         Running {
             clock,
@@ -149,6 +166,7 @@ impl Running {
             writer,
             stop: Some(stop),
             done,
+            gone,
         }
     }
 
@@ -177,7 +195,8 @@ impl Running {
         self.control.blocking_send(c).unwrap();
     }
 
-    /// Asks the daemon to stop; returns how long it took to return.
+    /// Asks the daemon to stop; returns how long it took to return. Returns once its runtime is
+    /// gone too, so nothing the daemon started can still send or write afterwards.
     pub fn stop(mut self) -> Duration {
         let t = Instant::now();
         if let Some(s) = self.stop.take() {
@@ -188,7 +207,11 @@ impl Running {
             .recv_timeout(Duration::from_secs(30))
             .expect("the daemon returns after a stop");
         assert!(r.is_ok(), "{r:?}");
-        t.elapsed()
+        let took = t.elapsed();
+        self.gone
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the daemon's runtime shuts down after it returned");
+        took
     }
 
     pub fn db(&self) -> rusqlite::Connection {
@@ -227,17 +250,21 @@ fn regression_the_watchdog_is_pinged_during_a_long_cycle() {
         d.count("SELECT COUNT(*) FROM citations") == 6
     });
     d.next_minute();
-    wait_for("the cycle's first request", Duration::from_secs(30), || {
-        site.total_hits() >= 1
+    wait_for("the cycle's last request", Duration::from_secs(60), || {
+        site.starts("/slow").len() == 6
     });
-    let since = Instant::now();
-    std::thread::sleep(Duration::from_millis(1500));
-    assert!(
-        site.total_hits() < 6,
-        "the cycle is still running (else this test proves nothing)"
-    );
-    let pings = d.notes.pings_since(since);
-    assert!(pings >= 8, "{pings} pings in 1.5 s at a 100 ms interval");
+    // Order, not a count in a time window: one request at a time, each answered after 500 ms,
+    // and a ping (every 100 ms) between each request of the cycle and the next.
+    let mut starts = site.starts("/slow");
+    starts.sort();
+    let pings = d.notes.times("watchdog");
+    for (i, w) in starts.windows(2).enumerate() {
+        assert!(
+            pings.iter().any(|p| *p > w[0] && *p < w[1]),
+            "no watchdog ping between the cycle's request {i} and the next ({:?} apart)",
+            w[1] - w[0]
+        );
+    }
     d.stop();
 }
 
@@ -284,9 +311,17 @@ fn regression_a_stalled_mail_server_neither_silences_the_watchdog_nor_delays_the
         || accepted.load(Ordering::SeqCst) >= 1,
     );
     let since = Instant::now();
-    std::thread::sleep(Duration::from_millis(1000));
-    let pings = d.notes.pings_since(since);
-    assert!(pings >= 5, "{pings} pings in 1 s while the delivery stalls");
+    wait_for(
+        "five watchdog pings after the delivery stalled",
+        Duration::from_secs(20),
+        || d.notes.pings_since(since) >= 5,
+    );
+    // They came during the stall: the attempt (30 s timeout) has not ended yet.
+    assert_eq!(
+        d.count("SELECT COUNT(*) FROM alert_deliveries WHERE attempts = 0 AND delivered_at IS NULL AND last_error IS NULL"),
+        1,
+        "the delivery is still stalled"
+    );
     let took = d.stop();
     // grace = 1s in the config: out within it and a second.
     assert!(took < Duration::from_secs(2), "stopped after {took:?}");
@@ -350,17 +385,22 @@ fn regression_a_stop_during_a_cycle_starts_no_new_request() {
         site.starts("/slow").len() >= 2
     });
     let db = d.writer.path().to_path_buf();
+    // Two run (300 ms each); the next two start only when those end, well after the stop.
+    let stop_asked = Instant::now();
     let took = d.stop();
-    let hits = site.starts("/slow").len();
-    assert!(
-        hits <= 4,
-        "{hits} requests: at most the two running and the two that had started as the stop came"
+    // The daemon's runtime is gone: nothing can start any more. Wait until every connection
+    // the server accepted has delivered its request, then look at the order.
+    wait_for(
+        "every accepted connection to have sent its request",
+        Duration::from_secs(10),
+        || site.connections() == site.log().len(),
     );
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(
-        site.starts("/slow").len(),
-        hits,
-        "nothing started after the stop"
+    let starts = site.starts("/slow");
+    let hits = starts.len();
+    assert!(
+        starts.iter().all(|t| *t < stop_asked),
+        "a request started after the stop:\n{}",
+        site.describe_log()
     );
     assert!(took < Duration::from_secs(2), "{took:?}");
     let conn = rusqlite::Connection::open(db).unwrap();
@@ -422,11 +462,27 @@ fn regression_a_removed_sink_is_dropped_and_the_others_keep_their_alerts() {
         Duration::from_secs(30),
         || !b.events().is_empty(),
     );
-    std::thread::sleep(Duration::from_millis(300));
+    // What proves nothing more will come: a later cycle ends, and the outbox holds nothing
+    // pending (delivered or dropped); then the daemon and its runtime are gone.
+    d.run_cycle();
+    wait_for(
+        "an outbox with nothing pending",
+        Duration::from_secs(30),
+        || d.count("SELECT COUNT(*) FROM alert_deliveries WHERE state = 'pending'") == 0,
+    );
+    let db = d.writer.path().to_path_buf();
+    d.stop();
+    for r in [&a, &b] {
+        wait_for(
+            "every accepted connection to have sent its request",
+            Duration::from_secs(10),
+            || r.srv.connections() == r.srv.log().len(),
+        );
+    }
     assert_eq!(b.events().len(), 1, "its own alert, once");
     assert_eq!(a.hits(), a_hits, "nothing more went to the removed one");
     let states: Vec<(String, String)> = {
-        let conn = d.db();
+        let conn = rusqlite::Connection::open(&db).unwrap();
         let mut st = conn
             .prepare("SELECT sink, state FROM alert_deliveries ORDER BY sink")
             .unwrap();
@@ -440,7 +496,6 @@ fn regression_a_removed_sink_is_dropped_and_the_others_keep_their_alerts() {
         states.iter().any(|(_, s)| s == "dropped") && states.iter().any(|(_, s)| s == "delivered"),
         "{states:?}"
     );
-    d.stop();
 }
 
 /// Thinning reads the whole history: once a day, not after every cycle (a bug once fixed).
@@ -578,6 +633,53 @@ fn regression_a_page_with_invalid_bytes_before_its_title_is_judged() {
         d.count("SELECT COUNT(*) FROM checks"),
         6,
         "the daemon went on to a second cycle"
+    );
+    d.stop();
+}
+
+/// A change seen while a scan runs leads to another scan (issue 19): the first scan is held in
+/// flight by a write lock that another connection keeps, a post is added and the change reported
+/// meanwhile; once the lock goes, the first scan ends and a second one follows the debounce,
+/// long before the scheduled scan (once a year here).
+#[test]
+fn a_change_during_a_scan_leads_to_another_scan() {
+    let blog = Blog::new();
+    blog.config(&config_text("", ""))
+        .post("a.md", "<http://127.0.0.1:9/a>\n");
+    let db = blog.db();
+    drop(Writer::start(&db).unwrap()); // the schema, before the lock
+    let lock = rusqlite::Connection::open(&db).unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let d = Running::start(&blog, None, None);
+    let scanned = || {
+        d.db()
+            .query_row("SELECT scanned_at FROM source_files", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .ok()
+    };
+    // The start-up scan starts before the loop first listens for controls, and it cannot end
+    // while the lock is held: this change arrives during it.
+    blog.post("b.md", "<http://127.0.0.1:9/b>\n");
+    d.send(Control::PostsChanged);
+    wait_for("the change received", Duration::from_secs(30), || {
+        d.control.capacity() == d.control.max_capacity()
+    });
+    assert_eq!(scanned(), None, "the first scan is still running");
+    lock.execute_batch("ROLLBACK").unwrap();
+    let first = citewatch::store::ts(t0());
+    wait_for("the first scan", Duration::from_secs(60), || {
+        scanned().as_deref() == Some(first.as_str())
+    });
+    d.clock.advance(chrono::Duration::seconds(2));
+    let second = citewatch::store::ts(t0() + chrono::Duration::seconds(2));
+    wait_for("a second scan", Duration::from_secs(30), || {
+        scanned().as_deref() == Some(second.as_str())
+    });
+    assert_eq!(
+        d.count("SELECT COUNT(*) FROM posts WHERE present = 1"),
+        2,
+        "both posts read"
     );
     d.stop();
 }

@@ -19,6 +19,7 @@ const CORE: &[&str] = &[
     "fix/plan.rs",
     "fix/redirect.rs",
     "fix/report.rs",
+    "fragment",
     "guard",
     "normalize",
     "post",
