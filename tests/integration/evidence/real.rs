@@ -200,7 +200,7 @@ struct Page {
 }
 
 /// Finds the article's paragraphs and the quote in one page, by the benchmark's annotation.
-fn derive(saved: Saved) -> Result<Page, Saved> {
+fn derive(saved: Saved) -> Result<Page, String> {
     let doc = &saved.html;
     // Only paragraphs of the body: a page may repeat its text in the head (noscript, meta).
     let body = element(doc, "body").map_or(0, |b| b.start);
@@ -236,7 +236,7 @@ fn derive(saved: Saved) -> Result<Page, Saved> {
             .filter(|&i| with.iter().any(|w| texts[i].contains(w.as_str())))
             .collect();
         let (Some(&first), Some(&last)) = (hit.first(), hit.last()) else {
-            return Err(saved);
+            return Err(saved.id);
         };
         let article: Vec<usize> = (first..=last)
             .filter(|&i| texts[i].split_whitespace().count() >= 5)
@@ -255,12 +255,12 @@ fn derive(saved: Saved) -> Result<Page, Saved> {
         (article, cands)
     };
     if article.len() < 4 || candidates.is_empty() {
-        return Err(saved);
+        return Err(saved.id);
     }
     let (para, quote) =
         candidates[(super::corpus::hash_str(&saved.id) % candidates.len() as u64) as usize].clone();
     let Some(quoted) = article.iter().position(|&i| i == para) else {
-        return Err(saved);
+        return Err(saved.id);
     };
     let path = url::Url::parse(&saved.url)
         .ok()
@@ -718,6 +718,9 @@ struct Outcome {
     verdicts: Vec<Checked>,
 }
 
+/// One row of the table: links, right verdicts, and how many got each verdict (with its rule).
+type Tally = (usize, usize, BTreeMap<String, usize>);
+
 /// Figures of one set.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 struct Figures {
@@ -752,7 +755,7 @@ fn run_set(name: &str, file: &str, subnet: u8) -> Figures {
     for s in load(file) {
         match derive(s) {
             Ok(p) => pages.push(p),
-            Err(s) => skipped.push(s.id),
+            Err(id) => skipped.push(id),
         }
     }
     let hosts: Vec<Host> = pages
@@ -873,8 +876,7 @@ fn run_set(name: &str, file: &str, subnet: u8) -> Figures {
         first_not_ok: first_not_ok.len(),
         ..Figures::default()
     };
-    let mut table: BTreeMap<(Variant, String), (usize, usize, BTreeMap<String, usize>)> =
-        BTreeMap::new();
+    let mut table: BTreeMap<(Variant, String), Tally> = BTreeMap::new();
     let mut wrong = Vec::new();
     for o in &outcomes {
         let want = o.variant.expected();
