@@ -95,7 +95,7 @@ pub struct CheckRecord {
     pub state: State,
     pub http_status: Option<u16>,
     pub final_url: Option<String>,
-    pub redirects_json: Option<String>,
+    pub redirects: Option<crate::fetch::Redirects>,
     pub error: Option<String>,
     pub elapsed_ms: u64,
     pub attempts: u32,
@@ -205,7 +205,7 @@ pub struct CheckRow {
     pub state: State,
     pub http_status: Option<u16>,
     pub final_url: Option<String>,
-    pub redirects_json: Option<String>,
+    pub redirects: Option<crate::fetch::Redirects>,
     pub error: Option<String>,
     pub elapsed_ms: u64,
     pub attempts: u32,
@@ -308,4 +308,30 @@ pub struct Probe {
     pub status: Option<u16>,
     pub final_url: Option<String>,
     pub text: Option<String>,
+}
+
+/// One recorded check as `fix` reads the history to decide whether a link moved for good.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedCheck {
+    pub checked_at: DateTime<Utc>,
+    pub state: State,
+    pub final_url: Option<String>,
+    pub redirects: Option<crate::fetch::Redirects>,
+}
+
+/// A stored time (RFC 3339, UTC); a damaged value reads as the epoch rather than failing a query.
+pub fn parse_time(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+/// The archived snapshot that was current at `at` (the latest archived at or before it), or the
+/// latest of all without a time: the one rule `snapshot --at` and `diff --from/--to` ask.
+/// `history` is a link's checks, oldest first.
+pub fn snapshot_at(history: &[CheckRow], at: Option<DateTime<Utc>>) -> Option<&str> {
+    history
+        .iter()
+        .rfind(|c| c.snapshot.is_some() && at.is_none_or(|t| parse_time(&c.checked_at) <= t))
+        .and_then(|c| c.snapshot.as_deref())
 }

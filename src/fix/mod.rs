@@ -96,12 +96,6 @@ impl Links {
             store
                 .fix_checks(id, confirm_checks.max(1) as usize)?
                 .into_iter()
-                .map(|c| redirect::Check {
-                    checked_at: c.checked_at,
-                    state: c.state,
-                    final_url: c.final_url,
-                    redirects_json: c.redirects_json,
-                })
                 .collect()
         } else {
             Vec::new()

@@ -764,17 +764,7 @@ fn judge_fragments(
 }
 
 fn record_for(f: &Finished, v: &Verdict, cycle: i64) -> CheckRecord {
-    let redirects_json = if f.fetched.hops.is_empty() {
-        None
-    } else {
-        let hops: Vec<serde_json::Value> = f
-            .fetched
-            .hops
-            .iter()
-            .map(|h| serde_json::json!({"url": h.url.as_str(), "status": h.status, "location": h.location}))
-            .collect();
-        serde_json::to_string(&hops).ok()
-    };
+    let redirects = crate::fetch::Redirects::of(&f.fetched.hops);
     // The baseline is the first archived answer that was fine: what the author saw when citing.
     let set_baseline =
         f.link.baseline.is_none() && matches!(v.state, State::Ok | State::Redirected);
@@ -784,7 +774,7 @@ fn record_for(f: &Finished, v: &Verdict, cycle: i64) -> CheckRecord {
         state: v.state,
         http_status: v.http_status,
         final_url: v.final_url.as_ref().map(|u| u.to_string()),
-        redirects_json,
+        redirects,
         error: v.error.clone(),
         elapsed_ms: f.fetched.elapsed.as_millis() as u64,
         attempts: f.fetched.attempts,

@@ -26,10 +26,21 @@ const STATUS_KEYS: &[&str] = &[
     // Documented under "How it decides": the closest Wayback copy of a dead, changed or
     // soft-404 link, in `status`, `show`, JSON and alerts.
     "archived_url",
+    // An offline run's verdicts (README, "States").
+    "unverified",
 ];
 
 /// One element of a link's `citations`.
-const CITATION_KEYS: &[&str] = &["post", "line", "text", "kind", "fragment", "quote"];
+const CITATION_KEYS: &[&str] = &[
+    "post",
+    "line",
+    "text",
+    "kind",
+    "fragment",
+    "quote",
+    "fragment_state",
+    "fragment_reason",
+];
 
 /// `citewatch history URL --format json`: one check (README, "JSON output").
 const HISTORY_KEYS: &[&str] = &[

@@ -19,6 +19,7 @@ mod queries;
 mod serve;
 mod server;
 mod service;
+mod soak;
 mod support;
 mod tidy;
 mod upgrade;
