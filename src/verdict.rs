@@ -242,7 +242,8 @@ pub fn judge(input: &Input<'_>) -> Judgement {
         || classify::phrase_in(&heading, classify::REMOVED_PHRASES).is_some();
 
     // What the page itself shows, when it has lost what was cited (or nothing was archived); a
-    // title or heading saying the page is gone counts with any loss a rewrite would show.
+    // title or heading saying the page is gone counts with any loss a rewrite would show (the
+    // template's own prose, read as article, can keep a gone page above half its baseline).
     let lost = similarity
         .is_none_or(|s| s < NOT_FOUND_BELOW || (s < CHANGED_BELOW && heading_gone && short));
     if lost && ctx.unjudgeable.is_none() {
@@ -791,6 +792,63 @@ mod tests {
             judged(Some(&base), &f, None, &[quote]).verdict.state,
             State::Changed
         );
+    }
+
+    /// The template's own prose read with the article (a long standfirst, an author's page)
+    /// keeps a gone page above half of its baseline: the title saying so decides with the loss.
+    #[test]
+    fn a_gone_page_that_keeps_half_its_baseline_is_a_soft_404_when_its_title_says_so() {
+        let prose: String = [
+            "Our newsroom checks every claim against two independent sources before anything is published on this site.",
+            "Readers who spot an error can write to the standards editor, who answers each message within a working week.",
+            "Corrections are listed at the foot of the story they concern, with the date and a short account of what changed.",
+            "Photographs are credited to the agency or the staff member who took them, and archive images carry their year.",
+            "Sponsored features are marked as such at the top and never written by the reporters who cover the same field.",
+            "The weekly letter collects the stories our editors liked most, along with a few notes from the people who wrote them.",
+        ]
+        .iter()
+        .map(|p| format!("<p>{p}</p>"))
+        .collect();
+        // A real page's size (a short body with a not-found title is a soft 404 by itself).
+        let style = format!("<head><style>{}</style>", ".a{color:red}".repeat(400));
+        let base = page("Links rot", &format!("<article>{prose}{ARTICLE}</article>"))
+            .replace("<head>", &style);
+        let gone = page(
+            "Page not found",
+            &format!("<article>{prose}<p>Sorry, we couldn't find the page you were looking for.</p></article>"),
+        )
+        .replace("<head>", &style);
+        let f = fetched(URL, &[], URL, 200, &gone);
+        let j = judged(Some(&base), &f, None, &[]);
+        let sim = j.context.similarity.unwrap_or_default();
+        assert!(
+            (0.5..0.88).contains(&sim),
+            "the test needs a middle similarity: {sim}"
+        );
+        assert_eq!(j.verdict.state, State::Soft404, "{:?}", j.verdict);
+        // The same loss under the article's own title is a change.
+        let rewritten = page("Links rot", &format!("<article>{prose}<p>Sorry, we couldn't find the page you were looking for.</p></article>"));
+        let f = fetched(URL, &[], URL, 200, &rewritten);
+        assert_eq!(
+            judged(Some(&base), &f, None, &[]).verdict.state,
+            State::Changed
+        );
+    }
+
+    /// Real heads carry 100 KB of inline scripts before the title: the heading is the parsed
+    /// title, not a scan of the first 64 KiB.
+    #[test]
+    fn a_not_found_title_after_a_long_head_is_read() {
+        let script = format!("<script>var ads = \"{}\";</script>", "x".repeat(70_000));
+        let base = page("Links rot", ARTICLE).replace("<head>", &format!("<head>{script}"));
+        let gone = page(
+            "Page not found",
+            "<p>Sorry, we couldn't find the page you were looking for.</p>",
+        )
+        .replace("<head>", &format!("<head>{script}"));
+        let f = fetched(URL, &[], URL, 200, &gone);
+        let j = judged(Some(&base), &f, None, &[]);
+        assert_eq!(j.verdict.state, State::Soft404, "{:?}", j.verdict);
     }
 
     /// An article that became a file of another kind has changed; it is no script shell.
