@@ -889,7 +889,7 @@ fn summarize(store: &Store, format: Format, outage: Option<Outage>) -> Result<Ou
     }
     if let Some(o) = outage {
         eprintln!(
-            "citewatch: {}; the verdicts of links that got no answer are unverified and no strike was counted against any citation",
+            "citewatch: {}; no strike was counted against any citation, and the verdicts of links that got no answer are unverified",
             o.describe()
         );
         // The verdicts above say nothing about the web: citewatch could not reach it, or its

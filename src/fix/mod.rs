@@ -13,7 +13,8 @@
 //! [`apply`] (the filesystem), [`lookup`] (the archive).
 
 pub mod apply;
-pub mod copy;
+/// Archived copies' URLs: [`crate::archived`].
+pub use crate::archived as copy;
 pub mod diff;
 pub mod lookup;
 pub mod plan;

@@ -501,7 +501,7 @@ fn anchor_verdict(a: &Anchor, anchors: Option<&PostAnchors>, post: &str) -> (Sta
 /// as `citewatch fix` writes them): a capture is a fixed page, so it is never fetched as if it
 /// were a live one that could rot or drift.
 fn archived_copy(url: &str) -> Option<(State, String)> {
-    let copy = crate::fix::copy::parse(url)?;
+    let copy = crate::archived::parse(url)?;
     let when = copy
         .date()
         .map(|d| d.to_string())

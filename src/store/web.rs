@@ -11,8 +11,8 @@ use rusqlite::types::Value as Sql;
 use super::alerts::{alert_row, ALERT_COLUMNS};
 use super::query::{check_row, status_row, CHECK_COLUMNS, STATUS_COLUMNS};
 use super::*;
-use crate::serve::history::CheckEvent;
-use crate::serve::view::{
+use crate::view::CheckEvent;
+use crate::view::{
     count_array, CitedBy, LastCycle, LinkFilter, LinkPage, LinkRow, LinkSnapshot, LinkSort,
     MetricsFacts, PageReq, Paged, PostCitation, PostInfo, PostSort, PostSummary, SnapshotInfo,
     TimelineCheck, Transition, TIMELINE_CHECKS,

@@ -22,5 +22,6 @@ mod service;
 mod soak;
 mod support;
 mod tidy;
+mod tidy_shape;
 mod upgrade;
 mod warc;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::rows::{AlertRow, CheckRow, StatusRow};
 use crate::state::State;
@@ -438,4 +438,14 @@ mod tests {
         assert_eq!(a[state_index(State::Ok)], 5);
         assert_eq!(a.iter().sum::<u64>(), 7);
     }
+}
+
+/// One check as the history needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckEvent {
+    pub id: i64,
+    pub link_id: i64,
+    pub checked_at: DateTime<Utc>,
+    pub state: State,
+    pub elapsed_ms: u64,
 }
