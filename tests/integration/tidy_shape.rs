@@ -16,7 +16,6 @@ const KNOT: &[&str] = &[];
 /// Functions (file and name) longer than [`MAX_FN_LINES`] today.
 const LONG_FUNCTIONS: &[&str] = &[
     "cli.rs::run",
-    "daemon.rs::run",
     "extract/markdown.rs::extract",
     "extract/template.rs::hugo",
     "serve/metrics.rs::render",
