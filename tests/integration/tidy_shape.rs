@@ -15,7 +15,6 @@ const KNOT: &[&str] = &[];
 
 /// Functions (file and name) longer than [`MAX_FN_LINES`] today.
 const LONG_FUNCTIONS: &[&str] = &[
-    "cli.rs::run",
     "extract/markdown.rs::extract",
     "extract/template.rs::hugo",
     "serve/metrics.rs::render",
@@ -26,7 +25,7 @@ const LONG_FUNCTIONS: &[&str] = &[
 const MAX_FN_LINES: usize = 150;
 
 /// The binary's files: they may use every module; nothing uses them.
-const BINARY: &[&str] = &["main.rs", "cli.rs"];
+const BINARY: &[&str] = &["main.rs", "cli"];
 
 fn top_module(rel: &str) -> String {
     rel.split('/')
@@ -41,7 +40,7 @@ fn top_module(rel: &str) -> String {
 fn graph() -> BTreeMap<String, BTreeSet<String>> {
     let rels: Vec<String> = files()
         .into_iter()
-        .filter(|r| r != "lib.rs" && !BINARY.contains(&r.as_str()))
+        .filter(|r| r != "lib.rs" && !BINARY.contains(&top_module(r).as_str()))
         // Test files (`extract/tests.rs`, `fix/plan/tests.rs`) are compiled only into tests.
         .filter(|r| !r.ends_with("/tests.rs") && !r.contains("/tests/"))
         .collect();
