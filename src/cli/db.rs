@@ -93,7 +93,7 @@ fn export_warc(
     since: Option<chrono::DateTime<chrono::Utc>>,
     user_agent: &str,
 ) -> Result<usize> {
-    use citewatch::warc::{Capture, WarcWriter};
+    use citewatch::warc::{plan_records, Capture, Record, WarcWriter};
     let rows = store.archive_rows(url, since)?;
     // Written to a temporary file first: an interrupted export leaves no half file behind.
     let tmp = file.with_extension("partial");
@@ -109,41 +109,36 @@ fn export_warc(
         &format!("citewatch/{}", env!("CARGO_PKG_VERSION")),
         SystemClock.now(),
     )?;
-    let mut first_seen: std::collections::HashMap<String, (String, chrono::DateTime<chrono::Utc>)> =
-        Default::default();
-    for r in &rows {
+    let dates: Vec<chrono::DateTime<chrono::Utc>> = rows
+        .iter()
+        .map(|r| citewatch::store::parse_ts(&r.checked_at))
+        .collect();
+    let records = plan_records(rows.iter().zip(&dates).map(|(r, d)| {
+        (
+            r.snapshot.as_str(),
+            r.final_url.as_deref().unwrap_or(&r.url),
+            *d,
+        )
+    }));
+    for ((r, date), record) in rows.iter().zip(dates).zip(records) {
         let Some(meta) = store.snapshot_meta(&r.snapshot)? else {
             continue;
         };
         let headers: Vec<(String, String)> =
             serde_json::from_str(&meta.headers_json).unwrap_or_default();
-        let uri = r.final_url.as_deref().unwrap_or(&r.url);
-        let date = citewatch::store::parse_ts(&r.checked_at);
-        let status = r.http_status.unwrap_or(200);
-        match first_seen.get(&r.snapshot) {
-            Some((first_uri, first_date)) => {
-                // A revisit carries the payload's digest and the response head, not the body.
-                let body = store.snapshot_body(&r.snapshot)?.unwrap_or_default();
-                let c = Capture {
-                    uri,
-                    date,
-                    status,
-                    headers: &headers,
-                    body: &body,
-                };
-                w.revisit(&c, first_uri, *first_date)?;
-            }
-            None => {
-                let body = store.snapshot_body(&r.snapshot)?.unwrap_or_default();
-                let c = Capture {
-                    uri,
-                    date,
-                    status,
-                    headers: &headers,
-                    body: &body,
-                };
+        let body = store.snapshot_body(&r.snapshot)?.unwrap_or_default();
+        let c = Capture {
+            uri: r.final_url.as_deref().unwrap_or(&r.url),
+            date,
+            status: r.http_status.unwrap_or(200),
+            headers: &headers,
+            body: &body,
+        };
+        match record {
+            // A revisit carries the payload's digest and the response head, not the body.
+            Record::Revisit { of_uri, of_date } => w.revisit(&c, &of_uri, of_date)?,
+            Record::Response => {
                 w.response(&c, user_agent)?;
-                first_seen.insert(r.snapshot.clone(), (uri.to_string(), date));
             }
         }
     }
