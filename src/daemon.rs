@@ -262,13 +262,11 @@ enum Event {
 
 /// The daemon's state between events.
 struct Daemon {
-    config: Config,
+    /// The configuration, writer, clock and HTTP client, and what is built from them.
+    app: pipeline::Wiring,
     plan: Plan,
-    writer: Writer,
     reload: Reloader,
-    clock: Arc<dyn Clock>,
     notifier: Arc<dyn Notify>,
-    http: reqwest::Client,
     life: Life,
     writer_beats: Arc<AtomicU64>,
     tasks: Tasks,
@@ -302,17 +300,17 @@ pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), D
         mut control,
     } = deps;
     let plan = make_plan(&config)?;
-    let http = reqwest::Client::builder().no_proxy().build().map_err(|e| {
-        DaemonError::Schedule(format!("cannot build the HTTP client for alerts: {e}"))
-    })?;
+    let app = pipeline::Wiring::new(config, writer, clock)
+        .map_err(|e| DaemonError::Schedule(e.to_string()))?;
     // The dashboard, when configured: a task of its own on its own read connections; it never
     // waits on the loop nor the loop on it, and stops when the daemon does.
     let dashboard_stop = CancellationToken::new();
-    let dashboard = start_dashboard(&config, &writer, &clock, dashboard_stop.clone()).await;
+    let dashboard =
+        start_dashboard(&app.config, &app.writer, &app.clock, dashboard_stop.clone()).await;
 
-    let now = clock.now();
+    let now = app.clock.now();
     let (watch_tx, mut watch_rx) = mpsc::channel::<()>(1);
-    let watcher = crate::watch::PostWatcher::start(&folders(&config), watch_tx.clone());
+    let watcher = crate::watch::PostWatcher::start(&folders(&app.config), watch_tx.clone());
     let mut d = Daemon {
         next_cycle: plan.cron.next_after(&now),
         next_scan: plan.scan.next_after(&now),
@@ -325,22 +323,17 @@ pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), D
         stopping: None,
         // Before any cycle or delivery: what a previous run left unfinished.
         tasks: Tasks {
-            startup: Some(tokio::spawn(startup_task(check_run(
-                &writer, &config, &clock,
-            )))),
+            startup: Some(tokio::spawn(startup_task(app.check_run(CycleKind::Daemon)))),
             ..Tasks::default()
         },
         cycle_stop: CancellationToken::new(),
         lookups_stop: CancellationToken::new(),
-        writer_beats: writer.activity(),
+        writer_beats: app.writer.activity(),
         life: Life::default(),
-        config,
+        app,
         plan,
-        writer,
         reload,
-        clock,
         notifier,
-        http,
         watch_tx,
         watcher,
     };
@@ -388,17 +381,17 @@ impl Daemon {
         self.reload_pending = false;
         if apply_reload(
             &self.reload,
-            &mut self.config,
+            &mut self.app.config,
             &mut self.plan,
             self.notifier.as_ref(),
         ) {
-            let now = self.clock.now();
+            let now = self.app.clock.now();
             self.next_cycle = self.plan.cron.next_after(&now);
             self.next_scan = self.plan.scan.next_after(&now);
             self.rescan_at = Some(now);
             self.next_delivery = Some(now);
             self.watcher =
-                crate::watch::PostWatcher::start(&folders(&self.config), self.watch_tx.clone());
+                crate::watch::PostWatcher::start(&folders(&self.app.config), self.watch_tx.clone());
         }
         self.notifier
             .ready(&format!("next cycle {}", fmt_opt(self.next_cycle)));
@@ -410,7 +403,7 @@ impl Daemon {
         if self.stopping.is_some() {
             return;
         }
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let due = |t: Option<DateTime<Utc>>| t.is_some_and(|t| t <= now);
         if self.tasks.scan.is_none() && (due(self.rescan_at) || due(self.next_scan)) {
             // Cleared when the scan starts, never when it ends: a change reported while it runs
@@ -421,8 +414,8 @@ impl Daemon {
             // folder deleted and created again is watched anew).
             self.watcher.refresh();
             self.tasks.scan = Some(tokio::spawn(scan_task(
-                self.writer.clone(),
-                self.config.clone(),
+                self.app.writer.clone(),
+                self.app.config.clone(),
                 now,
             )));
         }
@@ -435,6 +428,7 @@ impl Daemon {
             } else {
                 self.skipped_noted = false;
                 let thin = self
+                    .app
                     .config
                     .thin_checks_after
                     .filter(|_| self.next_thin <= now);
@@ -443,9 +437,9 @@ impl Daemon {
                 }
                 self.cycle_stop = CancellationToken::new();
                 self.tasks.cycle = Some(tokio::spawn(cycle_task(
-                    check_run(&self.writer, &self.config, &self.clock),
-                    self.config.schedule.recheck_ok,
-                    self.config.schedule.recheck_failing,
+                    self.app.check_run(CycleKind::Daemon),
+                    self.app.config.schedule.recheck_ok,
+                    self.app.config.schedule.recheck_failing,
                     thin,
                     self.cycle_stop.clone(),
                     self.life.beats.clone(),
@@ -456,18 +450,12 @@ impl Daemon {
         if self.tasks.delivery.is_none() && self.tasks.startup.is_none() && due(self.next_delivery)
         {
             self.next_delivery = None;
-            let (w, a, h, c, beats) = (
-                self.writer.clone(),
-                self.config.alerts.clone(),
-                self.http.clone(),
-                self.clock.clone(),
-                self.life.beats.clone(),
-            );
+            let (app, beats) = (self.app.clone(), self.life.beats.clone());
             self.tasks.delivery = Some(tokio::spawn(async move {
                 let progress = move || {
                     beats.fetch_add(1, Ordering::Relaxed);
                 };
-                pipeline::deliver_due(&w, &a, &h, &c, &progress).await
+                app.deliver_due(&progress).await
             }));
         }
     }
@@ -498,7 +486,7 @@ impl Daemon {
     ) -> Event {
         let stopping = self.stopping;
         let sleep = match (self.wake(), stopping) {
-            (Some(w), None) => self.clock.sleep_until(w),
+            (Some(w), None) => self.app.clock.sleep_until(w),
             _ => Box::pin(std::future::pending()),
         };
         let grace_over = async {
@@ -522,7 +510,7 @@ impl Daemon {
     fn handle_event(&mut self, event: Event, control: &mut mpsc::Receiver<Control>) {
         match event {
             Event::Shutdown => {
-                let grace = self.config.schedule.grace;
+                let grace = self.app.config.schedule.grace;
                 tracing::info!("stopping: no new checks; waiting up to {grace:?} for running work");
                 self.notifier.stopping();
                 self.cycle_stop.cancel();
@@ -547,7 +535,7 @@ impl Daemon {
                 self.reload_pending = true;
             }
             Event::Control(Some(Control::PostsChanged)) | Event::PostsChanged => {
-                self.rescan_at = Some(self.clock.now() + DEBOUNCE);
+                self.rescan_at = Some(self.app.clock.now() + DEBOUNCE);
             }
             // Nobody can send controls any more (the signal listener ended): go on without.
             Event::Control(None) => *control = mpsc::channel(1).1,
@@ -571,16 +559,14 @@ impl Daemon {
             Done::Cycle(r) => match r {
                 Ok(Ok(done)) => {
                     if done.stats.transitions > 0 {
-                        self.next_delivery = Some(self.clock.now());
+                        self.next_delivery = Some(self.app.clock.now());
                     }
                     self.notifier
                         .status(&status_line(&done.counts, self.next_cycle));
                     let idle = self.tasks.lookups.as_ref().is_none_or(|l| l.is_finished());
                     if idle && self.stopping.is_none() {
                         self.tasks.lookups = Some(tokio::spawn(lookup_task(
-                            self.writer.clone(),
-                            self.config.clone(),
-                            self.clock.clone(),
+                            self.app.lookups(true),
                             self.lookups_stop.clone(),
                         )));
                     }
@@ -592,11 +578,11 @@ impl Daemon {
             },
             Done::Delivery(r) => match r {
                 Ok(Ok(report)) => {
-                    self.next_delivery = report.next_due.map(|t| t.max(self.clock.now()));
+                    self.next_delivery = report.next_due.map(|t| t.max(self.app.clock.now()));
                 }
                 Ok(Err(e)) => {
                     tracing::error!("alert delivery failed: {e}; trying again in a minute");
-                    self.next_delivery = Some(self.clock.now() + chrono::Duration::minutes(1));
+                    self.next_delivery = Some(self.app.clock.now() + chrono::Duration::minutes(1));
                 }
                 Err(e) => tracing::error!("alert delivery task failed: {e}"),
             },
@@ -610,7 +596,7 @@ impl Daemon {
         self.tasks.abort_all();
         if cut {
             tracing::warn!("grace period over; checks still running were abandoned (they are checked again next time)");
-            let run = check_run(&self.writer, &self.config, &self.clock);
+            let run = self.app.check_run(CycleKind::Daemon);
             match tokio::time::timeout(FINISH_LIMIT, pipeline::finish_own_cycles(&run)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
@@ -662,17 +648,6 @@ async fn start_dashboard(
             tracing::error!("dashboard not started: {e}; the service goes on without it");
             None
         }
-    }
-}
-
-/// What a check cycle of the daemon needs.
-fn check_run(writer: &Writer, config: &Config, clock: &Arc<dyn Clock>) -> CheckRun {
-    CheckRun {
-        writer: writer.clone(),
-        check: config.check.clone(),
-        alerts: config.alerts.clone(),
-        clock: clock.clone(),
-        kind: CycleKind::Daemon,
     }
 }
 
@@ -788,19 +763,7 @@ async fn cycle_task(
 }
 
 /// Archive look-ups for links whose bad state is confirmed, in the background.
-async fn lookup_task(
-    writer: Writer,
-    config: Config,
-    clock: Arc<dyn Clock>,
-    stop: CancellationToken,
-) {
-    let l = pipeline::Lookups {
-        writer,
-        archive: config.archive.clone(),
-        user_agent: config.check.user_agent.clone(),
-        clock,
-        confirmed_only: true,
-    };
+async fn lookup_task(l: pipeline::Lookups, stop: CancellationToken) {
     let done = CancellationToken::new();
     done.cancel();
     match pipeline::lookup_archives(&l, &done, LOOKUP_BUDGET, &stop).await {

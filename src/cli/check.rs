@@ -142,20 +142,9 @@ impl Checking {
             None
         };
         let b2 = bar.clone();
-        let run = CheckRun {
-            writer: writer.clone(),
-            check: cfg.check.clone(),
-            alerts: cfg.alerts.clone(),
-            clock: clock.clone(),
-            kind: self.kind,
-        };
-        let lookups = pipeline::Lookups {
-            writer: writer.clone(),
-            archive: cfg.archive.clone(),
-            user_agent: cfg.check.user_agent.clone(),
-            clock: clock.clone(),
-            confirmed_only: false,
-        };
+        let app = pipeline::Wiring::new(cfg.clone(), writer.clone(), clock)?;
+        let run = app.check_run(self.kind);
+        let lookups = app.lookups(false);
         let budget = cfg.archive.budget;
         let stats = runtime()?.block_on(async {
             let stop = CancellationToken::new();
@@ -196,17 +185,7 @@ impl Checking {
             }
             let stats = stats?;
             if self.alerts {
-                let http = reqwest::Client::builder().no_proxy().build()?;
-                let progress = || {};
-                let sent = pipeline::deliver_due_within(
-                    DELIVERY_LIMIT,
-                    writer,
-                    &cfg.alerts,
-                    &http,
-                    &clock,
-                    &progress,
-                )
-                .await;
+                let sent = app.deliver_due_within(DELIVERY_LIMIT, &|| {}).await;
                 match sent {
                     Some(Ok(r)) if r.failed > 0 => tracing::warn!(
                         "{} alert deliveries failed; they are tried again by the next run",

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use citewatch::clock::{Clock, SystemClock};
 use citewatch::config::{self, Config, SourceConfig};
 use citewatch::confirm::Outage;
-use citewatch::pipeline::{self, CheckRun, CycleKind};
+use citewatch::pipeline::{self, CycleKind};
 use citewatch::report;
 use citewatch::state::State;
 use citewatch::store::{Patience, Writer};
