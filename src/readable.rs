@@ -1174,6 +1174,72 @@ mod tests {
     /// A page of 100,000 nested elements is cut where the nesting gets absurd (html5ever would
     /// take minutes over it); what came before is read, and a deep but sane page is whole.
     #[test]
+    fn the_parser_reads_at_most_parse_max_bytes() {
+        // 10 MiB with no line break and no tag after the first: cut on a character boundary.
+        let page = format!("<html><body><p>{}</p></body></html>", "é".repeat(5 << 20));
+        let cut = parse_input(&page);
+        assert!(
+            cut.len() <= PARSE_MAX && cut.len() > PARSE_MAX - 4,
+            "{}",
+            cut.len()
+        );
+        assert!(page.starts_with(&*cut));
+        let small = article_page("A short page.");
+        assert_eq!(parse_input(&small), small, "a real page is read whole");
+    }
+
+    #[test]
+    fn nul_characters_never_reach_the_parser() {
+        assert_eq!(parse_input("<p>a\0b\0\0</p>"), "<p>ab</p>");
+        let bomb = format!("<html><body>{}<p>After.</p>", "\0".repeat(1 << 20));
+        let cut = parse_input(&bomb);
+        assert!(!cut.contains('\0'));
+        assert!(readable(bomb.as_bytes(), Some("text/html"))
+            .visible
+            .contains("After."));
+    }
+
+    #[test]
+    fn the_parser_reads_at_most_max_tags_start_tags() {
+        let many = format!(
+            "<html><body>{}</body></html>",
+            "<br>x".repeat(MAX_TAGS + 50)
+        );
+        let cut = parse_input(&many);
+        // <html> and <body> count too.
+        assert_eq!(cut.matches("<br>").count(), MAX_TAGS - 2);
+        let p = readable(many.as_bytes(), Some("text/html"));
+        assert!(p.visible.len() <= TEXT_MAX);
+    }
+
+    #[test]
+    fn readable_text_is_capped_at_text_max() {
+        // 10 MiB of one-letter words in one paragraph, and as plain text.
+        let words = "a ".repeat(5 << 20);
+        let html = format!("<html><body><article><p>{words}</p></article></body></html>");
+        let p = readable(html.as_bytes(), Some("text/html"));
+        assert!(p.text.len() <= TEXT_MAX, "{}", p.text.len());
+        assert!(p.visible.len() <= TEXT_MAX, "{}", p.visible.len());
+        assert!(p.features.words > 100_000, "the capped text is still read");
+        let p = readable(words.as_bytes(), Some("text/plain"));
+        assert!(p.text.len() <= TEXT_MAX, "{}", p.text.len());
+        // Many paragraphs: the cap is on their sum, each line whole or cut on a boundary.
+        let paras = format!(
+            "<html><body>{}</body></html>",
+            "<p>word é word é</p>".repeat(200_000)
+        );
+        let p = readable(paras.as_bytes(), Some("text/html"));
+        assert!(p.text.len() <= TEXT_MAX + 1, "{}", p.text.len());
+        assert!(p.text.len() > TEXT_MAX / 2);
+    }
+
+    fn article_page(s: &str) -> String {
+        format!(
+            "<html><head><title>T</title></head><body><article><p>{s}</p></article></body></html>"
+        )
+    }
+
+    #[test]
     fn pathological_nesting_is_cut() {
         let nest = |depth: usize| {
             format!(
