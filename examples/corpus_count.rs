@@ -49,7 +49,14 @@ fn main() {
     let site_base = layout.site.as_ref().and_then(|s| s.config.base_url());
     let listing = site::load::list_files(&layout.files_root);
     let posts: Vec<String> = files.iter().map(|f| f.rel_path.clone()).collect();
+    let files_root = layout.files_root.clone();
     let view = View::new(&src, layout, &listing, &posts);
+    // Another post's anchors, read as the scan reads them (here without a cache).
+    let other_post = |p: &str| {
+        citewatch::source::read_under(&files_root, p)
+            .ok()
+            .map(|t| std::sync::Arc::new(view.post_anchors(p, &t.text)))
+    };
     let texts: Vec<(
         String,
         citewatch::source::PostText,
@@ -90,13 +97,32 @@ fn main() {
     let (mut local_ok, mut local_missing) = (0, 0);
     let mut local_examples = Vec::new();
     let (mut quotes, mut spans_checked, mut spans_bad) = (0, 0, 0);
+    let (mut fragments, mut text_fragments) = (0, 0);
+    let mut blog_anchors: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut blog_anchor_problems = Vec::new();
     // Bundle files checked against an independent reading of the folder name
     // (`YYYY-MM-DD-slug` published at `/YYYY/MM/DD/slug/`), for posts whose front matter does
     // not move them.
     let (mut bundle_right, mut bundle_other) = (0, Vec::new());
     for (path, text, format, raw) in &texts {
-        let (_, citations, _) = view.post_citations(&check, path, *format, text);
+        let (_, citations, _) = view.post_citations(&check, path, *format, text, &other_post);
         for c in &citations {
+            if let Some(f) = &c.fragment {
+                fragments += 1;
+                text_fragments += usize::from(f.contains(":~:"));
+                if c.link.starts_with("post:") {
+                    let state = c.static_verdict.as_ref().map_or(State::Unchecked, |v| v.0);
+                    let reason = c
+                        .static_verdict
+                        .as_ref()
+                        .map(|v| v.1.clone())
+                        .unwrap_or_default();
+                    *blog_anchors.entry(state.as_str()).or_default() += 1;
+                    if state != State::Ok {
+                        blog_anchor_problems.push(format!("{path}:{}: #{f}: {reason}", c.line));
+                    }
+                }
+            }
             *kinds.entry(c.kind.clone()).or_default() += 1;
             quotes += usize::from(c.quote.is_some());
             // A span is the target as written: a slice of the file's bytes.
@@ -183,6 +209,13 @@ fn main() {
     );
     println!("{total} citations: {kinds:?}");
     println!("outcomes: {outcomes:?}");
+    println!(
+        "fragments: {fragments} citations carry one ({text_fragments} text fragments); \
+         anchors inside the blog: {blog_anchors:?}"
+    );
+    for p in &blog_anchor_problems {
+        println!("  anchor: {p}");
+    }
     println!(
         "post references: {} links ok ({ref_citations_ok} citations), {} links broken ({ref_citations_broken} citations)",
         refs_ok.len(),

@@ -512,16 +512,12 @@ pub fn run(args: Args) -> Result<Outcome> {
             let url = resolve_url(&store, url)?;
             let id = store.link_id(&url)?.context("link vanished")?;
             let history = store.history(id)?;
-            let at = |t: &Option<String>| -> Result<Option<String>> {
-                let Some(t) = t else { return Ok(None) };
-                let t = parse_time(t)?;
-                Ok(history
-                    .iter()
-                    .rfind(|c| {
-                        c.snapshot.is_some() && citewatch::store::parse_ts(&c.checked_at) <= t
-                    })
-                    .and_then(|c| c.snapshot.clone()))
-            };
+            let at =
+                |t: &Option<String>| -> Result<Option<String>> {
+                    let Some(t) = t else { return Ok(None) };
+                    Ok(citewatch::rows::snapshot_at(&history, Some(parse_time(t)?))
+                        .map(str::to_string))
+                };
             let old = match at(from)? {
                 Some(h) => h,
                 None if from.is_some() => bail!(
@@ -538,14 +534,9 @@ pub fn run(args: Args) -> Result<Outcome> {
                     "no snapshot of {url} at or before {}",
                     to.as_deref().unwrap_or("")
                 ),
-                None => history
-                    .iter()
-                    .rev()
-                    .find_map(|c| c.snapshot.clone())
+                None => citewatch::rows::snapshot_at(&history, None)
+                    .map(str::to_string)
                     .context("no snapshot yet")?,
-            };
-            let text = |h: &str| -> Result<String> {
-                Ok(store.reads().snapshot_text(h)?.unwrap_or_default())
             };
             if old == new {
                 println!(
@@ -554,11 +545,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                 );
                 return Ok(Outcome::Clean);
             }
-            // Scraped text is data: control characters are neutralised before colours are added.
-            let ops = citewatch::diff::word_diff(
-                &report::sanitize_block(&text(&old)?),
-                &report::sanitize_block(&text(&new)?),
-            );
+            let ops = store.reads().text_diff(&old, &new)?;
             let color = std::io::stdout().is_terminal();
             // Why the link is where it is (a quoted passage gone, a retraction...), above the diff.
             if let Some(row) = store.link_status(&url)? {
@@ -635,16 +622,9 @@ pub fn run(args: Args) -> Result<Outcome> {
             let url = resolve_url(&store, url)?;
             let id = store.link_id(&url)?.context("link vanished")?;
             let at = at.as_deref().map(parse_time).transpose()?;
-            let hash = store
-                .history(id)?
-                .into_iter()
-                .rfind(|c| {
-                    c.snapshot.is_some()
-                        && at
-                            .as_ref()
-                            .is_none_or(|t| citewatch::store::parse_ts(&c.checked_at) <= *t)
-                })
-                .and_then(|c| c.snapshot)
+            let history = store.history(id)?;
+            let hash = citewatch::rows::snapshot_at(&history, at)
+                .map(str::to_string)
                 .with_context(|| {
                     format!(
                         "no snapshot of {url}{}",
@@ -909,7 +889,7 @@ fn summarize(store: &Store, format: Format, outage: Option<Outage>) -> Result<Ou
     }
     if let Some(o) = outage {
         eprintln!(
-            "citewatch: {}; the verdicts of links that got no answer are unverified and no strike was counted against any citation",
+            "citewatch: {}; no strike was counted against any citation, and the verdicts of links that got no answer are unverified",
             o.describe()
         );
         // The verdicts above say nothing about the web: citewatch could not reach it, or its
@@ -983,20 +963,15 @@ fn show(store: &Store, url: &str) -> Result<String> {
             }
         }
     }
-    if let Some(last) = history.iter().rev().find(|c| c.redirects_json.is_some()) {
+    if let Some(chain) = history.iter().rev().find_map(|c| c.redirects.as_ref()) {
         writeln!(out, "  redirects (last check that had any):")?;
-        let hops: Vec<serde_json::Value> = last
-            .redirects_json
-            .as_deref()
-            .and_then(|s| serde_json::from_str(s).ok())
-            .unwrap_or_default();
-        for h in hops {
+        for h in chain.hops() {
             writeln!(
                 out,
                 "    {} {} → {}",
-                h["status"],
-                report::sanitize(h["url"].as_str().unwrap_or("")),
-                report::sanitize(h["location"].as_str().unwrap_or(""))
+                h.status,
+                report::sanitize(h.url.as_str()),
+                report::sanitize(&h.location)
             )?;
         }
     }

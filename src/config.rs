@@ -85,7 +85,7 @@ pub struct Config {
     /// Checks older than this are thinned to the transitions (`None`: keep every check).
     pub thin_checks_after: Option<Duration>,
     /// What `citewatch fix` repairs in the posts, and how.
-    pub fix: crate::fix::Settings,
+    pub fix: crate::settings::FixSettings,
     pub serve: ServeConfig,
 }
 
@@ -334,7 +334,7 @@ impl Default for Config {
             alerts: AlertsConfig::default(),
             archive: ArchiveConfig::default(),
             thin_checks_after: Some(defaults::THIN_CHECKS_AFTER),
-            fix: crate::fix::Settings::default(),
+            fix: crate::settings::FixSettings::default(),
             serve: ServeConfig::default(),
         }
     }
@@ -660,8 +660,8 @@ impl Validator<'_> {
         Ok(ServeConfig { listen, token_file })
     }
 
-    fn fix(&self, f: RawFix) -> Result<crate::fix::Settings, ConfigError> {
-        use crate::fix::{Mode, Settings};
+    fn fix(&self, f: RawFix) -> Result<crate::settings::FixSettings, ConfigError> {
+        use crate::settings::{FixMode as Mode, FixSettings as Settings};
         let d = Settings::default();
         let dead = match f.dead.as_deref().map(str::trim) {
             None => d.dead,
@@ -1102,7 +1102,7 @@ url = "https://hooks.example.org/citewatch"
     fn fix_settings_and_unknown_fix_keys() {
         let c = load("[fix]\nredirected = false\ndead = \"replace\"\narchived_label = \"archived {date}\"\narchived_note = \" — {link}\"\n").unwrap();
         assert!(!c.fix.redirected);
-        assert_eq!(c.fix.dead, crate::fix::Mode::Replace);
+        assert_eq!(c.fix.dead, crate::settings::FixMode::Replace);
         assert_eq!(c.fix.archived_label, "archived {date}");
         assert_eq!(c.fix.archived_note, " — {link}");
         let e = load("[fix]\nreplace_dead = true\n")

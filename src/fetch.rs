@@ -14,6 +14,62 @@ pub struct Hop {
     pub location: String,
 }
 
+/// A redirect chain as recorded with a check: the one typed form every reader gets (`show`,
+/// `history`, the dashboard, `fix`). The store keeps it as JSON `[{"url", "status",
+/// "location"}]` in `checks.redirects`, written by [`Redirects::to_json`] and read by
+/// [`Redirects::from_json`] alone; a damaged value reads as no chain.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Redirects(pub Vec<Hop>);
+
+impl Redirects {
+    /// The chain a check followed; none when it followed no redirect.
+    pub fn of(hops: &[Hop]) -> Option<Redirects> {
+        (!hops.is_empty()).then(|| Redirects(hops.to_vec()))
+    }
+
+    pub fn hops(&self) -> &[Hop] {
+        &self.0
+    }
+
+    /// The JSON array (`history --format json`, the dashboard's JSON).
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::Value::Array(
+            self.0
+                .iter()
+                .map(|h| {
+                    serde_json::json!({"url": h.url.as_str(), "status": h.status, "location": h.location})
+                })
+                .collect(),
+        )
+    }
+
+    /// As stored.
+    pub fn to_json(&self) -> String {
+        self.to_value().to_string()
+    }
+
+    /// A stored chain; none when the value is damaged (not an array of hops with a URL and a
+    /// status).
+    pub fn from_json(s: &str) -> Option<Redirects> {
+        let v: Vec<serde_json::Value> = serde_json::from_str(s).ok()?;
+        let hops = v
+            .iter()
+            .map(|h| {
+                Some(Hop {
+                    url: Url::parse(h.get("url")?.as_str()?).ok()?,
+                    status: u16::try_from(h.get("status")?.as_u64()?).ok()?,
+                    location: h
+                        .get("location")
+                        .and_then(|l| l.as_str())
+                        .unwrap_or("")
+                        .to_string(),
+                })
+            })
+            .collect::<Option<Vec<Hop>>>()?;
+        Redirects::of(&hops)
+    }
+}
+
 /// The final (non-redirect) response.
 #[derive(Debug, Clone)]
 pub struct Response {
@@ -172,5 +228,42 @@ impl Failure {
                 format!("internal error (a bug in citewatch; please report it): {m}")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod redirects_tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_round_trips_and_a_damaged_one_reads_as_none() {
+        let hops = vec![
+            Hop {
+                url: Url::parse("http://a.example/x").unwrap(),
+                status: 301,
+                location: "https://a.example/x".into(),
+            },
+            Hop {
+                url: Url::parse("https://a.example/x").unwrap(),
+                status: 302,
+                location: "/y".into(),
+            },
+        ];
+        let chain = Redirects::of(&hops).unwrap();
+        assert_eq!(Redirects::from_json(&chain.to_json()), Some(chain));
+        assert_eq!(Redirects::of(&[]), None);
+        for damaged in [
+            "not json",
+            "{}",
+            "[{\"url\": 1}]",
+            "[{\"url\": \"x\", \"status\": 301}]",
+            "[{\"url\": \"http://a/\", \"status\": 70000}]",
+            "[]",
+        ] {
+            assert_eq!(Redirects::from_json(damaged), None, "{damaged}");
+        }
+        // A hop written without a location (older rows) still reads.
+        let r = Redirects::from_json(r#"[{"url": "http://a/", "status": 308}]"#).unwrap();
+        assert_eq!(r.hops()[0].location, "");
     }
 }

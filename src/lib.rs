@@ -7,6 +7,7 @@
 //! ([`store`]) → alerts. [`pipeline`] sequences them. See ARCHITECTURE.md.
 
 pub mod alert;
+pub mod archived;
 pub mod checker;
 pub mod classify;
 pub mod clock;
@@ -30,6 +31,7 @@ pub mod report;
 pub mod rows;
 pub mod schedule;
 pub mod serve;
+pub mod settings;
 pub mod site;
 pub mod snapshot;
 pub mod source;
@@ -38,6 +40,7 @@ pub mod store;
 pub mod systemd;
 pub mod text;
 pub mod verdict;
+pub mod view;
 pub mod warc;
 pub mod watch;
 pub mod wayback;

@@ -110,9 +110,9 @@ pub fn history_json(rows: &[CheckRow]) -> String {
             snapshot: c.snapshot.as_deref(),
             similarity: c.similarity,
             redirects: c
-                .redirects_json
-                .as_deref()
-                .and_then(|s| serde_json::from_str(s).ok())
+                .redirects
+                .as_ref()
+                .map(crate::fetch::Redirects::to_value)
                 .unwrap_or(serde_json::Value::Null),
         })
         .collect();
@@ -381,6 +381,7 @@ mod tests {
             "streak",
             "citations",
             "archived_url",
+            "unverified",
         ];
         want.sort_unstable();
         assert_eq!(keys, want, "the `status` contract keys");
@@ -393,7 +394,16 @@ mod tests {
         citation.sort_unstable();
         assert_eq!(
             citation,
-            ["fragment", "kind", "line", "post", "quote", "text"],
+            [
+                "fragment",
+                "fragment_reason",
+                "fragment_state",
+                "kind",
+                "line",
+                "post",
+                "quote",
+                "text"
+            ],
             "the citation contract keys"
         );
         assert_eq!(o["state"], "broken");

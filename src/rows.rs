@@ -2,6 +2,7 @@
 //! alerts), shared by the shells that produce them and the pure core that renders them. No I/O.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::state::{Current, State};
 
@@ -95,7 +96,7 @@ pub struct CheckRecord {
     pub state: State,
     pub http_status: Option<u16>,
     pub final_url: Option<String>,
-    pub redirects_json: Option<String>,
+    pub redirects: Option<crate::fetch::Redirects>,
     pub error: Option<String>,
     pub elapsed_ms: u64,
     pub attempts: u32,
@@ -205,7 +206,7 @@ pub struct CheckRow {
     pub state: State,
     pub http_status: Option<u16>,
     pub final_url: Option<String>,
-    pub redirects_json: Option<String>,
+    pub redirects: Option<crate::fetch::Redirects>,
     pub error: Option<String>,
     pub elapsed_ms: u64,
     pub attempts: u32,
@@ -249,7 +250,7 @@ pub struct PendingDelivery {
     pub event_id: i64,
     pub sink: String,
     pub attempts: u32,
-    pub event: crate::alert::AlertEvent,
+    pub event: AlertEvent,
 }
 
 /// A row of `citewatch alerts`.
@@ -308,4 +309,75 @@ pub struct Probe {
     pub status: Option<u16>,
     pub final_url: Option<String>,
     pub text: Option<String>,
+}
+
+/// One recorded check as `fix` reads the history to decide whether a link moved for good.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedCheck {
+    pub checked_at: DateTime<Utc>,
+    pub state: State,
+    pub final_url: Option<String>,
+    pub redirects: Option<crate::fetch::Redirects>,
+}
+
+/// A stored time (RFC 3339, UTC); a damaged value reads as the epoch rather than failing a query.
+pub fn parse_time(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+/// The archived snapshot that was current at `at` (the latest archived at or before it), or the
+/// latest of all without a time: the one rule `snapshot --at` and `diff --from/--to` ask.
+/// `history` is a link's checks, oldest first.
+pub fn snapshot_at(history: &[CheckRow], at: Option<DateTime<Utc>>) -> Option<&str> {
+    history
+        .iter()
+        .rfind(|c| c.snapshot.is_some() && at.is_none_or(|t| parse_time(&c.checked_at) <= t))
+        .and_then(|c| c.snapshot.as_deref())
+}
+
+/// Where a post cites the link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventCitation {
+    pub post: String,
+    pub line: u32,
+    pub text: String,
+}
+
+/// One alert: a confirmed transition of one link (or a test). A JSON contract (webhook bodies,
+/// command stdin): fields are only ever added. Made by `alert::event_for`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertEvent {
+    /// Unique and stable across retries: receivers deduplicate on it.
+    pub id: String,
+    /// `confirmed`, `recovered` or `test`.
+    pub event: String,
+    pub url: String,
+    pub old_state: Option<State>,
+    pub new_state: State,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+    pub final_url: Option<String>,
+    /// The closest archived copy, when one is known.
+    pub archived_url: Option<String>,
+    pub citations: Vec<EventCitation>,
+    #[serde(with = "rfc3339")]
+    pub at: DateTime<Utc>,
+}
+
+mod rfc3339 {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Secs, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
 }

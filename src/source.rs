@@ -261,6 +261,26 @@ pub fn read(file: &PostFile) -> Result<Vec<u8>, FileProblem> {
     Ok(bytes)
 }
 
+/// Reads and decodes a file of the site at `rel` (`/`-separated) under `root`: another post a
+/// post references, read for its anchors. Capped like a post.
+pub fn read_under(root: &Path, rel: &str) -> Result<PostText, FileProblem> {
+    let abs = rel.split('/').fold(root.to_path_buf(), |p, s| p.join(s));
+    let size = std::fs::metadata(&abs)
+        .map_err(|e| FileProblem {
+            path: rel.to_string(),
+            message: format!("cannot read: {e}"),
+        })?
+        .len();
+    let file = PostFile {
+        rel_path: rel.to_string(),
+        abs_path: abs,
+        format: Format::Markdown,
+        size,
+        mtime_ns: 0,
+    };
+    decode(rel, &read(&file)?)
+}
+
 /// Decodes a post's bytes: binary junk is a problem, invalid UTF-8 is read lossily.
 pub fn decode(path: &str, bytes: &[u8]) -> Result<PostText, FileProblem> {
     if looks_binary(bytes) {

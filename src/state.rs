@@ -63,6 +63,21 @@ impl State {
         }
     }
 
+    /// The states in which a citation has rotted (the README's four ways): gone, moved,
+    /// rewritten, turned into a not-found page. `error` may pass and `blocked` is the site's
+    /// choice: neither is rot. The dashboard's counts and filters and the store's queries use
+    /// this one list.
+    pub const ROTTED: [State; 4] = [
+        State::Broken,
+        State::Redirected,
+        State::Changed,
+        State::Soft404,
+    ];
+
+    pub fn is_rotted(self) -> bool {
+        State::ROTTED.contains(&self)
+    }
+
     /// States that make `run` exit with code 2: the citation needs the author's attention.
     pub fn is_failing(self) -> bool {
         matches!(self, State::Broken | State::Error | State::Soft404)

@@ -7,53 +7,10 @@
 pub mod sink;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::state::State;
 
-/// Where a post cites the link.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EventCitation {
-    pub post: String,
-    pub line: u32,
-    pub text: String,
-}
-
-/// One alert: a confirmed transition of one link (or a test).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlertEvent {
-    /// Unique and stable across retries: receivers deduplicate on it.
-    pub id: String,
-    /// `confirmed`, `recovered` or `test`.
-    pub event: String,
-    pub url: String,
-    pub old_state: Option<State>,
-    pub new_state: State,
-    pub http_status: Option<u16>,
-    pub error: Option<String>,
-    pub final_url: Option<String>,
-    /// The closest archived copy, when one is known.
-    pub archived_url: Option<String>,
-    pub citations: Vec<EventCitation>,
-    #[serde(with = "rfc3339")]
-    pub at: DateTime<Utc>,
-}
-
-mod rfc3339 {
-    use chrono::{DateTime, SecondsFormat, Utc};
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Secs, true))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-        let s = String::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(serde::de::Error::custom)
-    }
-}
+pub use crate::rows::{AlertEvent, EventCitation};
 
 /// The event for a confirmed transition of a link, as its status row reads at `now`. Its id is
 /// stable across delivery retries: receivers deduplicate on it.

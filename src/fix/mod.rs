@@ -13,7 +13,8 @@
 //! [`apply`] (the filesystem), [`lookup`] (the archive).
 
 pub mod apply;
-pub mod copy;
+/// Archived copies' URLs: [`crate::archived`].
+pub use crate::archived as copy;
 pub mod diff;
 pub mod lookup;
 pub mod plan;
@@ -96,12 +97,6 @@ impl Links {
             store
                 .fix_checks(id, confirm_checks.max(1) as usize)?
                 .into_iter()
-                .map(|c| redirect::Check {
-                    checked_at: c.checked_at,
-                    state: c.state,
-                    final_url: c.final_url,
-                    redirects_json: c.redirects_json,
-                })
                 .collect()
         } else {
             Vec::new()

@@ -26,58 +26,13 @@ use std::ops::Range;
 use chrono::{DateTime, NaiveDate, Utc};
 use url::Url;
 
+use crate::archived as copy;
 use crate::confirm;
 use crate::extract::{self, CitationKind, Format, Written};
-use crate::fix::copy;
 use crate::fix::redirect;
 use crate::state::State;
 
-/// The link text of an inserted archived-copy link, unless configured.
-pub const DEFAULT_LABEL: &str = "archived";
-/// What is inserted after a dead citation, unless configured: `{link}` is the link to the copy.
-pub const DEFAULT_NOTE: &str = " ({link})";
-
-/// How a dead (or changed) citation gets its archived copy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// The citation is kept and a link to the copy is inserted after it.
-    Annotate,
-    /// The citation's URL is replaced by the copy's.
-    Replace,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Annotate => "annotate",
-            Mode::Replace => "replace",
-        }
-    }
-}
-
-/// The `[fix]` settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// Replace confirmed permanent redirects by their new address.
-    pub redirected: bool,
-    /// What a dead or changed citation with an archived copy gets.
-    pub dead: Mode,
-    /// The inserted link's text; `{date}` is the copy's date (YYYY-MM-DD).
-    pub archived_label: String,
-    /// What is inserted after the citation; `{link}` is the link to the copy, `{date}` its date.
-    pub archived_note: String,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            redirected: true,
-            dead: Mode::Annotate,
-            archived_label: DEFAULT_LABEL.to_string(),
-            archived_note: DEFAULT_NOTE.to_string(),
-        }
-    }
-}
+pub use crate::settings::{FixMode as Mode, FixSettings as Settings, DEFAULT_LABEL, DEFAULT_NOTE};
 
 /// What a repair answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -11,7 +11,6 @@
 //! a section index or a consent wall is not the cited page, whatever the codes say; nor is a
 //! downgrade from https to http.
 
-use chrono::{DateTime, Utc};
 use url::Url;
 
 use crate::classify::{self, UrlHint};
@@ -19,21 +18,7 @@ use crate::confirm;
 use crate::state::State;
 
 /// One recorded check, as the store gives it back.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Check {
-    pub checked_at: DateTime<Utc>,
-    pub state: State,
-    pub final_url: Option<String>,
-    /// The redirect chain as recorded: JSON `[{url, status, location}, ...]`.
-    pub redirects_json: Option<String>,
-}
-
-/// One hop of a recorded chain.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-struct Hop {
-    url: String,
-    status: u16,
-}
+pub use crate::rows::RecordedCheck as Check;
 
 fn permanent(status: u16) -> bool {
     matches!(status, 301 | 308)
@@ -41,10 +26,10 @@ fn permanent(status: u16) -> bool {
 
 /// Where one check's chain leads permanently, or why it does not.
 fn target_of(check: &Check) -> Result<String, String> {
-    let hops: Vec<Hop> = check
-        .redirects_json
-        .as_deref()
-        .and_then(|j| serde_json::from_str(j).ok())
+    let hops = check
+        .redirects
+        .as_ref()
+        .map(|r| r.hops())
         .ok_or_else(|| "no redirect chain was recorded".to_string())?;
     let lead = hops.iter().take_while(|h| permanent(h.status)).count();
     match hops.get(lead) {
@@ -57,7 +42,7 @@ fn target_of(check: &Check) -> Result<String, String> {
             "the first redirect is temporary (HTTP {}): the page has not moved",
             h.status
         )),
-        Some(h) => Ok(h.url.clone()),
+        Some(h) => Ok(h.url.to_string()),
     }
 }
 
@@ -168,6 +153,8 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    use chrono::{DateTime, Utc};
+
     fn at(day: i64) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
             .unwrap()
@@ -176,15 +163,19 @@ mod tests {
     }
 
     fn chain(hops: &[(&str, u16)], final_url: &str, day: i64) -> Check {
-        let j: Vec<serde_json::Value> = hops
+        let hops: Vec<crate::fetch::Hop> = hops
             .iter()
-            .map(|(u, s)| serde_json::json!({"url": u, "status": s, "location": ""}))
+            .map(|(u, s)| crate::fetch::Hop {
+                url: Url::parse(u).unwrap(),
+                status: *s,
+                location: String::new(),
+            })
             .collect();
         Check {
             checked_at: at(day),
             state: State::Redirected,
             final_url: Some(final_url.to_string()),
-            redirects_json: Some(serde_json::to_string(&j).unwrap()),
+            redirects: crate::fetch::Redirects::of(&hops),
         }
     }
 
@@ -294,9 +285,11 @@ mod tests {
     #[test]
     fn damaged_history_is_a_refusal_not_a_panic() {
         let mut c = chain(&[(OLD, 301)], NEW, 0);
-        c.redirects_json = Some("not json".into());
+        c.redirects = crate::fetch::Redirects::from_json("not json");
         assert!(decide(&[c.clone()], &settings(1, 0)).is_err());
-        c.redirects_json = None;
+        c.redirects = crate::fetch::Redirects::from_json(r#"[{"url": "::bad::", "status": 301}]"#);
+        assert!(decide(&[c.clone()], &settings(1, 0)).is_err());
+        c.redirects = None;
         assert!(decide(&[c.clone()], &settings(1, 0)).is_err());
         let mut c = chain(&[(OLD, 301)], "::bad::", 0);
         c.final_url = Some("::bad::".into());

@@ -141,7 +141,13 @@ struct State {
     block: String,
     pending_space: bool,
     page: PageText,
+    /// The text of the `h1`–`h6` being read, when it has no id.
+    heading: Option<String>,
 }
+
+/// Headings without an id remembered at most, and the characters kept of each.
+const MAX_HEADINGS: usize = 1000;
+const HEADING_CHARS: usize = 256;
 
 impl State {
     fn flush(&mut self) {
@@ -175,7 +181,15 @@ impl State {
     }
 
     fn text(&mut self, s: &str) {
-        if self.hidden > 0 || (!self.collect_text && self.anchors.text_chars >= TEXT_COUNT_CAP) {
+        if self.hidden > 0 {
+            return;
+        }
+        if let Some(h) = self.heading.as_mut() {
+            if h.len() < HEADING_CHARS {
+                h.extend(s.chars().take(HEADING_CHARS));
+            }
+        }
+        if !self.collect_text && self.anchors.text_chars >= TEXT_COUNT_CAP {
             return;
         }
         for c in s.chars() {
@@ -210,6 +224,12 @@ impl State {
         }
         if name == "script" {
             self.anchors.scripts += 1;
+        }
+        if is_heading(name)
+            && self.anchors.untitled_headings.len() < MAX_HEADINGS
+            && !tag.attrs.iter().any(|a| &*a.name.local == "id")
+        {
+            self.heading = Some(String::new());
         }
         if name == "br" {
             self.pending_space = true;
@@ -260,6 +280,14 @@ impl State {
 
     fn end(&mut self, tag: &Tag) {
         let name: &str = &tag.name;
+        if is_heading(name) {
+            if let Some(h) = self.heading.take() {
+                let h = h.split_whitespace().collect::<Vec<_>>().join(" ");
+                if !h.is_empty() {
+                    self.anchors.untitled_headings.push(h);
+                }
+            }
+        }
         if BLOCKS.contains(&name) || name == "br" {
             self.flush();
         }
@@ -279,6 +307,10 @@ impl State {
             self.hidden -= usize::from(o.hidden);
         }
     }
+}
+
+fn is_heading(name: &str) -> bool {
+    matches!(name, "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
 }
 
 /// `style="display: none"` (inline only; stylesheets are not read).

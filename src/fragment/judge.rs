@@ -12,8 +12,8 @@
 use url::Url;
 
 use super::{
-    anchor_standing, anchors_for_body, missing_reason, page_text, parse, text_directive_standing,
-    AnchorSet, Fragment, FragmentStanding, PageText,
+    anchor_standing, anchors_for_body, lines_standing, missing_reason, page_text, parse,
+    raw_file_for, text_directive_standing, AnchorSet, Fragment, FragmentStanding, PageText,
 };
 
 /// A fragment cited for a link, with whether an earlier check found it on the page.
@@ -35,13 +35,30 @@ pub struct Judged {
     pub gone: Option<String>,
 }
 
+/// The raw files a page's cited fragments need (a GitHub line anchor, a heading of a Markdown
+/// file as the forge renders it), one per file: fetched beside the page, one request each.
+pub fn raw_files_needed(url: &Url, fragments: &[String]) -> Vec<Url> {
+    let mut out: Vec<Url> = Vec::new();
+    for f in fragments {
+        if let Some(raw) = raw_file_for(url, &parse(f)) {
+            if !out.contains(&raw) {
+                out.push(raw);
+            }
+        }
+    }
+    out
+}
+
 /// Judges every cited fragment against one fetched page (`url` is where it was fetched from,
-/// after redirects).
+/// after redirects), with the raw files [`raw_files_needed`] named, as fetched (a file that
+/// could not be fetched is left out: its fragments are judged from the page, which says
+/// `unknown` for a line anchor).
 pub fn judge(
     body: &[u8],
     content_type: Option<&str>,
     url: &Url,
     cited: &[Cited<'_>],
+    raw_files: &[(Url, Vec<u8>)],
 ) -> Vec<Judged> {
     let mut anchors: Option<AnchorSet> = None;
     let mut text: Option<PageText> = None;
@@ -54,6 +71,21 @@ pub fn judge(
                     page_text(&crate::readable::decode(body, content_type).0)
                 });
                 all_directives(directives, page)
+            }
+            Fragment::Anchor(a) if raw_of(url, &fragment, raw_files).is_some() => {
+                let (ru, raw) = raw_of(url, &fragment, raw_files).expect("checked above");
+                let lines = a.github_lines().is_some();
+                match lines {
+                    true => lines_standing(a, raw),
+                    false => {
+                        match anchor_standing(&fragment, &anchors_for_body(raw, None, &ru), &ru) {
+                            FragmentStanding::Missing { .. } => FragmentStanding::Missing {
+                                reason: missing_reason(a, c.seen_present),
+                            },
+                            s => s,
+                        }
+                    }
+                }
             }
             _ => {
                 let set = anchors.get_or_insert_with(|| anchors_for_body(body, content_type, url));
@@ -82,6 +114,17 @@ pub fn judge(
         });
     }
     out
+}
+
+/// The fetched raw file a fragment of `url` is read from, when it needs one and it was fetched.
+fn raw_of<'r>(
+    url: &Url,
+    fragment: &Fragment,
+    raw_files: &'r [(Url, Vec<u8>)],
+) -> Option<(Url, &'r [u8])> {
+    let ru = raw_file_for(url, fragment)?;
+    let body = raw_files.iter().find(|(u, _)| *u == ru)?;
+    Some((ru, body.1.as_slice()))
 }
 
 /// Every text directive must stand; one that cannot be told makes the whole unknown.
@@ -134,7 +177,66 @@ mod tests {
                 seen_present: *s,
             })
             .collect();
-        judge(PAGE.as_bytes(), Some("text/html"), &url, &cited)
+        judge(PAGE.as_bytes(), Some("text/html"), &url, &cited, &[])
+    }
+
+    #[test]
+    fn github_line_anchors_and_readme_headings_are_read_from_the_raw_file() {
+        let url = Url::parse("https://github.com/o/r/blob/main/src/lib.rs").unwrap();
+        let frags: Vec<String> = ["L3", "L2-L4", "L9", "L10-L20"].map(String::from).to_vec();
+        let needed = raw_files_needed(&url, &frags);
+        assert_eq!(
+            needed,
+            [Url::parse("https://raw.githubusercontent.com/o/r/main/src/lib.rs").unwrap()],
+            "one request per file, whatever the number of anchors"
+        );
+        let raw = (needed[0].clone(), b"a\nb\nc\nd\ne\nf\ng\nh\ni".to_vec());
+        let cited: Vec<Cited<'_>> = frags
+            .iter()
+            .map(|f| Cited {
+                fragment: f,
+                seen_present: false,
+            })
+            .collect();
+        // The page itself (GitHub's HTML) has no line ids: the raw file decides.
+        let j = judge(b"<html></html>", Some("text/html"), &url, &cited, &[raw]);
+        assert_eq!(j[0].standing, FragmentStanding::Present);
+        assert_eq!(j[1].standing, FragmentStanding::Present);
+        assert_eq!(
+            j[2].standing,
+            FragmentStanding::Present,
+            "9 lines, no final newline"
+        );
+        assert!(j[3].standing.is_missing(), "{:?}", j[3].standing);
+        // Without the raw file a line anchor is unknown, never missing.
+        let j = judge(b"<html></html>", Some("text/html"), &url, &cited, &[]);
+        assert!(j
+            .iter()
+            .all(|j| matches!(j.standing, FragmentStanding::Unknown { .. })));
+        // A README's heading, by GitHub's slugs of the raw Markdown.
+        let readme = Url::parse("https://github.com/o/r/blob/main/README.md").unwrap();
+        let frags: Vec<String> = ["getting-started", "gone-section"]
+            .map(String::from)
+            .to_vec();
+        let needed = raw_files_needed(&readme, &frags);
+        assert_eq!(needed.len(), 1);
+        let raw = (
+            needed[0].clone(),
+            b"# Tool\n\n## Getting Started\n\ntext\n".to_vec(),
+        );
+        let cited: Vec<Cited<'_>> = frags
+            .iter()
+            .map(|f| Cited {
+                fragment: f,
+                seen_present: true,
+            })
+            .collect();
+        let j = judge(b"<html></html>", Some("text/html"), &readme, &cited, &[raw]);
+        assert_eq!(j[0].standing, FragmentStanding::Present);
+        assert_eq!(
+            j[1].gone.as_deref(),
+            Some("anchor #gone-section is no longer on the page")
+        );
     }
 
     #[test]
@@ -192,7 +294,8 @@ mod tests {
         fn never_panics(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000),
                         frag in ".{0,80}", seen in proptest::prelude::any::<bool>()) {
             let url = Url::parse("https://github.com/a/b/blob/main/README.md").unwrap();
-            let j = judge(&body, None, &url, &[Cited { fragment: &frag, seen_present: seen }]);
+            let raw = (Url::parse("https://raw.githubusercontent.com/a/b/main/README.md").unwrap(), body.clone());
+            let j = judge(&body, None, &url, &[Cited { fragment: &frag, seen_present: seen }], &[raw]);
             proptest::prop_assert_eq!(j.len(), 1);
         }
     }

@@ -28,7 +28,7 @@ use percent_encoding::percent_decode_str;
 use url::Url;
 
 pub use html::{anchors_of, page_text, PageText};
-pub use slug::{heading_ids, markdown_anchors, SlugStyle};
+pub use slug::{heading_ids, markdown_anchors, post_anchors, PostAnchors, SlugStyle};
 pub use text::text_directive_standing;
 
 /// Ids (and `<a name>`s) kept per page at most; a page with more is judged `Unknown` rather
@@ -132,6 +132,18 @@ impl Anchor {
             }
         };
         (a >= 1 && b >= 1).then_some((a.min(b), a.max(b)))
+    }
+}
+
+impl TextDirective {
+    /// The passage as a quote for `quote::check` (the rule for quoted passages): `start`, or
+    /// `start … end` (an ellipsis stands for the words between, as in a quote). Prefix and
+    /// suffix are context, not part of the passage.
+    pub fn as_quote(&self) -> String {
+        match &self.end {
+            Some(end) => format!("{} \u{2026} {}", self.start, end),
+            None => self.start.clone(),
+        }
     }
 }
 
@@ -283,6 +295,9 @@ pub struct AnchorSet {
     pub fold_case: bool,
     /// The ids came from Markdown headings (a raw `.md` file), not from HTML.
     pub from_markdown: bool,
+    /// The text of headings that have no id in the HTML (a script such as anchor.js may give
+    /// them one), at most a thousand.
+    pub untitled_headings: Vec<String>,
 }
 
 /// Below this many visible characters, a page with scripts is a single-page-app shell.
@@ -494,9 +509,42 @@ pub fn anchor_standing(fragment: &Fragment, set: &AnchorSet, url: &Url) -> Fragm
     if let Some(why) = set.script_built() {
         return FragmentStanding::Unknown { why: why.into() };
     }
+    if let Some(h) = scripted_heading(a, set) {
+        return FragmentStanding::Unknown {
+            why: format!(
+                "#{} is not in the HTML, but a script on the page may give the heading \u{201c}{}\u{201d} that id",
+                excerpt(&a.decoded),
+                excerpt(h)
+            ),
+        };
+    }
     FragmentStanding::Missing {
         reason: missing_reason(a, false),
     }
+}
+
+/// The heading without an id whose slug (as GitHub, Hugo or anchor.js-like scripts make them)
+/// is the anchor, on a page with scripts.
+fn scripted_heading<'a>(a: &Anchor, set: &'a AnchorSet) -> Option<&'a str> {
+    if set.scripts == 0 {
+        return None;
+    }
+    let wanted = a.decoded.to_lowercase();
+    set.untitled_headings
+        .iter()
+        .find(|h| {
+            [
+                SlugStyle::GitHub,
+                SlugStyle::Goldmark,
+                SlugStyle::Blackfriday,
+            ]
+            .iter()
+            .any(|s| {
+                let id = slug::slug(h, *s);
+                id == wanted || id.trim_matches('-') == wanted
+            })
+        })
+        .map(String::as_str)
 }
 
 /// The reason for a missing anchor: "no anchor #x on the page" when it never was there (as

@@ -412,3 +412,102 @@ pub fn markdown_anchors(markdown: &str, style: SlugStyle) -> AnchorSet {
     }
     set
 }
+
+/// Shortcodes and tags known not to make anchors: a post using only these has all its anchors
+/// in its headings, footnotes and HTML.
+const INERT_SHORTCODES: &[&str] = &[
+    "ref",
+    "relref",
+    "figure",
+    "highlight",
+    "youtube",
+    "vimeo",
+    "tweet",
+    "x",
+    "gist",
+    "instagram",
+    "param",
+    "img",
+    "image",
+    "link",
+    "post_url",
+    "raw",
+    "endraw",
+    "highlight",
+    "endhighlight",
+    "comment",
+    "endcomment",
+];
+
+/// The anchors of one post of the blog, as its generator renders it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PostAnchors {
+    pub set: AnchorSet,
+    /// The post uses a shortcode or Liquid tag that may make anchors citewatch cannot see.
+    pub dynamic: bool,
+}
+
+impl PostAnchors {
+    /// Whether the post has this anchor, written or percent-decoded (case as written: a
+    /// browser compares ids exactly).
+    pub fn has(&self, a: &super::Anchor) -> bool {
+        a.candidates().any(|c| self.set.ids.contains(c))
+    }
+}
+
+/// The anchors of a post's text (front matter and all): heading ids by each of `styles` (one
+/// for a known generator; several, any of which counts, when the generator is unknown),
+/// explicit `{#id}`s, ids and `<a name>`s of its HTML, footnote ids (`fn:1`, `fnref:1` and by
+/// label, as Goldmark and kramdown make them), and Hugo's `TableOfContents`.
+pub fn post_anchors(text: &str, html: bool, styles: &[SlugStyle]) -> PostAnchors {
+    let body = crate::post::split(text).body;
+    let mut set = if html {
+        super::anchors_of(body)
+    } else {
+        let mut set = AnchorSet {
+            from_markdown: true,
+            ..AnchorSet::default()
+        };
+        for style in styles {
+            for id in markdown_anchors(body, *style).ids {
+                set.insert(&id);
+            }
+        }
+        let mut n = 0;
+        for ev in Parser::new_ext(body, Options::ENABLE_FOOTNOTES) {
+            if let Event::Start(Tag::FootnoteDefinition(label)) = ev {
+                n += 1;
+                for id in [
+                    format!("fn:{n}"),
+                    format!("fnref:{n}"),
+                    format!("fn:{label}"),
+                    format!("fnref:{label}"),
+                ] {
+                    set.insert(&id);
+                }
+            }
+        }
+        set
+    };
+    set.from_markdown = true;
+    set.insert("TableOfContents");
+    PostAnchors {
+        dynamic: makes_anchors(body),
+        set,
+    }
+}
+
+/// Whether a post's text uses a Hugo shortcode or a Liquid tag outside [`INERT_SHORTCODES`].
+fn makes_anchors(body: &str) -> bool {
+    ["{{<", "{{%", "{%"].iter().any(|open| {
+        body.match_indices(open).any(|(i, _)| {
+            let rest = body.get(i + open.len()..).unwrap_or_default();
+            let name: String = rest
+                .trim_start_matches([' ', '/', '-', '%', '<'])
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+                .collect();
+            !name.is_empty() && !INERT_SHORTCODES.contains(&name.to_ascii_lowercase().as_str())
+        })
+    })
+}

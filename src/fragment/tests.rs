@@ -296,6 +296,28 @@ fn script_built_pages_and_routes_are_unknown() {
     assert!(anchor_on(&page, "https://example.org/", "outro").is_missing());
 }
 
+/// anchor.js and its kin give ids to headings in the browser: a missing anchor that is the
+/// slug of a heading without an id, on a page with scripts, is unknown, never missing.
+#[test]
+fn headings_a_script_may_give_ids_are_unknown() {
+    let text = "words ".repeat(100);
+    let page = |script: &str| {
+        format!("<body><nav id='menu'>menu</nav><h2>Getting Started!</h2><p>{text}</p><h3 id='x'>X</h3>{script}</body>")
+    };
+    let with = page("<script src='anchor.min.js'></script>");
+    let u = "https://example.org/docs";
+    assert!(matches!(
+        anchor_on(&with, u, "getting-started"),
+        FragmentStanding::Unknown { .. }
+    ));
+    assert!(matches!(
+        anchor_on(&with, u, "Getting-Started"),
+        FragmentStanding::Unknown { .. }
+    ));
+    assert!(anchor_on(&with, u, "installation").is_missing());
+    assert!(anchor_on(&page(""), u, "getting-started").is_missing());
+}
+
 #[test]
 fn github_line_anchors_read_the_raw_file() {
     let blob = url("https://github.com/o/r/blob/main/src/lib.rs");
@@ -714,6 +736,20 @@ fn several_directives_must_all_stand() {
     }
 }
 
+/// A text fragment read as a quote stands or falls by the quote rule like the author's quotes.
+#[test]
+fn text_directives_read_as_quotes() {
+    let page = "The slowest follower decides how fast the whole replicated group can commit \
+                its writes, which is why tail latency matters more than the average.";
+    let range = &directives(":~:text=the%20slowest%20follower,can%20commit")[0];
+    assert_eq!(range.as_quote(), "the slowest follower \u{2026} can commit");
+    assert!(!crate::quote::check(&range.as_quote(), page).is_missing());
+    let gone = &directives(":~:text=the%20fastest%20leader%20decides,can%20commit")[0];
+    assert!(crate::quote::check(&gone.as_quote(), page).is_missing());
+    let exact = &directives(":~:text=in-,the%20slowest%20follower,-decides")[0];
+    assert_eq!(exact.as_quote(), "the slowest follower");
+}
+
 #[test]
 fn range_end_must_follow_start() {
     let doc = "<p>end comes first</p><p>then the start</p>";
@@ -728,7 +764,7 @@ fn a_page_of_near_matches_is_bounded() {
     let page = page_text(&html);
     let d = td(None, "a", Some("a"), Some("zzz"));
     let s = text_directive_standing(&d, &page);
-    assert!(!matches!(s, FragmentStanding::Present), "{s:?}");
+    assert!(matches!(s, FragmentStanding::Unknown { .. }), "{s:?}");
 }
 
 // ---------------------------------------------------------------- slugs
@@ -976,6 +1012,8 @@ proptest! {
             let _ = slug(&s, style);
             let _ = heading_ids(&s, style);
             let _ = markdown_anchors(&format!("# {s}\n## {s} {{#x}}\n{s}\n---\n"), style);
+            let _ = post_anchors(&format!("---\n{s}\n---\n# {s}\n{s}[^{s}]\n\n[^{s}]: x\n{{{{< {s} >}}}}"), false, &[style]);
+            let _ = post_anchors(&s, true, &[style]);
         }
     }
 

@@ -62,12 +62,14 @@ pub(crate) fn fold_into(s: &str, out: &mut String) {
             continue;
         }
         if is_mark(gc.get(c)) {
+            // An accent: ignored at primary strength.
             continue;
         }
         if space && !out.is_empty() {
             out.push(' ');
         }
         space = false;
+        // Lowercasing can add a mark (`İ` → `i̇`): dropped too.
         for l in c.to_lowercase() {
             if l == 'ß' {
                 out.push_str("ss");

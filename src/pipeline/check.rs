@@ -111,6 +111,9 @@ struct Finished {
     /// The body read by [`crate::readable`] on the worker that fetched it (not twice, not on
     /// the writer), when it differs from the baseline.
     page: Option<crate::readable::Page>,
+    /// Raw files its cited fragments need (GitHub line anchors, a Markdown file's headings),
+    /// fetched beside the page, one request per file.
+    raw_files: Vec<(Url, Vec<u8>)>,
     checked_at: DateTime<Utc>,
 }
 
@@ -118,8 +121,9 @@ struct Finished {
 struct Known {
     probes: HashMap<String, Probe>,
     quoted: HashSet<i64>,
-    /// Links cited with a `#fragment`: their page's anchors or text are read after the fetch.
-    fragmented: HashSet<i64>,
+    /// Links cited with a `#fragment`, with their fragments: their page's anchors or text are
+    /// read after the fetch.
+    fragmented: HashMap<i64, Vec<String>>,
     cycle: i64,
     /// What is remembered of each site met in this run, read once, kept up to date, and whether
     /// this run changed it (written once at the end of the run).
@@ -130,7 +134,7 @@ impl Known {
     fn new(
         probes: HashMap<String, Probe>,
         quoted: HashSet<i64>,
-        fragmented: HashSet<i64>,
+        fragmented: HashMap<i64, Vec<String>>,
         cycle: i64,
     ) -> Known {
         Known {
@@ -208,7 +212,7 @@ pub async fn check(
         HashMap::new()
     };
     let quoted = run.writer.read(|s| s.quoted_links()).await?;
-    let fragmented = run.writer.read(|s| s.fragmented_links()).await?;
+    let fragmented = run.writer.read(|s| s.cited_fragments()).await?;
     let known = Arc::new(Known::new(probes, quoted, fragmented, cycle));
     let total = links.len();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(
@@ -239,9 +243,11 @@ pub async fn check(
             let stop = stop.clone();
             async move {
                 let url = Url::parse(&link.url).ok();
-                let checked = AssertUnwindSafe(fetch_one(&checker, &link, &stop, &clock))
-                    .catch_unwind()
-                    .await;
+                let fragments = known.fragmented.get(&link.id).map(Vec::as_slice);
+                let checked =
+                    AssertUnwindSafe(fetch_one(&checker, &link, fragments, &stop, &clock))
+                        .catch_unwind()
+                        .await;
                 let finished = match checked {
                     Ok(Some(f)) => f,
                     Ok(None) => return Ok(false),
@@ -254,6 +260,7 @@ pub async fn check(
                             fetched: Fetched::internal(&url, what),
                             snapshot: None,
                             page: None,
+                            raw_files: Vec::new(),
                             checked_at: clock.now(),
                             link,
                         }
@@ -326,6 +333,7 @@ pub async fn check(
 async fn fetch_one(
     checker: &Checker,
     link: &LinkToCheck,
+    fragments: Option<&[String]>,
     stop: &CancellationToken,
     clock: &Arc<dyn Clock>,
 ) -> Option<Finished> {
@@ -334,6 +342,22 @@ async fn fetch_one(
         Err(e) => Fetched::invalid(&link.url, e.to_string()),
     };
     let checked_at = clock.now();
+    // The raw files some fragments are read from (a GitHub line anchor), through the same
+    // checker (guard, pacing, caps): one request per file; a failure leaves them unknown.
+    let mut raw_files = Vec::new();
+    if let (Some(fragments), Ok(r)) = (fragments, fetched.outcome.as_ref()) {
+        if (200..300).contains(&r.status) {
+            for raw in crate::fragment::judge::raw_files_needed(&r.url, fragments) {
+                if let Some(got) = checker.check_unless(&raw, stop).await {
+                    if let Ok(rr) = got.outcome {
+                        if (200..300).contains(&rr.status) {
+                            raw_files.push((raw, rr.body));
+                        }
+                    }
+                }
+            }
+        }
+    }
     // The page is read on this worker (all cores share the work) whenever the body is not the
     // baseline's: the verdict needs it to compare, and on a first check to tell a not-found
     // page. A body identical to the baseline is never parsed.
@@ -381,6 +405,7 @@ async fn fetch_one(
         fetched,
         snapshot,
         page,
+        raw_files,
         checked_at,
     })
 }
@@ -661,6 +686,7 @@ fn judge_safely_with(
                 fetched: Fetched::internal(&f.fetched.url, what),
                 snapshot: None,
                 page: None,
+                raw_files: Vec::new(),
                 checked_at: f.checked_at,
             };
             let v = classify::classify(&failed.fetched, &classify::Context::default());
@@ -707,7 +733,7 @@ fn judge(reads: &Reads<'_>, f: &Finished, known: &Known) -> Result<CheckRecord, 
         quotes: &quotes,
     });
     // The places citations point at inside the page: read from the body already fetched.
-    let fragments = if known.fragmented.contains(&f.link.id) {
+    let fragments = if known.fragmented.contains_key(&f.link.id) {
         judge_fragments(reads, f)?
     } else {
         Vec::new()
@@ -760,21 +786,12 @@ fn judge_fragments(
         r.header("content-type"),
         &r.url,
         &cited,
+        &f.raw_files,
     ))
 }
 
 fn record_for(f: &Finished, v: &Verdict, cycle: i64) -> CheckRecord {
-    let redirects_json = if f.fetched.hops.is_empty() {
-        None
-    } else {
-        let hops: Vec<serde_json::Value> = f
-            .fetched
-            .hops
-            .iter()
-            .map(|h| serde_json::json!({"url": h.url.as_str(), "status": h.status, "location": h.location}))
-            .collect();
-        serde_json::to_string(&hops).ok()
-    };
+    let redirects = crate::fetch::Redirects::of(&f.fetched.hops);
     // The baseline is the first archived answer that was fine: what the author saw when citing.
     let set_baseline =
         f.link.baseline.is_none() && matches!(v.state, State::Ok | State::Redirected);
@@ -784,7 +801,7 @@ fn record_for(f: &Finished, v: &Verdict, cycle: i64) -> CheckRecord {
         state: v.state,
         http_status: v.http_status,
         final_url: v.final_url.as_ref().map(|u| u.to_string()),
-        redirects_json,
+        redirects,
         error: v.error.clone(),
         elapsed_ms: f.fetched.elapsed.as_millis() as u64,
         attempts: f.fetched.attempts,
@@ -848,12 +865,13 @@ mod tests {
                     fetched: Fetched::internal(&url, "placeholder".into()),
                     snapshot: None,
                     page: None,
+                    raw_files: Vec::new(),
                     checked_at: now,
                     link,
                 }
             })
             .collect();
-        let known = Known::new(HashMap::new(), HashSet::new(), HashSet::new(), cycle);
+        let known = Known::new(HashMap::new(), HashSet::new(), HashMap::new(), cycle);
         let conf = Confirming {
             cycle,
             settings: confirm::Settings {

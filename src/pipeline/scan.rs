@@ -7,11 +7,13 @@
 //! files a post cites are checked on disk, both without the network.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use url::Url;
 
 use crate::config::{CheckConfig, Config, SourceConfig};
+use crate::fragment::PostAnchors;
 use crate::site::{self, load::Layout, View};
 use crate::source::{self, FileProblem};
 use crate::store::{
@@ -102,6 +104,8 @@ pub struct OpenSource {
     pub view: View,
     /// Its post files, sorted by path.
     pub files: Vec<source::PostFile>,
+    /// The folder the site's paths are relative to (where a referenced post is read from).
+    pub files_root: std::path::PathBuf,
     /// The fingerprint of the settings that change what a post yields (see [`post_hash`]).
     pub settings: String,
     /// Problems met placing and listing it: a bad site config, folders that cannot be listed.
@@ -148,11 +152,13 @@ pub fn open_source(src: &SourceConfig, check: &CheckConfig) -> Result<OpenSource
     let listing = site::load::list_files(&layout.files_root);
     let posts: Vec<String> = files.iter().map(|f| f.rel_path.clone()).collect();
     let listing_fp = files_fingerprint(&listing, &files);
+    let files_root = layout.files_root.clone();
     let view = View::new(src, layout, &listing, &posts);
     Ok(OpenSource {
         key,
         view,
         files,
+        files_root,
         settings,
         problems,
         site: site_line,
@@ -180,6 +186,7 @@ fn scan_source(
         key,
         view,
         files,
+        files_root,
         settings,
         problems,
         site,
@@ -224,6 +231,11 @@ fn scan_source(
         stamps: &stamps,
         view: &view,
         reread: &reread,
+        other_posts: OtherPosts {
+            root: &files_root,
+            view: &view,
+            read: Default::default(),
+        },
     };
     // Reading and extracting (all cores) overlaps with writing (one thread owns the store):
     // the writer commits batch k while batch k+1 is extracted.
@@ -322,6 +334,33 @@ struct ReadJob<'a> {
     view: &'a View,
     /// Posts whose references must be resolved again, even if their bytes did not change.
     reread: &'a HashSet<String>,
+    other_posts: OtherPosts<'a>,
+}
+
+/// The anchors of the posts that other posts reference with a fragment: each read once per
+/// scan, on whichever thread asks first.
+struct OtherPosts<'a> {
+    root: &'a std::path::Path,
+    view: &'a View,
+    read: std::sync::Mutex<HashMap<String, Option<Arc<PostAnchors>>>>,
+}
+
+impl OtherPosts<'_> {
+    fn anchors(&self, files_path: &str) -> Option<Arc<PostAnchors>> {
+        if let Some(known) = self.read.lock().ok()?.get(files_path) {
+            return known.clone();
+        }
+        // Read outside the lock: another thread may read the same post meanwhile, to the same
+        // result.
+        let anchors = source::read_under(self.root, files_path)
+            .ok()
+            .map(|text| Arc::new(self.view.post_anchors(files_path, &text.text)));
+        self.read
+            .lock()
+            .ok()?
+            .insert(files_path.to_string(), anchors.clone());
+        anchors
+    }
 }
 
 impl ReadJob<'_> {
@@ -344,7 +383,9 @@ impl ReadJob<'_> {
         }
         let (post, citations, mut warnings) =
             self.view
-                .post_citations(self.check, &file.rel_path, file.format, &text);
+                .post_citations(self.check, &file.rel_path, file.format, &text, &|p| {
+                    self.other_posts.anchors(p)
+                });
         if text.lossy {
             warnings.insert(
                 0,
@@ -498,8 +539,10 @@ mod tests {
         assert!(!l.keys().any(|k| k.contains("template.example.org")));
         let bundle = "post:content/posts/2020-07-27-mysql-transactions/index.md";
         assert_eq!(state(&l, bundle), State::Ok);
-        // By file name, by path from the content root, and with an anchor.
-        assert_eq!(l[bundle].2.len(), 3, "{:?}", l[bundle].2);
+        // By file name and by path from the content root; with an anchor, a link of its own
+        // (the anchor is judged per citation).
+        assert_eq!(l[bundle].2.len(), 2, "{:?}", l[bundle].2);
+        assert_eq!(state(&l, &format!("{bundle}#isolation")), State::Ok);
         assert_eq!(state(&l, "post:content/about.md"), State::Ok);
         assert_eq!(state(&l, "post:2001-01-01-never-written.md"), State::Broken);
         // Bundle resources at the address the site publishes them at, judged on disk.
@@ -538,6 +581,123 @@ mod tests {
         let (a, b) = c.span.unwrap();
         let bytes = std::fs::read(site("hugo").join(&c.post)).unwrap();
         assert_eq!(&bytes[a as usize..b as usize], b"chart.gif");
+    }
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    /// Anchors inside the blog, offline: a link to a place in the same post and a reference to
+    /// another post's heading, judged against the ids Hugo's Goldmark makes (and `{#id}`s,
+    /// footnotes, HTML ids); a missing one is broken with its reason, per citation; one that a
+    /// shortcode may make is not judged.
+    #[test]
+    fn in_blog_anchors_hugo() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "hugo.toml",
+            "baseURL = \"https://blog.example.org/\"\n",
+        );
+        write(
+            root,
+            "content/posts/a/index.md",
+            "---\ntitle: A\n---\n## The Method\n\n## Größe & Café {#custom}\n\n\
+             Text[^note] and <a id=\"raw-html\"></a>.\n\n\
+             [below](#the-method) [custom](#custom) [html](#raw-html) [note](#fn:1) \
+             [encoded](#gr%C3%B6%C3%9Fe--caf%C3%A9) [gone](#the-methods) [case](#The-Method)\n\n\
+             See {{< relref \"b.md#section-two\" >}} and {{< relref \"b.md#nope\" >}} and \
+             {{< relref \"c.md#made-by-shortcode\" >}}.\n\n[^note]: A footnote.\n",
+        );
+        write(
+            root,
+            "content/posts/b.md",
+            "---\ntitle: B\n---\n# One\n\n## Section Two\n\nx [up](#one)\n",
+        );
+        write(
+            root,
+            "content/posts/c.md",
+            "---\ntitle: C\n---\n{{< toc-anchor \"made-by-shortcode\" >}}\n# C\n",
+        );
+        let s = scan_sources(vec![SourceConfig::bare(root.to_path_buf())]);
+        let l = links(&s.store);
+        let a = "post:content/posts/a/index.md";
+        for ok in ["the-method", "custom", "raw-html", "fn:1"] {
+            assert_eq!(state(&l, &format!("{a}#{ok}")), State::Ok, "#{ok}");
+        }
+        assert_eq!(state(&l, "post:content/posts/b.md#one"), State::Ok);
+        // Goldmark drops '&' and keeps the two spaces around it as "--"; a custom id wins, so
+        // the generated one is not there.
+        assert_eq!(
+            state(&l, &format!("{a}#gr%C3%B6%C3%9Fe--caf%C3%A9")),
+            State::Broken
+        );
+        for (frag, post) in [
+            ("the-methods", "content/posts/a/index.md"),
+            ("The-Method", "content/posts/a/index.md"),
+        ] {
+            let (st, reason, cites) = &l[&format!("{a}#{frag}")];
+            assert_eq!(*st, State::Broken, "#{frag}");
+            assert_eq!(
+                reason.as_deref(),
+                Some(format!("no anchor #{frag} in {post}").as_str())
+            );
+            assert_eq!(cites.len(), 1);
+            assert_eq!(cites[0].fragment.as_deref(), Some(frag));
+        }
+        let b = "post:content/posts/b.md";
+        assert_eq!(state(&l, &format!("{b}#section-two")), State::Ok);
+        assert_eq!(state(&l, &format!("{b}#nope")), State::Broken);
+        assert_eq!(
+            l[&format!("{b}#nope")].1.as_deref(),
+            Some("no anchor #nope in content/posts/b.md")
+        );
+        assert_eq!(
+            state(&l, "post:content/posts/c.md#made-by-shortcode"),
+            State::Skipped
+        );
+    }
+
+    /// Jekyll: kramdown's GFM ids (Jekyll's default), `post_url` with a fragment.
+    #[test]
+    fn in_blog_anchors_jekyll() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "_config.yml", "url: https://j.example.org\n");
+        write(
+            root,
+            "_posts/2020-01-01-a.md",
+            "---\ntitle: A\n---\n## Hello World!\n\n## Hello World!\n\n## Use `snake_case` here\n\n## One\tTwo\n\n\
+             [x](#hello-world) [y](#hello-world-1) [z](#use-snake_case-here) [w](#hello-world-2) \
+             [t](#one-two)\n\n\
+             [b]({% post_url 2020-01-02-b %}#part-one) [c]({% post_url 2020-01-02-b %}#part-three)\n",
+        );
+        write(
+            root,
+            "_posts/2020-01-02-b.md",
+            "---\ntitle: B\n---\n# Part One\n\ntext\n",
+        );
+        let s = scan_sources(vec![SourceConfig::bare(root.to_path_buf())]);
+        let l = links(&s.store);
+        let a = "post:_posts/2020-01-01-a.md";
+        // kramdown turns a tab into '-' where Goldmark drops it.
+        for ok in [
+            "hello-world",
+            "hello-world-1",
+            "use-snake_case-here",
+            "one-two",
+        ] {
+            assert_eq!(state(&l, &format!("{a}#{ok}")), State::Ok, "#{ok}");
+        }
+        assert_eq!(state(&l, &format!("{a}#hello-world-2")), State::Broken);
+        assert_eq!(state(&l, "post:_posts/2020-01-02-b.md#part-one"), State::Ok);
+        assert_eq!(
+            state(&l, "post:_posts/2020-01-02-b.md#part-three"),
+            State::Broken
+        );
     }
 
     /// The same site read from `content/posts`: references to pages outside the source still

@@ -15,15 +15,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use super::view::{state_index, WeekCounts};
 use crate::state::State;
 
-/// One check as the history needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckEvent {
-    pub id: i64,
-    pub link_id: i64,
-    pub checked_at: DateTime<Utc>,
-    pub state: State,
-    pub elapsed_ms: u64,
-}
+pub use crate::view::CheckEvent;
 
 /// Upper bounds of the check-duration histogram, in seconds (Prometheus `le`).
 pub const DURATION_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];

@@ -214,7 +214,7 @@ pub fn link(p: &LinkPage) -> String {
                 None => Value::Null,
                 Some((at, hops)) => json!({
                     "checked_at": at,
-                    "hops": hops.iter().map(|h| json!({"url": h.url, "status": h.status, "location": h.location})).collect::<Vec<_>>(),
+                    "hops": hops.to_value(),
                 }),
             },
         );
@@ -307,6 +307,7 @@ mod tests {
             "as_cited",
             "latest_snapshot",
             "transitions",
+            "unverified",
             "redirects",
             "diff",
         ];

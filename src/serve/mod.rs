@@ -21,7 +21,8 @@ pub mod metrics;
 pub mod page;
 mod routes;
 pub mod sandbox;
-pub mod view;
+/// The dashboard's view values live in the model layer ([`crate::view`]): the store fills them.
+pub use crate::view;
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};

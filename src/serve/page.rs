@@ -751,11 +751,11 @@ pub fn link(p: &LinkPage, ctx: Ctx<'_>) -> String {
                 table.stack {
                     thead { tr { th.num { "Status" } th { "URL" } th { "Location" } } }
                     tbody {
-                        @for h in hops {
+                        @for h in hops.hops() {
                             tr {
-                                td.num data-label="Status" { @if let Some(s) = h.status { (s) } }
-                                td.url data-label="URL" { (h.url) }
-                                td.url data-label="Location" { (h.location.as_deref().unwrap_or("")) }
+                                td.num data-label="Status" { (h.status) }
+                                td.url data-label="URL" { (h.url.as_str()) }
+                                td.url data-label="Location" { (h.location) }
                             }
                         }
                     }

@@ -494,15 +494,7 @@ async fn link(State(d): Dash, Path(id): Path<String>, RawQuery(q): RawQuery) -> 
                 };
                 if let (Some(b), Some(l)) = (&page.baseline, &page.latest) {
                     if b.hash != l.hash {
-                        let r = s.reads();
-                        let old = r.snapshot_text(&b.hash)?.unwrap_or_default();
-                        let new = r.snapshot_text(&l.hash)?.unwrap_or_default();
-                        // Scraped text is data: control characters are neutralised, as
-                        // `citewatch diff` does.
-                        page.diff = Some(crate::diff::word_diff(
-                            &crate::text::sanitize_block(&old),
-                            &crate::text::sanitize_block(&new),
-                        ));
+                        page.diff = Some(s.reads().text_diff(&b.hash, &l.hash)?);
                     }
                 }
                 Ok(Some(page))

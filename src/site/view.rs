@@ -7,12 +7,14 @@
 //! citewatch's own config sets (`base_url`, `permalink`) wins over the site's config.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use url::Url;
 
 use super::{hugo, jekyll, load::Layout, Local, SiteConfig};
 use crate::config::{CheckConfig, SourceConfig};
 use crate::extract::{self, CitationKind, RawCitation, RefStyle};
+use crate::fragment::{self, Anchor, Fragment, PostAnchors, SlugStyle};
 use crate::normalize::{self, Target};
 use crate::rows::CitationRecord;
 use crate::site;
@@ -26,6 +28,10 @@ pub struct PostFacts {
     pub draft: bool,
     pub url: Option<Url>,
 }
+
+/// The anchors of another post of the site, by its path under the files root: read by the
+/// scan (a shell) with [`View::post_anchors`], `None` when the file cannot be read.
+pub type OtherPost<'a> = &'a (dyn Fn(&str) -> Option<Arc<PostAnchors>> + Sync);
 
 /// What a source's posts are read against: its site (if any), its files and the settings that
 /// win over the site's. Built once per source; pure to use.
@@ -119,6 +125,36 @@ impl View {
             jekyll_posts,
             known: posts.iter().cloned().collect(),
         }
+    }
+
+    /// The heading-id rules of this source's generator: Hugo's Goldmark (`github` ids, Hugo's
+    /// default), Jekyll's kramdown with GFM input (Jekyll's default); without a known site,
+    /// any of those and GitHub's, so an anchor that any of them would make is not reported.
+    fn slug_styles(&self) -> &'static [SlugStyle] {
+        match &self.config {
+            Some(SiteConfig::Hugo(_)) => &[SlugStyle::Goldmark],
+            Some(SiteConfig::Jekyll(_)) => &[SlugStyle::KramdownGfm],
+            None => &[
+                SlugStyle::Goldmark,
+                SlugStyle::KramdownGfm,
+                SlugStyle::GitHub,
+            ],
+        }
+    }
+
+    /// The anchors of a post's text (a file under the files root at `files_path`), as this
+    /// source's generator renders it.
+    pub fn post_anchors(&self, files_path: &str, text: &str) -> PostAnchors {
+        let html = files_path
+            .rsplit('.')
+            .next()
+            .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+        fragment::post_anchors(text, html, self.slug_styles())
+    }
+
+    /// A post's path under the files root.
+    pub fn files_path_of(&self, rel_path: &str) -> String {
+        self.files_path(rel_path)
     }
 
     /// What extraction is told for this source's posts.
@@ -290,6 +326,7 @@ impl View {
         rel_path: &str,
         format: extract::Format,
         text: &PostText,
+        other_post: OtherPost<'_>,
     ) -> (PostFacts, Vec<CitationRecord>, Vec<String>) {
         let extracted = extract::extract(format, &text.text, &self.options);
         let front = &extracted.front;
@@ -339,9 +376,32 @@ impl View {
             })
         };
         let mut out = Vec::with_capacity(extracted.citations.len());
+        // This post's own anchors, read once when a citation points into the post itself.
+        let own = std::cell::OnceCell::new();
+        let shown = self.source_relative(&files_path);
         for c in &extracted.citations {
-            let (link, fragment, static_verdict) = if c.kind == CitationKind::PostRef {
-                self.reference(c, rel_path, &files_path)
+            let in_post = c
+                .target
+                .trim()
+                .strip_prefix('#')
+                .filter(|_| c.kind != CitationKind::PostRef)
+                .map(fragment::parse);
+            let (link, fragment, static_verdict) = if let Some(Fragment::Anchor(a)) = in_post {
+                let anchors = own.get_or_init(|| {
+                    fragment::post_anchors(
+                        &text.text,
+                        format == extract::Format::Html,
+                        self.slug_styles(),
+                    )
+                });
+                (
+                    format!("post:{shown}#{}", a.raw),
+                    Some(a.raw.clone()),
+                    Some(anchor_verdict(&a, Some(anchors), &shown)),
+                )
+            } else if c.kind == CitationKind::PostRef {
+                let (link, fragment, verdict) = self.reference(c, rel_path, &files_path);
+                self.reference_anchor(link, fragment, verdict, other_post)
             } else if ctx.post_url.is_none() && ctx.base_url.is_none() && is_relative(&c.target) {
                 // No address to resolve against: a file beside the post can still be checked.
                 match site::local_file(&c.target, None, &local_ctx) {
@@ -389,11 +449,59 @@ impl View {
     }
 }
 
+impl View {
+    /// A reference to another post with a fragment, checked against that post's anchors: the
+    /// link becomes `post:PATH#fragment` (two posts citing different anchors of one post are
+    /// judged apart), ok when the anchor is there, broken when it is not.
+    fn reference_anchor(
+        &self,
+        link: String,
+        fragment: Option<String>,
+        verdict: Option<(State, String)>,
+        other_post: OtherPost<'_>,
+    ) -> (String, Option<String>, Option<(State, String)>) {
+        let (Some(f), Some((State::Ok, _))) = (&fragment, &verdict) else {
+            return (link, fragment, verdict);
+        };
+        let Some(target) = link.strip_prefix("post:") else {
+            return (link, fragment, verdict);
+        };
+        let Fragment::Anchor(a) = fragment::parse(f) else {
+            return (link, fragment, verdict);
+        };
+        let files_path = self.files_path(target);
+        let anchors = other_post(&files_path);
+        let verdict = anchor_verdict(&a, anchors.as_deref(), target);
+        (format!("{link}#{}", a.raw), fragment, Some(verdict))
+    }
+}
+
+/// The verdict on an anchor of a post of the blog: ok when the post has it; broken ("no anchor
+/// #x in POST") when it has not; skipped, never broken, when the post uses a shortcode that may
+/// make anchors or could not be read.
+fn anchor_verdict(a: &Anchor, anchors: Option<&PostAnchors>, post: &str) -> (State, String) {
+    let shown = &a.decoded;
+    match anchors {
+        Some(p) if p.has(a) => (State::Ok, format!("anchor #{shown} in {post}")),
+        Some(p) if !p.dynamic => (State::Broken, format!("no anchor #{shown} in {post}")),
+        Some(_) => (
+            State::Skipped,
+            format!(
+                "anchor #{shown} is not a heading of {post}; a shortcode may make it (not checked)"
+            ),
+        ),
+        None => (
+            State::Skipped,
+            format!("the anchors of {post} could not be read; #{shown} not checked"),
+        ),
+    }
+}
+
 /// The verdict on a link to an archived copy (`https://web.archive.org/web/<timestamp>/<url>`,
 /// as `citewatch fix` writes them): a capture is a fixed page, so it is never fetched as if it
 /// were a live one that could rot or drift.
 fn archived_copy(url: &str) -> Option<(State, String)> {
-    let copy = crate::fix::copy::parse(url)?;
+    let copy = crate::archived::parse(url)?;
     let when = copy
         .date()
         .map(|d| d.to_string())

@@ -93,14 +93,18 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Links cited with a `#fragment` by a present post.
-    pub fn fragmented_links(&self) -> Result<std::collections::HashSet<i64>> {
+    /// The fragments present posts cite each link with (links without any are left out).
+    pub fn cited_fragments(&self) -> Result<HashMap<i64, Vec<String>>> {
         let mut stmt = self.conn.prepare(
-            "SELECT DISTINCT c.link_id FROM citations c JOIN posts p ON p.id = c.post_id
+            "SELECT DISTINCT c.link_id, c.fragment FROM citations c JOIN posts p ON p.id = c.post_id
              WHERE c.fragment IS NOT NULL AND c.fragment <> '' AND p.present = 1",
         )?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+        for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
+            let (link, fragment) = row?;
+            out.entry(link).or_default().push(fragment);
+        }
+        Ok(out)
     }
 
     /// Good, cited links never sent to Save Page Now.

@@ -217,7 +217,7 @@ pub(super) fn write_check(tx: &Transaction<'_>, rec: &CheckRecord) -> Result<Cur
         rec.state.as_str(),
         rec.http_status,
         rec.final_url,
-        rec.redirects_json,
+        rec.redirects.as_ref().map(crate::fetch::Redirects::to_json),
         rec.error,
         rec.elapsed_ms as i64,
         rec.attempts,

@@ -61,6 +61,18 @@ impl Reads<'_> {
         Ok(self.readable_text(hash)?.map(|(_, text, _)| text))
     }
 
+    /// The word diff between two archived pages' readable text, as `citewatch diff` prints it and
+    /// the dashboard shows it (the baseline → latest diff of both). Scraped text is data:
+    /// control characters are neutralised before anyone renders it.
+    pub fn text_diff(&self, old: &str, new: &str) -> Result<Vec<crate::diff::DiffOp>> {
+        let old = self.snapshot_text(old)?.unwrap_or_default();
+        let new = self.snapshot_text(new)?.unwrap_or_default();
+        Ok(crate::diff::word_diff(
+            &crate::text::sanitize_block(&old),
+            &crate::text::sanitize_block(&new),
+        ))
+    }
+
     /// The fragments present posts cite a link with, once each, and whether any check found each.
     pub fn fragments(&self, link_id: i64) -> Result<Vec<(String, bool)>> {
         let mut stmt = self.conn.prepare_cached(

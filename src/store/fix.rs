@@ -43,13 +43,7 @@ pub struct FixLink {
 }
 
 /// One recorded check, for deciding redirects.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FixCheck {
-    pub checked_at: DateTime<Utc>,
-    pub state: State,
-    pub final_url: Option<String>,
-    pub redirects_json: Option<String>,
-}
+pub use crate::rows::RecordedCheck as FixCheck;
 
 /// States a repair may answer.
 const WORTH: &str = "('redirected', 'broken', 'soft_404', 'changed')";
@@ -136,7 +130,9 @@ impl Store {
                 checked_at: parse_ts(&r.get::<_, String>(0)?),
                 state: state_col(&r.get::<_, String>(1)?),
                 final_url: r.get(2)?,
-                redirects_json: r.get(3)?,
+                redirects: r
+                    .get::<_, Option<String>>(3)?
+                    .and_then(|s| crate::fetch::Redirects::from_json(&s)),
             })
         })?;
         let mut out: Vec<FixCheck> = rows.collect::<rusqlite::Result<_>>()?;

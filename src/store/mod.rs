@@ -88,11 +88,7 @@ pub fn ts(t: DateTime<Utc>) -> String {
 }
 
 /// Parses a stored time; a damaged value reads as the epoch rather than failing a query.
-pub fn parse_ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
-}
+pub use crate::rows::parse_time as parse_ts;
 
 /// The migration blocks of `schema.sql`, numbered from 1. A block starts at a line that is
 /// exactly `-- migration N`.

@@ -179,7 +179,9 @@ pub(super) fn check_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckRow> {
         state: state_col(&r.get::<_, String>(2)?),
         http_status: status_col(r, 3)?,
         final_url: r.get(4)?,
-        redirects_json: r.get(5)?,
+        redirects: r
+            .get::<_, Option<String>>(5)?
+            .and_then(|s| crate::fetch::Redirects::from_json(&s)),
         error: r.get(6)?,
         elapsed_ms: r.get::<_, i64>(7)?.max(0) as u64,
         attempts: r.get::<_, i64>(8)?.max(0) as u32,

@@ -11,11 +11,11 @@ use rusqlite::types::Value as Sql;
 use super::alerts::{alert_row, ALERT_COLUMNS};
 use super::query::{check_row, status_row, CHECK_COLUMNS, STATUS_COLUMNS};
 use super::*;
-use crate::serve::history::CheckEvent;
-use crate::serve::view::{
-    count_array, CitedBy, Hop, LastCycle, LinkFilter, LinkPage, LinkRow, LinkSnapshot, LinkSort,
+use crate::view::CheckEvent;
+use crate::view::{
+    count_array, CitedBy, LastCycle, LinkFilter, LinkPage, LinkRow, LinkSnapshot, LinkSort,
     MetricsFacts, PageReq, Paged, PostCitation, PostInfo, PostSort, PostSummary, SnapshotInfo,
-    TimelineCheck, Transition, ROTTED, TIMELINE_CHECKS,
+    TimelineCheck, Transition, TIMELINE_CHECKS,
 };
 
 /// Transitions shown at most (the most recent): a link that flaps daily for years has thousands.
@@ -52,7 +52,7 @@ fn after_prefix(prefix: &str) -> String {
 }
 
 fn rotted_list() -> String {
-    ROTTED
+    State::ROTTED
         .iter()
         .map(|s| format!("'{}'", s.as_str()))
         .collect::<Vec<_>>()
@@ -316,7 +316,7 @@ impl Store {
             let (id, state, n) = row?;
             if let Some(p) = posts.get_mut(&id) {
                 p.citations += n;
-                if ROTTED.contains(&state) {
+                if state.is_rotted() {
                     p.rotted += n;
                 }
                 p.counts.push((state, n));
@@ -590,7 +590,9 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let redirects = redirects.map(|(at, json)| (at, hops(&json)));
+        let redirects = redirects.and_then(|(at, json)| {
+            crate::fetch::Redirects::from_json(&json).map(|chain| (at, chain))
+        });
         Ok(Some(LinkPage {
             status,
             cited_by,
@@ -763,18 +765,6 @@ impl Store {
     }
 }
 
-/// A stored redirect chain (`[{url, status, location}]`); a damaged one reads as empty.
-fn hops(json: &str) -> Vec<Hop> {
-    let v: Vec<serde_json::Value> = serde_json::from_str(json).unwrap_or_default();
-    v.iter()
-        .map(|h| Hop {
-            url: h["url"].as_str().unwrap_or("").to_string(),
-            status: h["status"].as_u64().and_then(|s| u16::try_from(s).ok()),
-            location: h["location"].as_str().map(str::to_string),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -791,13 +781,5 @@ mod tests {
         let inside = |u: &str| u >= "https://a.org/" && u < after_prefix("https://a.org/").as_str();
         assert!(inside("https://a.org/x"));
         assert!(!inside("https://a.org.evil/") && !inside("https://a.orgx/"));
-    }
-
-    #[test]
-    fn redirect_chains_parse_or_read_empty() {
-        let h = hops(r#"[{"url":"http://a/","status":301,"location":"https://a/"}]"#);
-        assert_eq!(h[0].status, Some(301));
-        assert_eq!(h[0].location.as_deref(), Some("https://a/"));
-        assert!(hops("not json").is_empty());
     }
 }

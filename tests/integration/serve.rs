@@ -303,7 +303,7 @@ fn record(store: &mut Store, link: i64, c: Check<'_>) {
             state: c.state,
             http_status: c.status,
             final_url: c.final_url.map(str::to_string),
-            redirects_json: c.redirects.map(str::to_string),
+            redirects: c.redirects.and_then(citewatch::fetch::Redirects::from_json),
             error: c.error.map(str::to_string),
             elapsed_ms: 120,
             attempts: 1,

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 /// Modules of the pure core (a file, or a folder of files). Values in, values out.
 const CORE: &[&str] = &[
     "alert/mod.rs",
+    "archived",
     "classify",
     "confirm",
     "diff",
     "drift",
     "extract",
     "fetch",
-    "fix/copy.rs",
     "fix/diff.rs",
     "fix/plan.rs",
     "fix/redirect.rs",
@@ -28,18 +28,19 @@ const CORE: &[&str] = &[
     "report",
     "rows",
     "schedule",
+    "settings",
     "serve/chart.rs",
     "serve/history.rs",
     "serve/json.rs",
     "serve/metrics.rs",
     "serve/page.rs",
     "serve/sandbox.rs",
-    "serve/view.rs",
     "site",
     "snapshot",
     "state",
     "text",
     "verdict",
+    "view",
 ];
 
 /// Shells (each owns one kind of I/O), sequencing (`pipeline`, `daemon`) and the binary's files.
@@ -105,12 +106,12 @@ const FORBIDDEN_STD: &[&str] = &[
 /// Clock readings however they are spelled.
 const FORBIDDEN_CALLS: &[&str] = &["Utc::now", "Local::now", "Instant::now", "SystemTime::now"];
 
-fn src() -> PathBuf {
+pub fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
 /// Every `.rs` file under `src/`, as a path relative to it.
-fn files() -> Vec<String> {
+pub fn files() -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![src()];
     while let Some(dir) = stack.pop() {
@@ -146,7 +147,7 @@ fn is_core(rel: &str) -> bool {
 
 /// The code of a file without comments, string and char literals, and test modules (an inline
 /// `#[cfg(test)] mod … { … }` block, wherever it is; test files such as `extract/tests.rs`).
-fn code_of(text: &str) -> String {
+pub fn code_of(text: &str) -> String {
     let b = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -252,7 +253,7 @@ fn strip_test_modules(code: &str) -> String {
 
 /// Every path a `use` statement names, braces expanded: `use std::{fs, io::Read};` gives
 /// `std::fs` and `std::io::Read`.
-fn use_paths(code: &str) -> Vec<String> {
+pub fn use_paths(code: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = code;
     while let Some(at) = find_word(rest, "use") {
@@ -280,7 +281,11 @@ fn find_word(hay: &str, word: &str) -> Option<usize> {
 }
 
 fn expand(prefix: &str, tree: &str, out: &mut Vec<String>) {
-    let tree: String = tree.chars().filter(|c| !c.is_whitespace()).collect();
+    // `a as b` keeps its path `a`: mark the rename before whitespace goes.
+    let renamed = regex::Regex::new(r"\s+as\s+")
+        .unwrap()
+        .replace_all(tree, "@");
+    let tree: String = renamed.chars().filter(|c| !c.is_whitespace()).collect();
     let join = |p: &str, s: &str| {
         if p.is_empty() {
             s.to_string()
@@ -291,7 +296,7 @@ fn expand(prefix: &str, tree: &str, out: &mut Vec<String>) {
     match tree.find('{') {
         None => {
             for part in tree.split(',').filter(|p| !p.is_empty()) {
-                let part = part.split(" as ").next().unwrap_or(part);
+                let part = part.split('@').next().unwrap_or(part);
                 let part = part.strip_suffix("::self").unwrap_or(part);
                 out.push(
                     join(prefix, if part == "self" { "" } else { part })
@@ -323,7 +328,7 @@ fn expand(prefix: &str, tree: &str, out: &mut Vec<String>) {
 }
 
 /// Every path written in the code itself (`std::fs::read(...)`, `crate::store::ts(...)`).
-fn inline_paths(code: &str) -> Vec<String> {
+pub fn inline_paths(code: &str) -> Vec<String> {
     let re = regex::Regex::new(r"\b[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)+").unwrap();
     re.find_iter(code).map(|m| m.as_str().to_string()).collect()
 }

@@ -42,8 +42,8 @@ fn moved(url: &str, to: &str) -> Link {
             checked_at: at(d),
             state: State::Redirected,
             final_url: Some(to.into()),
-            redirects_json: Some(
-                serde_json::json!([{"url": url, "status": 301, "location": to}]).to_string(),
+            redirects: crate::fetch::Redirects::from_json(
+                &serde_json::json!([{"url": url, "status": 301, "location": to}]).to_string(),
             ),
         })
         .collect();

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::rows::{AlertRow, CheckRow, StatusRow};
 use crate::state::State;
@@ -14,15 +14,8 @@ pub const PER_PAGE: u32 = 50;
 /// The most rows one page may hold.
 pub const MAX_PER_PAGE: u32 = 500;
 
-/// The states in which a citation has rotted (the README's four ways): gone, moved, rewritten,
-/// turned into a not-found page. `error` may pass and `blocked` is the site's choice: neither is
-/// rot.
-pub const ROTTED: [State; 4] = [
-    State::Broken,
-    State::Redirected,
-    State::Changed,
-    State::Soft404,
-];
+/// The states in which a citation has rotted: [`State::ROTTED`], the one list.
+pub const ROTTED: [State; 4] = State::ROTTED;
 
 /// Which page of a list: 1-based, with its size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -314,14 +307,6 @@ pub struct TimelineCheck {
     pub elapsed_ms: u64,
 }
 
-/// One hop of a redirect chain, as the checker records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hop {
-    pub url: String,
-    pub status: Option<u16>,
-    pub location: Option<String>,
-}
-
 /// A link's page.
 #[derive(Debug, Clone)]
 pub struct LinkPage {
@@ -341,7 +326,7 @@ pub struct LinkPage {
     /// The most recent checks, newest first, for the table under the timeline.
     pub recent: Vec<CheckRow>,
     /// The redirect chain of the latest check that was redirected, with its time.
-    pub redirects: Option<(String, Vec<Hop>)>,
+    pub redirects: Option<(String, crate::fetch::Redirects)>,
     /// The word diff from the baseline's text to the latest snapshot's, when they differ.
     pub diff: Option<Vec<crate::diff::DiffOp>>,
 }
@@ -453,4 +438,14 @@ mod tests {
         assert_eq!(a[state_index(State::Ok)], 5);
         assert_eq!(a.iter().sum::<u64>(), 7);
     }
+}
+
+/// One check as the history needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckEvent {
+    pub id: i64,
+    pub link_id: i64,
+    pub checked_at: DateTime<Utc>,
+    pub state: State,
+    pub elapsed_ms: u64,
 }
