@@ -19,6 +19,8 @@ const TEN_MIB: usize = 10 << 20;
 
 /// Runs `citewatch run` in `blog` to its end (at most two minutes) and returns its exit code
 /// and its peak resident set in KiB.
+// The child is reaped by `wait4` (which also reports its rusage), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn run_measured(blog: &Blog) -> (i32, i64) {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("citewatch"))
         .current_dir(blog.path())
