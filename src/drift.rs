@@ -147,6 +147,8 @@ fn is_month(w: &str) -> bool {
 
 /// Text normalized for comparison: lowercase words; digit runs (dates, times, counters, prices)
 /// and month names replaced by placeholders, so what changes on every visit does not count.
+/// (What [`each_word`] feeds; the measures use that, without a `String` per word.)
+#[cfg(test)]
 fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     each_word(text, |w| out.push(w.to_string()));
@@ -202,11 +204,33 @@ fn line_facts(line: &str) -> (usize, u64) {
     (n, hash(&joined))
 }
 
-/// The shingles of a text, line by line: a line shorter than a shingle is one shingle.
+/// The most of a text (bytes, cut at a line end) whose shingles are taken: the readable text
+/// is capped at [`crate::readable::TEXT_MAX`] already; this bounds text archived by an older
+/// extraction too, so a comparison's sets never grow with the page.
+pub const SHINGLE_TEXT_MAX: usize = crate::readable::TEXT_MAX;
+
+/// `text` up to [`SHINGLE_TEXT_MAX`] bytes, cut at the last line end within it (or at a
+/// character boundary when its first line is longer).
+fn capped(text: &str) -> &str {
+    if text.len() <= SHINGLE_TEXT_MAX {
+        return text;
+    }
+    let mut at = SHINGLE_TEXT_MAX;
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let head = &text[..at];
+    head.rfind('\n').map_or(head, |i| &head[..i])
+}
+
+/// The shingles of a text, line by line: a line shorter than a shingle is one shingle. Words
+/// are hashed as they are read (no `String` per word).
 fn shingles(text: &str) -> HashSet<u64> {
     let mut out = HashSet::new();
-    for line in text.lines() {
-        let w = words(line);
+    let mut w: Vec<u64> = Vec::new();
+    for line in capped(text).lines() {
+        w.clear();
+        each_word(line, |x| w.push(word_hash(x)));
         if w.is_empty() {
             continue;
         }
@@ -219,15 +243,22 @@ fn shingles(text: &str) -> HashSet<u64> {
     out
 }
 
-/// A shingle's identity: FNV-1a over its words. Shingles are compared within one judgement and
+/// A normalized word's identity within one judgement: FNV-1a over its bytes.
+fn word_hash(w: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in w.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// A shingle's identity from its words' hashes. Shingles are compared within one judgement and
 /// never stored, so a fast hash will do (line keys, which are stored, use [`hash`]).
-fn shingle_hash(words: &[String]) -> u64 {
+fn shingle_hash(words: &[u64]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for w in words {
-        for b in w.bytes().chain(std::iter::once(0xff)) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        h = (h ^ w).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(29);
     }
     h
 }
@@ -243,7 +274,7 @@ fn hash(s: &str) -> u64 {
 pub fn similarity(baseline: &str, current: &str) -> f64 {
     let sa = shingles(baseline);
     if sa.is_empty() {
-        return if words(current).is_empty() { 1.0 } else { 0.0 };
+        return if word_count(current) == 0 { 1.0 } else { 0.0 };
     }
     let sb = shingles(current);
     sa.intersection(&sb).count() as f64 / sa.len() as f64
@@ -253,7 +284,7 @@ pub fn similarity(baseline: &str, current: &str) -> f64 {
 /// its words (0.0 to 1.0). `None` when that part has no words. Tells an article cut after its
 /// first part (the head stands, the tail is gone) from one rewritten throughout.
 pub fn part_similarity(baseline: &str, current: &str, from: f64, to: f64) -> Option<f64> {
-    let total: usize = baseline.lines().map(|l| words(l).len()).sum();
+    let total: usize = baseline.lines().map(word_count).sum();
     if total == 0 {
         return None;
     }
@@ -261,7 +292,7 @@ pub fn part_similarity(baseline: &str, current: &str, from: f64, to: f64) -> Opt
     let mut seen = 0usize;
     let mut part = Vec::new();
     for line in baseline.lines() {
-        let n = words(line).len();
+        let n = word_count(line);
         let mid = seen as f64 + n as f64 / 2.0;
         if n > 0 && mid >= lo && mid < hi {
             part.push(line);
@@ -482,6 +513,30 @@ impl SiteMemory {
 
 #[cfg(test)]
 mod tests {
+    /// Shingles are taken from at most SHINGLE_TEXT_MAX bytes of a text, cut at a line end.
+    #[test]
+    fn shingles_are_bounded_by_the_text_cap() {
+        // 3 MiB of distinct five-letter words, 10 per line.
+        let mut long = String::new();
+        let mut i = 0u32;
+        while long.len() < 3 << 20 {
+            for k in 0..5 {
+                long.push(char::from(b'a' + ((i / 26u32.pow(k)) % 26) as u8));
+            }
+            i += 1;
+            long.push(if i % 10 == 0 { '\n' } else { ' ' });
+        }
+        let head = capped(&long);
+        assert!(head.len() <= SHINGLE_TEXT_MAX && long[head.len()..].starts_with('\n'));
+        let n = shingles(&long).len();
+        assert!(n <= SHINGLE_TEXT_MAX / 6, "{n} shingles");
+        assert!(n > SHINGLE_TEXT_MAX / 12, "{n} shingles");
+        assert_eq!(similarity(&long, &long), 1.0);
+        // One line longer than the cap is cut on a character boundary.
+        let one = "é".repeat(SHINGLE_TEXT_MAX);
+        assert!(capped(&one).len() <= SHINGLE_TEXT_MAX);
+    }
+
     /// The streaming word walk gives what the plain one gives: counts, keys and words alike.
     #[test]
     fn line_facts_agree_with_words() {

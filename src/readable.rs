@@ -383,6 +383,52 @@ const RAW: &[&str] = &[
 /// tags counted open and closed, raw-text contents and comments skipped. Cuts only at a `<`, so
 /// the slice is always on a character boundary.
 pub fn cap_nesting(html: &str, max: usize) -> &str {
+    cap_markup(html, max, usize::MAX)
+}
+
+/// The most decoded HTML handed to the parser (bytes): html5ever's tree, the walk's lines and
+/// everything read from them grow with it. Real pages' HTML stays well under it; the rest of a
+/// longer body is archived but not read.
+pub const PARSE_MAX: usize = 3 << 20;
+
+/// The most start tags handed to the parser: each is a node of the tree and an entry of the
+/// walk (a few hundred bytes together). Heavy real pages hold tens of thousands.
+pub const MAX_TAGS: usize = 150_000;
+
+/// The most readable text (bytes) kept of a page, for its article and for its visible lines
+/// each: about 170,000 words, more than any article; every comparison, word list and shingle
+/// set is read from it.
+pub const TEXT_MAX: usize = 1 << 20;
+
+/// What of a decoded document the parser reads: at most [`PARSE_MAX`] bytes (cut on a
+/// character boundary), up to where its tags nest deeper than [`MAX_NESTING`] or outnumber
+/// [`MAX_TAGS`], with NUL characters left out (html5ever drops them from text anyway, after
+/// recording one parse error each: 10 MiB of NULs made a gigabyte of errors).
+pub fn parse_input(html: &str) -> std::borrow::Cow<'_, str> {
+    let cut = floor_boundary(html, PARSE_MAX);
+    let capped = cap_markup(&html[..cut], MAX_NESTING, MAX_TAGS);
+    if memchr::memchr(0, capped.as_bytes()).is_some() {
+        std::borrow::Cow::Owned(capped.replace('\0', ""))
+    } else {
+        std::borrow::Cow::Borrowed(capped)
+    }
+}
+
+/// The largest character boundary of `s` at or below `at`.
+fn floor_boundary(s: &str, at: usize) -> usize {
+    if at >= s.len() {
+        return s.len();
+    }
+    let mut i = at;
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// [`cap_nesting`], also cut before the start tag after the first `max_tags`.
+fn cap_markup(html: &str, max: usize, max_tags: usize) -> &str {
+    let mut tags = 0usize;
     let lower = html.to_ascii_lowercase();
     let b = lower.as_bytes();
     let mut depth = 0usize;
@@ -410,6 +456,12 @@ pub fn cap_nesting(html: &str, max: usize) -> &str {
         if name.is_empty() {
             continue;
         }
+        if !closing {
+            tags += 1;
+            if tags > max_tags {
+                return html.get(..at).unwrap_or(html);
+            }
+        }
         if !closing && RAW.contains(&name) {
             let close = format!("</{name}");
             i = memchr::memmem::find(b.get(tag_end..).unwrap_or_default(), close.as_bytes())
@@ -436,7 +488,8 @@ pub fn readable(body: &[u8], content_type: Option<&str>) -> Page {
     let ct = content_type.map(|c| c.to_ascii_lowercase());
     if !is_html(body, content_type) {
         if ct.as_deref().is_some_and(|c| c.starts_with("text/plain")) {
-            let (text, enc) = decode(body, content_type);
+            let (mut text, enc) = decode(body, content_type);
+            text.truncate(floor_boundary(&text, TEXT_MAX));
             let text = collapse_lines(&text);
             let words = text.split_whitespace().count();
             return Page {
@@ -459,7 +512,8 @@ pub fn readable(body: &[u8], content_type: Option<&str>) -> Page {
         };
     }
     let (text, enc) = decode(body, content_type);
-    let doc = Html::parse_document(cap_nesting(&text, MAX_NESTING));
+    let doc = Html::parse_document(&parse_input(&text));
+    drop(text);
     let title = Selector::parse("title")
         .ok()
         .and_then(|s| doc.select(&s).next())
@@ -552,6 +606,9 @@ struct Walk {
     lines: Vec<Line>,
     visible: Vec<String>,
     script_bytes: usize,
+    /// Bytes of `lines` and of `visible` so far (each capped at [`TEXT_MAX`]).
+    text_bytes: usize,
+    visible_bytes: usize,
 }
 
 impl Walk {
@@ -697,7 +754,13 @@ impl Walk {
     }
 
     fn flush(&mut self, line: &mut String, links: &mut usize, owner: usize, vis: &mut String) {
-        let text = collapse(line);
+        let mut text = collapse(line);
+        // At most TEXT_MAX bytes of lines and of visible text each.
+        text.truncate(floor_boundary(
+            &text,
+            TEXT_MAX.saturating_sub(self.text_bytes),
+        ));
+        self.text_bytes += text.len() + 1;
         if !text.is_empty() {
             let chars = text.chars().filter(|c| !c.is_whitespace()).count();
             let words = text.split_whitespace().count();
@@ -711,7 +774,12 @@ impl Walk {
         }
         line.clear();
         *links = 0;
-        let v = collapse(vis);
+        let mut v = collapse(vis);
+        v.truncate(floor_boundary(
+            &v,
+            TEXT_MAX.saturating_sub(self.visible_bytes),
+        ));
+        self.visible_bytes += v.len() + 1;
         if !v.is_empty() {
             self.visible.push(v);
         }
@@ -941,7 +1009,14 @@ fn find_article_body(v: &serde_json::Value, depth: usize) -> Option<String> {
 }
 
 fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len().min(4096));
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
 }
 
 /// Collapses whitespace within lines and drops empty lines.
@@ -1098,6 +1173,72 @@ mod tests {
 
     /// A page of 100,000 nested elements is cut where the nesting gets absurd (html5ever would
     /// take minutes over it); what came before is read, and a deep but sane page is whole.
+    #[test]
+    fn the_parser_reads_at_most_parse_max_bytes() {
+        // 10 MiB with no line break and no tag after the first: cut on a character boundary.
+        let page = format!("<html><body><p>{}</p></body></html>", "é".repeat(5 << 20));
+        let cut = parse_input(&page);
+        assert!(
+            cut.len() <= PARSE_MAX && cut.len() > PARSE_MAX - 4,
+            "{}",
+            cut.len()
+        );
+        assert!(page.starts_with(&*cut));
+        let small = article_page("A short page.");
+        assert_eq!(parse_input(&small), small, "a real page is read whole");
+    }
+
+    #[test]
+    fn nul_characters_never_reach_the_parser() {
+        assert_eq!(parse_input("<p>a\0b\0\0</p>"), "<p>ab</p>");
+        let bomb = format!("<html><body>{}<p>After.</p>", "\0".repeat(1 << 20));
+        let cut = parse_input(&bomb);
+        assert!(!cut.contains('\0'));
+        assert!(readable(bomb.as_bytes(), Some("text/html"))
+            .visible
+            .contains("After."));
+    }
+
+    #[test]
+    fn the_parser_reads_at_most_max_tags_start_tags() {
+        let many = format!(
+            "<html><body>{}</body></html>",
+            "<br>x".repeat(MAX_TAGS + 50)
+        );
+        let cut = parse_input(&many);
+        // <html> and <body> count too.
+        assert_eq!(cut.matches("<br>").count(), MAX_TAGS - 2);
+        let p = readable(many.as_bytes(), Some("text/html"));
+        assert!(p.visible.len() <= TEXT_MAX);
+    }
+
+    #[test]
+    fn readable_text_is_capped_at_text_max() {
+        // 10 MiB of one-letter words in one paragraph, and as plain text.
+        let words = "a ".repeat(5 << 20);
+        let html = format!("<html><body><article><p>{words}</p></article></body></html>");
+        let p = readable(html.as_bytes(), Some("text/html"));
+        assert!(p.text.len() <= TEXT_MAX, "{}", p.text.len());
+        assert!(p.visible.len() <= TEXT_MAX, "{}", p.visible.len());
+        assert!(p.features.words > 100_000, "the capped text is still read");
+        let p = readable(words.as_bytes(), Some("text/plain"));
+        assert!(p.text.len() <= TEXT_MAX, "{}", p.text.len());
+        // Many paragraphs: the cap is on their sum, each line whole or cut on a boundary.
+        let paras = format!(
+            "<html><body>{}</body></html>",
+            "<p>word é word é</p>".repeat(200_000)
+        );
+        let p = readable(paras.as_bytes(), Some("text/html"));
+        assert!(p.text.len() <= TEXT_MAX + 1, "{}", p.text.len());
+        assert!(p.text.len() > TEXT_MAX / 2);
+    }
+
+    fn article_page(s: &str) -> String {
+        format!(
+            "<html><head><title>T</title></head><body><article><p>{s}</p></article></body></html>"
+        )
+    }
+
     #[test]
     fn pathological_nesting_is_cut() {
         let nest = |depth: usize| {

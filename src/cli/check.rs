@@ -216,15 +216,16 @@ impl Checking {
 /// The links a run reports: a failing state (verified or not), or a citation whose fragment is
 /// not on the page.
 fn bad_rows(store: &Store) -> Result<Vec<citewatch::rows::StatusRow>> {
-    Ok(store
-        .status(&StatusFilter {
+    // Filtered as read: holding every link's row first made a run's peak memory grow with
+    // the number of links (50,000 links: 126 MiB, 70 of them this list).
+    Ok(store.status_kept(
+        &StatusFilter {
             states: Vec::new(),
             post: None,
             cited_only: true,
-        })?
-        .into_iter()
-        .filter(|r| r.state.is_failing() || r.is_failing())
-        .collect())
+        },
+        |r| r.state.is_failing() || r.is_failing(),
+    )?)
 }
 
 /// 2 when a cited link is failing; 1 when the only failing verdicts are unverified (their checks

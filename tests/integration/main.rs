@@ -13,6 +13,7 @@ mod durability;
 mod evidence;
 mod fix;
 mod fragments;
+mod hostile;
 mod one_rule;
 mod probe;
 mod queries;

@@ -675,6 +675,20 @@ fn json_routes_are_the_cli_contract() {
             ..StatusFilter::default()
         })
         .unwrap();
+    // Rows kept as read are the rows filtered afterwards (what `run`'s summary reads).
+    let failing = |r: &citewatch::rows::StatusRow| r.state.is_failing() || r.is_failing();
+    let kept = store
+        .status_kept(
+            &StatusFilter {
+                cited_only: true,
+                ..StatusFilter::default()
+            },
+            failing,
+        )
+        .unwrap();
+    let want: Vec<_> = all.iter().filter(|r| failing(r)).map(|r| r.id).collect();
+    assert!(!want.is_empty() && want.len() < all.len());
+    assert_eq!(kept.iter().map(|r| r.id).collect::<Vec<_>>(), want);
     assert_eq!(
         d.ok("/links?format=json&per_page=500").text(),
         report::status_json(&all) + "\n",
