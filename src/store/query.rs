@@ -16,9 +16,40 @@ impl Store {
         filter: &StatusFilter,
         keep: impl Fn(&StatusRow) -> bool,
     ) -> Result<Vec<StatusRow>> {
+        self.status_where("1", filter, keep)
+    }
+
+    /// The links a run reports: a failing state, or a citation whose fragment no check ever
+    /// found on the page (see `StatusRow::is_failing`). Chosen in SQL, so a run over many good
+    /// links reads none of their citations.
+    pub fn failing(&self) -> Result<Vec<StatusRow>> {
+        let states: Vec<String> = State::ALL
+            .iter()
+            .filter(|s| s.is_failing())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        let cond = format!(
+            "(l.state IN ({}) OR EXISTS (SELECT 1 FROM fragments f
+               WHERE f.link_id = l.id AND f.standing = 'missing' AND NOT f.seen_present))",
+            states.join(",")
+        );
+        let filter = StatusFilter {
+            states: Vec::new(),
+            post: None,
+            cited_only: true,
+        };
+        self.status_where(&cond, &filter, |r| r.state.is_failing() || r.is_failing())
+    }
+
+    fn status_where(
+        &self,
+        cond: &str,
+        filter: &StatusFilter,
+        keep: impl Fn(&StatusRow) -> bool,
+    ) -> Result<Vec<StatusRow>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {STATUS_COLUMNS} FROM links l
-             WHERE EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id) OR ?1 = 0
+             WHERE (EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id) OR ?1 = 0) AND {cond}
              ORDER BY url"
         ))?;
         let rows = stmt.query_map(params![filter.cited_only], status_row)?;
