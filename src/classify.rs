@@ -937,6 +937,27 @@ pub const LOGIN_PHRASES: &[&str] = &[
     "registe",
 ];
 
+/// Phrases of a text asking to log in to read on (a login wall in place of the article). Longer
+/// than [`LOGIN_PHRASES`]: they are looked for in text, where "sign in" alone is a menu link.
+pub const LOGIN_WALL_PHRASES: &[&str] = &[
+    "log in to continue",
+    "login to continue",
+    "sign in to continue",
+    "log in to read",
+    "sign in to read",
+    "only available to registered users",
+    "available to subscribers only",
+    "available only to subscribers",
+    "bitte melden sie sich an",
+    "melden sie sich an, um",
+    "nur für registrierte",
+    "connectez-vous pour",
+    "inicia sesión para",
+    "accedi per continuare",
+    "faça login para",
+    "zaloguj się, aby",
+];
+
 /// Phrases of search result pages (titles, headings).
 pub const SEARCH_PHRASES: &[&str] = &[
     "search results",

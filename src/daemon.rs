@@ -172,153 +172,321 @@ async fn startup_task(run: CheckRun) {
     }
 }
 
+/// The daemon's background tasks, one slot each. Every slot is named in [`Tasks::busy`],
+/// [`Tasks::abort_all`] and [`Tasks::next_done`] by destructuring without `..`: a task added
+/// here and forgotten there does not compile.
+#[derive(Default)]
+struct Tasks {
+    /// What a previous run left unfinished (before any cycle or delivery).
+    startup: Option<JoinHandle<()>>,
+    scan: Option<JoinHandle<Result<pipeline::ScanReport, DaemonError>>>,
+    cycle: Option<JoinHandle<Result<CycleDone, DaemonError>>>,
+    delivery: Option<JoinHandle<Result<DeliveryReport, StoreError>>>,
+    /// Archive look-ups after a cycle: a background nicety, never waited for.
+    lookups: Option<JoinHandle<()>>,
+}
+
+type Joined<T> = Result<T, tokio::task::JoinError>;
+
+/// A task that ended, with what it returned.
+enum Done {
+    Startup(Joined<()>),
+    Scan(Joined<Result<pipeline::ScanReport, DaemonError>>),
+    Cycle(Joined<Result<CycleDone, DaemonError>>),
+    Delivery(Joined<Result<DeliveryReport, StoreError>>),
+}
+
+impl Tasks {
+    /// Whether work is running that a stop waits for (look-ups are abandoned at once).
+    fn busy(&self) -> bool {
+        let Tasks {
+            startup,
+            scan,
+            cycle,
+            delivery,
+            lookups: _,
+        } = self;
+        startup.is_some() || scan.is_some() || cycle.is_some() || delivery.is_some()
+    }
+
+    fn abort_all(&self) {
+        let Tasks {
+            startup,
+            scan,
+            cycle,
+            delivery,
+            lookups,
+        } = self;
+        let handles = [
+            startup.as_ref().map(JoinHandle::abort_handle),
+            scan.as_ref().map(JoinHandle::abort_handle),
+            cycle.as_ref().map(JoinHandle::abort_handle),
+            delivery.as_ref().map(JoinHandle::abort_handle),
+            lookups.as_ref().map(JoinHandle::abort_handle),
+        ];
+        for task in handles.into_iter().flatten() {
+            task.abort();
+        }
+    }
+
+    /// The next task to end (its slot emptied); pending while none runs.
+    async fn next_done(&mut self) -> Done {
+        let Tasks {
+            startup,
+            scan,
+            cycle,
+            delivery,
+            lookups: _,
+        } = self;
+        tokio::select! {
+            r = join(startup) => { *startup = None; Done::Startup(r) }
+            r = join(scan) => { *scan = None; Done::Scan(r) }
+            r = join(cycle) => { *cycle = None; Done::Cycle(r) }
+            r = join(delivery) => { *delivery = None; Done::Delivery(r) }
+        }
+    }
+}
+
+/// Everything the loop waits for.
+enum Event {
+    /// The shutdown future completed.
+    Shutdown,
+    Watchdog,
+    Control(Option<Control>),
+    /// The watcher saw a post folder change.
+    PostsChanged,
+    Done(Done),
+    /// A due time came (or the grace period ended): the loop looks again.
+    Wake,
+}
+
+/// The daemon's state between events.
+struct Daemon {
+    /// The configuration, writer, clock and HTTP client, and what is built from them.
+    app: pipeline::Wiring,
+    plan: Plan,
+    reload: Reloader,
+    notifier: Arc<dyn Notify>,
+    life: Life,
+    writer_beats: Arc<AtomicU64>,
+    tasks: Tasks,
+    cycle_stop: CancellationToken,
+    lookups_stop: CancellationToken,
+    next_cycle: Option<DateTime<Utc>>,
+    next_scan: Option<DateTime<Utc>>,
+    rescan_at: Option<DateTime<Utc>>,
+    next_delivery: Option<DateTime<Utc>>,
+    next_thin: DateTime<Utc>,
+    reload_pending: bool,
+    skipped_noted: bool,
+    /// Set by a stop: the instant the grace period ends.
+    stopping: Option<tokio::time::Instant>,
+    watch_tx: mpsc::Sender<()>,
+    watcher: crate::watch::PostWatcher,
+}
+
+fn folders(c: &Config) -> Vec<std::path::PathBuf> {
+    c.sources.iter().map(|s| s.path.clone()).collect()
+}
+
 /// Runs until `shutdown` completes.
 pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
     let Deps {
-        mut config,
+        config,
         writer,
         reload,
         clock,
         notifier,
         mut control,
     } = deps;
-    let mut plan = make_plan(&config)?;
-    let http = reqwest::Client::builder().no_proxy().build().map_err(|e| {
-        DaemonError::Schedule(format!("cannot build the HTTP client for alerts: {e}"))
-    })?;
-    let mut life = Life::default();
-    let writer_beats = writer.activity();
+    let plan = make_plan(&config)?;
+    let app = pipeline::Wiring::new(config, writer, clock)
+        .map_err(|e| DaemonError::Schedule(e.to_string()))?;
     // The dashboard, when configured: a task of its own on its own read connections; it never
     // waits on the loop nor the loop on it, and stops when the daemon does.
     let dashboard_stop = CancellationToken::new();
-    let dashboard = start_dashboard(&config, &writer, &clock, dashboard_stop.clone()).await;
+    let dashboard =
+        start_dashboard(&app.config, &app.writer, &app.clock, dashboard_stop.clone()).await;
 
-    // Before any cycle or delivery: what a previous run left unfinished.
-    let mut startup = Some(tokio::spawn(startup_task(check_run(
-        &writer, &config, &clock,
-    ))));
-
-    let now = clock.now();
-    let mut next_cycle = plan.cron.next_after(&now);
-    let mut next_scan = plan.scan.next_after(&now);
-    // Read the posts at once so the first cycle knows every citation; deliver what is owed.
-    let mut rescan_at: Option<DateTime<Utc>> = Some(now);
-    let mut next_delivery: Option<DateTime<Utc>> = Some(now);
-    let mut next_thin = now;
-    let mut reload_pending = false;
-    let mut skipped_noted = false;
-
+    let now = app.clock.now();
     let (watch_tx, mut watch_rx) = mpsc::channel::<()>(1);
-    let folders = |c: &Config| c.sources.iter().map(|s| s.path.clone()).collect::<Vec<_>>();
-    let mut watcher = crate::watch::PostWatcher::start(&folders(&config), watch_tx.clone());
-
-    let mut cycle: Option<JoinHandle<Result<CycleDone, DaemonError>>> = None;
-    let mut cycle_stop = CancellationToken::new();
-    let mut scan: Option<JoinHandle<Result<pipeline::ScanReport, DaemonError>>> = None;
-    let mut delivery: Option<JoinHandle<Result<DeliveryReport, StoreError>>> = None;
-    let mut lookups: Option<JoinHandle<()>> = None;
-    let lookups_stop = CancellationToken::new();
-    let mut stopping: Option<tokio::time::Instant> = None;
-
-    let mut watchdog = notifier.watchdog_interval().map(|d| {
-        let mut i = tokio::time::interval(d.max(Duration::from_millis(10)));
+    let watcher = crate::watch::PostWatcher::start(&folders(&app.config), watch_tx.clone());
+    let mut d = Daemon {
+        next_cycle: plan.cron.next_after(&now),
+        next_scan: plan.scan.next_after(&now),
+        // Read the posts at once so the first cycle knows every citation; deliver what is owed.
+        rescan_at: Some(now),
+        next_delivery: Some(now),
+        next_thin: now,
+        reload_pending: false,
+        skipped_noted: false,
+        stopping: None,
+        // Before any cycle or delivery: what a previous run left unfinished.
+        tasks: Tasks {
+            startup: Some(tokio::spawn(startup_task(app.check_run(CycleKind::Daemon)))),
+            ..Tasks::default()
+        },
+        cycle_stop: CancellationToken::new(),
+        lookups_stop: CancellationToken::new(),
+        writer_beats: app.writer.activity(),
+        life: Life::default(),
+        app,
+        plan,
+        reload,
+        notifier,
+        watch_tx,
+        watcher,
+    };
+    let mut watchdog = d.notifier.watchdog_interval().map(|i| {
+        let mut i = tokio::time::interval(i.max(Duration::from_millis(10)));
         i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         i
     });
     tokio::pin!(shutdown);
-    notifier.ready(&format!("next cycle {}", fmt_opt(next_cycle)));
-    tracing::info!("daemon ready; next check cycle at {}", fmt_opt(next_cycle));
+    d.notifier
+        .ready(&format!("next cycle {}", fmt_opt(d.next_cycle)));
+    tracing::info!(
+        "daemon ready; next check cycle at {}",
+        fmt_opt(d.next_cycle)
+    );
 
     loop {
-        let busy = cycle.is_some() || scan.is_some() || delivery.is_some() || startup.is_some();
-        if let Some(deadline) = stopping {
-            if !busy || tokio::time::Instant::now() >= deadline {
+        if let Some(deadline) = d.stopping {
+            if !d.tasks.busy() || tokio::time::Instant::now() >= deadline {
                 break;
             }
         }
-        // A reload waits for the cycle under way to end.
-        if reload_pending && cycle.is_none() && stopping.is_none() {
-            reload_pending = false;
-            if apply_reload(&reload, &mut config, &mut plan, notifier.as_ref()) {
-                let now = clock.now();
-                next_cycle = plan.cron.next_after(&now);
-                next_scan = plan.scan.next_after(&now);
-                rescan_at = Some(now);
-                next_delivery = Some(now);
-                watcher = crate::watch::PostWatcher::start(&folders(&config), watch_tx.clone());
-            }
-            notifier.ready(&format!("next cycle {}", fmt_opt(next_cycle)));
+        d.apply_pending_reload();
+        d.start_due();
+        let event = d
+            .next_event(&mut shutdown, &mut watchdog, &mut control, &mut watch_rx)
+            .await;
+        d.handle_event(event, &mut control);
+    }
+    d.finish().await;
+    dashboard_stop.cancel();
+    if let Some(dash) = dashboard {
+        let _ = tokio::time::timeout(crate::serve::CLOSE_GRACE * 2, dash).await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+impl Daemon {
+    /// A reload waits for the cycle under way to end (and is dropped by a stop).
+    fn apply_pending_reload(&mut self) {
+        if !self.reload_pending || self.tasks.cycle.is_some() || self.stopping.is_some() {
+            return;
         }
-        // Start what is due (never while stopping, and cycles and deliveries only once what a
-        // previous run left unfinished is done).
-        let now = clock.now();
-        if stopping.is_none() {
-            if scan.is_none()
-                && (rescan_at.is_some_and(|t| t <= now) || next_scan.is_some_and(|t| t <= now))
-            {
-                // Cleared when the scan starts, never when it ends: a change reported while it
-                // runs sets it again, and another scan follows this one.
-                rescan_at = None;
-                next_scan = plan.scan.next_after(&now);
-                // Watches renewed before reading: a file written after this point is a change
-                // (a folder deleted and created again is watched anew).
-                watcher.refresh();
-                scan = Some(tokio::spawn(scan_task(writer.clone(), config.clone(), now)));
-            }
-            if next_cycle.is_some_and(|t| t <= now) && startup.is_none() {
-                if cycle.is_some() {
-                    if !skipped_noted {
-                        tracing::warn!("the previous check cycle is still running; cycles due meanwhile are skipped");
-                        skipped_noted = true;
-                    }
-                } else {
-                    skipped_noted = false;
-                    let thin = config.thin_checks_after.filter(|_| next_thin <= now);
-                    if thin.is_some() {
-                        next_thin = now + THIN_EVERY;
-                    }
-                    cycle_stop = CancellationToken::new();
-                    cycle = Some(tokio::spawn(cycle_task(
-                        check_run(&writer, &config, &clock),
-                        config.schedule.recheck_ok,
-                        config.schedule.recheck_failing,
-                        thin,
-                        cycle_stop.clone(),
-                        life.beats.clone(),
-                    )));
+        self.reload_pending = false;
+        if apply_reload(
+            &self.reload,
+            &mut self.app.config,
+            &mut self.plan,
+            self.notifier.as_ref(),
+        ) {
+            let now = self.app.clock.now();
+            self.next_cycle = self.plan.cron.next_after(&now);
+            self.next_scan = self.plan.scan.next_after(&now);
+            self.rescan_at = Some(now);
+            self.next_delivery = Some(now);
+            self.watcher =
+                crate::watch::PostWatcher::start(&folders(&self.app.config), self.watch_tx.clone());
+        }
+        self.notifier
+            .ready(&format!("next cycle {}", fmt_opt(self.next_cycle)));
+    }
+
+    /// Starts what is due: never while stopping, and cycles and deliveries only once what a
+    /// previous run left unfinished is done.
+    fn start_due(&mut self) {
+        if self.stopping.is_some() {
+            return;
+        }
+        let now = self.app.clock.now();
+        let due = |t: Option<DateTime<Utc>>| t.is_some_and(|t| t <= now);
+        if self.tasks.scan.is_none() && (due(self.rescan_at) || due(self.next_scan)) {
+            // Cleared when the scan starts, never when it ends: a change reported while it runs
+            // sets it again, and another scan follows this one.
+            self.rescan_at = None;
+            self.next_scan = self.plan.scan.next_after(&now);
+            // Watches renewed before reading: a file written after this point is a change (a
+            // folder deleted and created again is watched anew).
+            self.watcher.refresh();
+            self.tasks.scan = Some(tokio::spawn(scan_task(
+                self.app.writer.clone(),
+                self.app.config.clone(),
+                now,
+            )));
+        }
+        if due(self.next_cycle) && self.tasks.startup.is_none() {
+            if self.tasks.cycle.is_some() {
+                if !self.skipped_noted {
+                    tracing::warn!("the previous check cycle is still running; cycles due meanwhile are skipped");
+                    self.skipped_noted = true;
                 }
-                next_cycle = plan.cron.next_after(&now);
+            } else {
+                self.skipped_noted = false;
+                let thin = self
+                    .app
+                    .config
+                    .thin_checks_after
+                    .filter(|_| self.next_thin <= now);
+                if thin.is_some() {
+                    self.next_thin = now + THIN_EVERY;
+                }
+                self.cycle_stop = CancellationToken::new();
+                self.tasks.cycle = Some(tokio::spawn(cycle_task(
+                    self.app.check_run(CycleKind::Daemon),
+                    self.app.config.schedule.recheck_ok,
+                    self.app.config.schedule.recheck_failing,
+                    thin,
+                    self.cycle_stop.clone(),
+                    self.life.beats.clone(),
+                )));
             }
-            if delivery.is_none() && startup.is_none() && next_delivery.is_some_and(|t| t <= now) {
-                next_delivery = None;
-                let (w, a, h, c, beats) = (
-                    writer.clone(),
-                    config.alerts.clone(),
-                    http.clone(),
-                    clock.clone(),
-                    life.beats.clone(),
-                );
-                delivery = Some(tokio::spawn(async move {
-                    let progress = move || {
-                        beats.fetch_add(1, Ordering::Relaxed);
-                    };
-                    pipeline::deliver_due(&w, &a, &h, &c, &progress).await
-                }));
-            }
+            self.next_cycle = self.plan.cron.next_after(&now);
         }
-        // Only what could start now counts: a scan due while one runs waits for its end (a
-        // branch below), it must not make this loop spin.
-        let wake = [
-            next_cycle.filter(|_| startup.is_none()),
-            next_scan.filter(|_| scan.is_none()),
-            rescan_at.filter(|_| scan.is_none()),
-            next_delivery.filter(|_| delivery.is_none() && startup.is_none()),
+        if self.tasks.delivery.is_none() && self.tasks.startup.is_none() && due(self.next_delivery)
+        {
+            self.next_delivery = None;
+            let (app, beats) = (self.app.clone(), self.life.beats.clone());
+            self.tasks.delivery = Some(tokio::spawn(async move {
+                let progress = move || {
+                    beats.fetch_add(1, Ordering::Relaxed);
+                };
+                app.deliver_due(&progress).await
+            }));
+        }
+    }
+
+    /// When the loop must look again by itself: only what could start then counts (a scan due
+    /// while one runs waits for its end, an event; it must not make the loop spin).
+    fn wake(&self) -> Option<DateTime<Utc>> {
+        let t = &self.tasks;
+        [
+            self.next_cycle.filter(|_| t.startup.is_none()),
+            self.next_scan.filter(|_| t.scan.is_none()),
+            self.rescan_at.filter(|_| t.scan.is_none()),
+            self.next_delivery
+                .filter(|_| t.delivery.is_none() && t.startup.is_none()),
         ]
         .into_iter()
         .flatten()
-        .min();
-        let sleep = match (wake, stopping) {
-            (Some(w), None) => clock.sleep_until(w),
+        .min()
+    }
+
+    /// Waits for the next thing that happens: every wait of the daemon is one arm here.
+    async fn next_event(
+        &mut self,
+        shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+        watchdog: &mut Option<tokio::time::Interval>,
+        control: &mut mpsc::Receiver<Control>,
+        watch_rx: &mut mpsc::Receiver<()>,
+    ) -> Event {
+        let stopping = self.stopping;
+        let sleep = match (self.wake(), stopping) {
+            (Some(w), None) => self.app.clock.sleep_until(w),
             _ => Box::pin(std::future::pending()),
         };
         let grace_over = async {
@@ -329,115 +497,117 @@ pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), D
         };
         tokio::select! {
             biased;
-            _ = &mut shutdown, if stopping.is_none() => {
-                let grace = config.schedule.grace;
+            _ = shutdown, if stopping.is_none() => Event::Shutdown,
+            _ = tick(watchdog) => Event::Watchdog,
+            c = control.recv() => Event::Control(c),
+            Some(()) = watch_rx.recv() => Event::PostsChanged,
+            done = self.tasks.next_done() => Event::Done(done),
+            _ = sleep => Event::Wake,
+            _ = grace_over => Event::Wake,
+        }
+    }
+
+    fn handle_event(&mut self, event: Event, control: &mut mpsc::Receiver<Control>) {
+        match event {
+            Event::Shutdown => {
+                let grace = self.app.config.schedule.grace;
                 tracing::info!("stopping: no new checks; waiting up to {grace:?} for running work");
-                notifier.stopping();
-                cycle_stop.cancel();
-                lookups_stop.cancel();
-                stopping = Some(tokio::time::Instant::now() + grace);
+                self.notifier.stopping();
+                self.cycle_stop.cancel();
+                self.lookups_stop.cancel();
+                self.stopping = Some(tokio::time::Instant::now() + grace);
             }
-            _ = tick(&mut watchdog) => {
-                if life.healthy(busy, writer_beats.load(Ordering::Relaxed)) {
-                    notifier.watchdog();
+            Event::Watchdog => {
+                let busy = self.tasks.busy();
+                if self
+                    .life
+                    .healthy(busy, self.writer_beats.load(Ordering::Relaxed))
+                {
+                    self.notifier.watchdog();
                 }
             }
-            c = control.recv() => match c {
-                Some(Control::Reload) => {
-                    if cycle.is_some() {
-                        tracing::info!("reload requested during a check cycle; it is applied when the cycle ends");
-                    }
-                    reload_pending = true;
+            Event::Control(Some(Control::Reload)) => {
+                if self.tasks.cycle.is_some() {
+                    tracing::info!(
+                        "reload requested during a check cycle; it is applied when the cycle ends"
+                    );
                 }
-                Some(Control::PostsChanged) => rescan_at = Some(clock.now() + DEBOUNCE),
-                // Nobody can send controls any more (the signal listener ended): go on without.
-                None => control = mpsc::channel(1).1,
-            },
-            Some(()) = watch_rx.recv() => rescan_at = Some(clock.now() + DEBOUNCE),
-            r = join(&mut startup) => {
-                startup = None;
+                self.reload_pending = true;
+            }
+            Event::Control(Some(Control::PostsChanged)) | Event::PostsChanged => {
+                self.rescan_at = Some(self.app.clock.now() + DEBOUNCE);
+            }
+            // Nobody can send controls any more (the signal listener ended): go on without.
+            Event::Control(None) => *control = mpsc::channel(1).1,
+            Event::Done(done) => self.task_done(done),
+            Event::Wake => {}
+        }
+    }
+
+    fn task_done(&mut self, done: Done) {
+        match done {
+            Done::Startup(r) => {
                 if let Err(e) = r {
                     tracing::error!("start-up task failed: {e}");
                 }
             }
-            r = join(&mut scan) => {
-                scan = None;
-                match r {
-                    Ok(Ok(report)) => log_scan(&report),
-                    Ok(Err(e)) => tracing::error!("scan failed: {e}; the next scan tries again"),
-                    Err(e) => tracing::error!("scan task failed: {e}"),
-                }
-            }
-            r = join(&mut cycle) => {
-                cycle = None;
-                match r {
-                    Ok(Ok(done)) => {
-                        if done.stats.transitions > 0 {
-                            next_delivery = Some(clock.now());
-                        }
-                        notifier.status(&status_line(&done.counts, next_cycle));
-                        if lookups.as_ref().is_none_or(|l| l.is_finished()) && stopping.is_none() {
-                            lookups = Some(tokio::spawn(lookup_task(
-                                writer.clone(),
-                                config.clone(),
-                                clock.clone(),
-                                lookups_stop.clone(),
-                            )));
-                        }
+            Done::Scan(r) => match r {
+                Ok(Ok(report)) => log_scan(&report),
+                Ok(Err(e)) => tracing::error!("scan failed: {e}; the next scan tries again"),
+                Err(e) => tracing::error!("scan task failed: {e}"),
+            },
+            Done::Cycle(r) => match r {
+                Ok(Ok(done)) => {
+                    if done.stats.transitions > 0 {
+                        self.next_delivery = Some(self.app.clock.now());
                     }
-                    Ok(Err(e)) => tracing::error!("check cycle failed: {e}; the next cycle tries again"),
-                    Err(e) => tracing::error!("check cycle task failed: {e}"),
-                }
-            }
-            r = join(&mut delivery) => {
-                delivery = None;
-                match r {
-                    Ok(Ok(report)) => {
-                        next_delivery = report.next_due.map(|t| t.max(clock.now()));
+                    self.notifier
+                        .status(&status_line(&done.counts, self.next_cycle));
+                    let idle = self.tasks.lookups.as_ref().is_none_or(|l| l.is_finished());
+                    if idle && self.stopping.is_none() {
+                        self.tasks.lookups = Some(tokio::spawn(lookup_task(
+                            self.app.lookups(true),
+                            self.lookups_stop.clone(),
+                        )));
                     }
-                    Ok(Err(e)) => {
-                        tracing::error!("alert delivery failed: {e}; trying again in a minute");
-                        next_delivery = Some(clock.now() + chrono::Duration::minutes(1));
-                    }
-                    Err(e) => tracing::error!("alert delivery task failed: {e}"),
                 }
-            }
-            _ = sleep => {}
-            _ = grace_over => {}
+                Ok(Err(e)) => {
+                    tracing::error!("check cycle failed: {e}; the next cycle tries again")
+                }
+                Err(e) => tracing::error!("check cycle task failed: {e}"),
+            },
+            Done::Delivery(r) => match r {
+                Ok(Ok(report)) => {
+                    self.next_delivery = report.next_due.map(|t| t.max(self.app.clock.now()));
+                }
+                Ok(Err(e)) => {
+                    tracing::error!("alert delivery failed: {e}; trying again in a minute");
+                    self.next_delivery = Some(self.app.clock.now() + chrono::Duration::minutes(1));
+                }
+                Err(e) => tracing::error!("alert delivery task failed: {e}"),
+            },
         }
     }
 
-    // Stopped: whatever still runs after the grace period is abandoned.
-    let cut = cycle.is_some();
-    let running = [
-        cycle.as_ref().map(JoinHandle::abort_handle),
-        scan.as_ref().map(JoinHandle::abort_handle),
-        delivery.as_ref().map(JoinHandle::abort_handle),
-        lookups.as_ref().map(JoinHandle::abort_handle),
-        startup.as_ref().map(JoinHandle::abort_handle),
-    ];
-    for task in running.into_iter().flatten() {
-        task.abort();
-    }
-    if cut {
-        tracing::warn!("grace period over; checks still running were abandoned (they are checked again next time)");
-        let run = check_run(&writer, &config, &clock);
-        match tokio::time::timeout(FINISH_LIMIT, pipeline::finish_own_cycles(&run)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::error!("cannot finish the cycle: {e}; the next start finishes it")
-            }
-            Err(_) => {
-                tracing::warn!("finishing the cycle takes too long; the next start finishes it")
+    /// Stopped: whatever still runs after the grace period is abandoned, and a cycle cut short
+    /// is ended (its pending strikes decided) within [`FINISH_LIMIT`].
+    async fn finish(&self) {
+        let cut = self.tasks.cycle.is_some();
+        self.tasks.abort_all();
+        if cut {
+            tracing::warn!("grace period over; checks still running were abandoned (they are checked again next time)");
+            let run = self.app.check_run(CycleKind::Daemon);
+            match tokio::time::timeout(FINISH_LIMIT, pipeline::finish_own_cycles(&run)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!("cannot finish the cycle: {e}; the next start finishes it")
+                }
+                Err(_) => {
+                    tracing::warn!("finishing the cycle takes too long; the next start finishes it")
+                }
             }
         }
     }
-    dashboard_stop.cancel();
-    if let Some(d) = dashboard {
-        let _ = tokio::time::timeout(crate::serve::CLOSE_GRACE * 2, d).await;
-    }
-    tracing::info!("stopped");
-    Ok(())
 }
 
 /// Starts the dashboard when `[serve] listen` is set. A dashboard that cannot start (its token
@@ -478,17 +648,6 @@ async fn start_dashboard(
             tracing::error!("dashboard not started: {e}; the service goes on without it");
             None
         }
-    }
-}
-
-/// What a check cycle of the daemon needs.
-fn check_run(writer: &Writer, config: &Config, clock: &Arc<dyn Clock>) -> CheckRun {
-    CheckRun {
-        writer: writer.clone(),
-        check: config.check.clone(),
-        alerts: config.alerts.clone(),
-        clock: clock.clone(),
-        kind: CycleKind::Daemon,
     }
 }
 
@@ -604,19 +763,7 @@ async fn cycle_task(
 }
 
 /// Archive look-ups for links whose bad state is confirmed, in the background.
-async fn lookup_task(
-    writer: Writer,
-    config: Config,
-    clock: Arc<dyn Clock>,
-    stop: CancellationToken,
-) {
-    let l = pipeline::Lookups {
-        writer,
-        archive: config.archive.clone(),
-        user_agent: config.check.user_agent.clone(),
-        clock,
-        confirmed_only: true,
-    };
+async fn lookup_task(l: pipeline::Lookups, stop: CancellationToken) {
     let done = CancellationToken::new();
     done.cancel();
     match pipeline::lookup_archives(&l, &done, LOOKUP_BUDGET, &stop).await {

@@ -65,8 +65,10 @@ impl Standing {
 /// The one rule of whether a quoted passage stands on a page, asked by the verdict of every check
 /// and by every command and view (`citewatch quotes`, `show`, the JSON, the dashboard): the
 /// passage stands when the page's readable text (`article`) holds it, or else anywhere in the
-/// page's whole visible text (an aside, a pull quote, a caption, a table, a list). `visible` is
-/// asked for only when the article lacks the passage, so a caller may parse the page lazily.
+/// page's whole visible text (an aside, a pull quote, a caption, a table, a list), unless the
+/// article holds it with a number or negation changed ([`edited_in`]). Footnote markers and soft
+/// hyphens inside a sentence are ignored on both. `visible` is asked for only when the article
+/// lacks the passage, so a caller may parse the page lazily.
 pub fn standing<'h>(
     quote: &str,
     article: &Haystack,
@@ -74,6 +76,11 @@ pub fn standing<'h>(
 ) -> Standing {
     let in_article = check_in(quote, article);
     if !in_article.is_missing() {
+        return in_article;
+    }
+    // A copy elsewhere (a pull quote, a teaser keeping the old wording) does not save a sentence
+    // whose number or negation the article changed where it stood.
+    if edited_in(quote, article) {
         return in_article;
     }
     match visible() {
@@ -277,6 +284,20 @@ pub fn check_in(quote: &str, page: &Haystack) -> Standing {
     Standing::Missing { reason }
 }
 
+/// Whether the page holds the quote with a number or a negation changed where it stood (a near
+/// miss of a sentence that is not found): the passage was edited in place, whatever copy of it
+/// stands elsewhere on the page (a pull quote, a teaser keeps the old wording).
+pub fn edited_in(quote: &str, page: &Haystack) -> bool {
+    let mut from = 0usize;
+    for seg in segments(&normalize(quote)) {
+        match find_segment(&seg, &page.toks, from, false) {
+            Some(end) => from = end,
+            None => return !near_miss(&seg, &page.toks).is_empty(),
+        }
+    }
+    false
+}
+
 /// `None` when every sentence of the quote is found in order; else a detail about the first one
 /// that is not (possibly empty).
 fn find(quote: &str, page: &Haystack) -> Option<String> {
@@ -365,9 +386,20 @@ fn without_attribution(quote: &str) -> Option<String> {
 /// folded, typographic marks made plain, invisible characters dropped.
 fn normalize(s: &str) -> String {
     let decoded = decode_entities(s);
+    let chars: Vec<char> = decoded.chars().collect();
     let mut out = String::with_capacity(decoded.len());
-    for c in decoded.chars() {
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        i += 1;
+        if let Some(len) = footnote_marker(&chars[i - 1..]) {
+            // A footnote marker ("[1]", "[12]") is not a word of the sentence.
+            i += len - 1;
+            continue;
+        }
         match c {
+            // Superscript digits: footnote markers ("follower¹").
+            '\u{b9}' | '\u{b2}' | '\u{b3}' | '\u{2070}' | '\u{2074}'..='\u{2079}' => {}
             '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{201b}' | '\u{2032}' | '`' | '\u{b4}'
             | '\u{2bc}' => out.push('\''),
             '\u{201c}' | '\u{201d}' | '\u{201e}' | '\u{201f}' | '\u{ab}' | '\u{bb}'
@@ -382,6 +414,15 @@ fn normalize(s: &str) -> String {
         }
     }
     out
+}
+
+/// The length in chars of a footnote marker at the start of `at`: `[` 1 to 3 digits `]`.
+fn footnote_marker(at: &[char]) -> Option<usize> {
+    if at.first() != Some(&'[') {
+        return None;
+    }
+    let digits = at[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+    ((1..=3).contains(&digits) && at.get(1 + digits) == Some(&']')).then_some(digits + 2)
 }
 
 /// The quote's sentences, in order, as token lists. An ellipsis or a bracketed insertion ends a
@@ -469,6 +510,11 @@ fn tokens(s: &str) -> Vec<Tok> {
             out.push(tok("%".into()));
         } else if is_token_char(c) {
             cur.push(c);
+        } else if let Some(n) = glued_marker(&chars, i) {
+            // A footnote marker after a word's punctuation ("follower,<sup>1</sup> in"): not
+            // a number of the sentence.
+            flush(&mut cur, &mut out);
+            i += n;
         } else {
             let prev = i.checked_sub(1).and_then(|j| chars.get(j)).copied();
             let next = chars.get(i + 1).copied();
@@ -489,6 +535,25 @@ fn tokens(s: &str) -> Vec<Tok> {
     }
     flush(&mut cur, &mut out);
     out
+}
+
+/// At punctuation right after a letter, the count of 1 to 3 digits glued to it and followed
+/// by a space or the end ("word,1 next"): a footnote marker, as a page renders `<sup>1</sup>`.
+fn glued_marker(chars: &[char], i: usize) -> Option<usize> {
+    let punct = matches!(
+        chars[i],
+        ',' | ';' | ':' | '.' | '!' | '?' | ')' | '"' | '\''
+    );
+    let after_letter = i.checked_sub(1).is_some_and(|j| chars[j].is_alphabetic());
+    if !punct || !after_letter {
+        return None;
+    }
+    let digits = chars[i + 1..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let ends = chars.get(i + 1 + digits).is_none_or(|c| c.is_whitespace());
+    ((1..=3).contains(&digits) && ends).then_some(digits)
 }
 
 fn word_set(
@@ -571,7 +636,7 @@ fn osa(a: &[char], b: &[char]) -> usize {
 }
 
 fn sub_cost(q: &Tok, p: &Tok, prefix: bool) -> u32 {
-    let same = q.h == p.h && q.s == p.s;
+    let same = (q.h == p.h && q.s == p.s) || footnoted(q, p);
     // A quote cut at the storage limit may end in the first letters of the page's word.
     let cut_word = prefix && q.s.len() >= 2 && p.s.starts_with(&q.s);
     if same || cut_word {
@@ -581,6 +646,16 @@ fn sub_cost(q: &Tok, p: &Tok, prefix: bool) -> u32 {
     } else {
         INF
     }
+}
+
+/// The page's word is the quote's word with a footnote marker glued to it (`follower<sup>1</sup>`
+/// reads "follower1"): a word of letters followed by one to three digits.
+fn footnoted(q: &Tok, p: &Tok) -> bool {
+    !q.s.is_empty()
+        && q.s.chars().all(char::is_alphabetic)
+        && p.s.strip_prefix(q.s.as_str()).is_some_and(|rest| {
+            (1..=3).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_digit())
+        })
 }
 
 /// The cost of a word present on one side only; `prev` is the word before it on that side
@@ -855,6 +930,51 @@ mod tests {
         ] {
             assert!(!stands(q), "should be missing: {q}");
         }
+    }
+
+    /// Footnote markers the page sets inside a sentence (issue 21): glued to a word, after its
+    /// comma, bracketed, superscript; a soft hyphen. The quote is the sentence without them.
+    #[test]
+    fn footnote_markers_and_soft_hyphens_inside_a_sentence() {
+        let quote = "He was the slowest follower in the group, and five others stayed behind.";
+        for page in [
+            "He was the slowest follower1 in the group, and five others stayed behind.",
+            "He was the slowest follower in the group,12 and five others stayed behind.",
+            "He was the slowest follower[1] in the group, and five others stayed behind.",
+            "He was the slowest follower\u{b9} in the group, and five others stayed behind.",
+            "He was the slowest fol\u{ad}lower in the group, and five2 others stayed behind.",
+        ] {
+            assert!(!check(quote, page).is_missing(), "should stand on: {page}");
+        }
+        // Strictness stays: a changed number or an added negation is still missing.
+        for page in [
+            "He was the slowest follower in the group, and six others stayed behind.",
+            "He was not the slowest follower in the group, and five others stayed behind.",
+        ] {
+            assert!(
+                check(quote, page).is_missing(),
+                "should be missing on: {page}"
+            );
+        }
+        assert!(check(
+            "Prices rose 12 percent in 2019, the report says.",
+            "Prices rose 13 percent in 2019, the report says."
+        )
+        .is_missing());
+    }
+
+    #[test]
+    fn an_edit_in_place_is_told_from_a_sentence_that_is_gone() {
+        let quote = "The effect was visible in the first months, the authors write.";
+        let edited = Haystack::new(
+            "Intro. The effect was not visible in the first months, the authors write. More.",
+        );
+        assert!(edited_in(quote, &edited));
+        let gone = Haystack::new("Intro. Something else entirely was said here by the team. More.");
+        assert!(!edited_in(quote, &gone));
+        let stands =
+            Haystack::new("The effect was visible in the first months, the authors write.");
+        assert!(!edited_in(quote, &stands));
     }
 
     #[test]

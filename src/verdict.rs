@@ -121,13 +121,30 @@ pub fn judge(input: &Input<'_>) -> Judgement {
     let volatile: HashSet<u64> = input.volatile.into_iter().flatten().copied().collect();
     if input.unchanged {
         // The very page archived as the baseline: only the quotes can have moved (a post may
-        // quote it anew).
+        // quote it anew). The same rule as on every check: a passage missing from the article
+        // may stand elsewhere on the page (a pull quote, a caption), so the page is read for its
+        // visible text then, and only then.
         let mut ctx = Context {
             similarity: input.baseline.map(|_| 1.0),
             ..Context::default()
         };
         if let Some(b) = input.baseline {
-            quotes_into(&mut ctx, input.quotes, b.text, None, Some(b.text));
+            let article = Haystack::new(b.text);
+            if input
+                .quotes
+                .iter()
+                .any(|q| quote::check_in(q, &article).is_missing())
+            {
+                let parsed;
+                let page = match input.current {
+                    Some(p) => p,
+                    None => {
+                        parsed = readable::readable(&r.body, r.header("content-type"));
+                        &parsed
+                    }
+                };
+                quotes_into(&mut ctx, input.quotes, b.text, Some(&page.visible));
+            }
         }
         return plain(f, ctx);
     }
@@ -167,7 +184,12 @@ pub fn judge(input: &Input<'_>) -> Judgement {
     let base_article = input
         .baseline
         .is_some_and(|b| drift::word_count(b.text) >= ARTICLE_WORDS);
-    let title = readable::title_of(&r.body, r.header("content-type"));
+    // The parsed title: the cheap scan of `title_of` stops at 64 KiB, and real heads full of
+    // inline scripts put the title further in (nypost.com: 95 KB).
+    let title = page
+        .title
+        .clone()
+        .or_else(|| readable::title_of(&r.body, r.header("content-type")));
     let heading = [title.as_deref(), page.features.h1.as_deref()]
         .into_iter()
         .flatten()
@@ -205,8 +227,25 @@ pub fn judge(input: &Input<'_>) -> Judgement {
         }
     }
 
-    // What the page itself shows, when it has lost what was cited (or nothing was archived).
-    let lost = similarity.is_none_or(|s| s < NOT_FOUND_BELOW);
+    // What the page adds to the baseline's text: a not-found, removal or login text in the
+    // site's unchanged template adds little of its own, however much chrome is around it (real
+    // templates keep 150 to 1,500 words of menus, teasers and footers that the site's memory
+    // may not have learned yet).
+    let fresh = base_core
+        .as_deref()
+        .map(|b| drift::new_lines(b, &cur_core).join("\n"));
+    let short = thin
+        || fresh
+            .as_deref()
+            .is_some_and(|n| drift::word_count(n) < THIN_WORDS);
+    let heading_gone = classify::says_not_found(&heading)
+        || classify::phrase_in(&heading, classify::REMOVED_PHRASES).is_some();
+
+    // What the page itself shows, when it has lost what was cited (or nothing was archived); a
+    // title or heading saying the page is gone counts with any loss a rewrite would show (the
+    // template's own prose, read as article, can keep a gone page above half its baseline).
+    let lost = similarity
+        .is_none_or(|s| s < NOT_FOUND_BELOW || (s < CHANGED_BELOW && heading_gone && short));
     if lost && ctx.unjudgeable.is_none() {
         ctx.looks_like_probe = input
             .probe
@@ -214,17 +253,28 @@ pub fn judge(input: &Input<'_>) -> Judgement {
         let core_and_heading = format!("{heading}\n{cur_core}");
         // A removal notice in the heading; in the text only when the page also lost the
         // article it had (a short real page may well say something is "no longer available").
+        // The extraction may read the template's prose (a biography, teasers) in place of a
+        // one-line notice, so the notice is looked for in all the visible text too.
+        let signs = format!("{core_and_heading}\n{}", page.visible);
         let removed = classify::phrase_in(&heading, classify::REMOVED_PHRASES).or_else(|| {
             (base_article && similarity.is_some())
-                .then(|| classify::phrase_in(&core_and_heading, classify::REMOVED_PHRASES))
+                .then(|| classify::phrase_in(&signs, classify::REMOVED_PHRASES))
                 .flatten()
         });
-        ctx.not_found = if let Some(p) = removed.filter(|_| thin) {
+        // A text asking to log in to read on (longer phrases than a menu's "Sign in" link).
+        let login_text = (short && base_article && similarity.is_some())
+            .then(|| classify::phrase_in(&signs, classify::LOGIN_WALL_PHRASES))
+            .flatten();
+        ctx.not_found = if let Some(p) = removed.filter(|_| short) {
             Some(format!(
                 "the page says the content was removed (\u{201c}{p}\u{201d})"
             ))
-        } else if thin && classify::says_not_found(&heading) {
+        } else if short && classify::says_not_found(&heading) {
             Some("a short page whose title or heading says it was not found".into())
+        } else if let Some(p) = login_text {
+            Some(format!(
+                "a login or sign-up page instead of the article (\u{201c}{p}\u{201d})"
+            ))
         } else if page.features.login_form
             && thin
             && (input.baseline.is_some()
@@ -238,19 +288,20 @@ pub fn judge(input: &Input<'_>) -> Judgement {
             ))
         } else if thin && classify::phrase_in(&heading, classify::SEARCH_PHRASES).is_some() {
             Some("a search page instead of the page".into())
+        } else if classify::says_not_found(&heading)
+            && base_article
+            && similarity.is_some_and(|s| s < NOT_FOUND_BELOW)
+        {
+            // The article is gone and the title or heading says so; what the extraction reads
+            // in its place is other text of the template (comments, teasers), however long.
+            Some("the title or heading says the page was not found, and the article is gone".into())
         } else {
             None
         };
     }
 
     // The passages the posts quote.
-    quotes_into(
-        &mut ctx,
-        input.quotes,
-        &page.text,
-        Some(&page.visible),
-        input.baseline.map(|b| b.text),
-    );
+    quotes_into(&mut ctx, input.quotes, &page.text, Some(&page.visible));
 
     // Changes the similarity alone does not show.
     if let (Some(b), Some(base_core), Some(sim)) = (input.baseline, &base_core, similarity) {
@@ -295,43 +346,25 @@ fn applies(text: &str, volatile: &HashSet<u64>, boiler: &HashSet<u32>) -> bool {
     without != plain || drift::word_count(&plain) == 0
 }
 
-/// Records the first quoted passage that no longer stands.
-fn quotes_into(
-    ctx: &mut Context,
-    quotes: &[&str],
-    text: &str,
-    visible: Option<&str>,
-    baseline: Option<&str>,
-) {
+/// Records the first quoted passage that no longer stands, by the one rule of
+/// [`quote::standing`] (the same on every check, whatever the baseline held); `visible` is read
+/// only for a passage the article lacks.
+fn quotes_into(ctx: &mut Context, quotes: &[&str], text: &str, visible: Option<&str>) {
     if quotes.is_empty() {
         return;
     }
     let page = Haystack::new(text);
     let mut whole: Option<Haystack> = None;
     for q in quotes {
-        if !quote::check_in(q, &page).is_missing() {
-            continue;
-        }
-        // Quoted from the article as cited: it must still be in the article.
-        let in_article = baseline.is_some_and(|b| !quote::check(q, b).is_missing());
-        // Else perhaps from a box the article leaves out (a fact box, a sidebar): look there.
-        if let Some(v) = visible.filter(|_| !in_article) {
-            let hay = whole.get_or_insert_with(|| Haystack::new(v));
-            if !quote::check_in(q, hay).is_missing() {
-                continue;
-            }
-        }
-        let Standing::Missing { reason } = quote::check_in(q, &page) else {
-            continue;
-        };
-        let never = baseline.is_some() && !in_article;
-        ctx.quote_missing = true;
-        ctx.quote_reason = Some(if never {
-            format!("{reason}; it is not in the archived copy either")
-        } else {
-            reason
+        let w = &mut whole;
+        let standing = quote::standing(q, &page, move || {
+            visible.map(|v| &*w.get_or_insert_with(|| Haystack::new(v)))
         });
-        return;
+        if let Standing::Missing { reason } = standing {
+            ctx.quote_missing = true;
+            ctx.quote_reason = Some(reason);
+            return;
+        }
     }
 }
 
@@ -666,6 +699,156 @@ mod tests {
         let amp = "https://news.example/world/2019/links-rot/amp";
         let f = fetched(amp, &[(amp, 301)], URL, 200, &base);
         assert_eq!(judged(None, &f, None, &[]).verdict.state, State::Redirected);
+    }
+
+    /// Issue 21: a passage anywhere in the visible text stands on every check alike, the
+    /// re-check of the very bytes archived included (a pull quote the article leaves out).
+    #[test]
+    fn a_pull_quote_stands_on_the_first_check_and_on_every_re_check() {
+        let quote = "Nobody expected the archive to lose a third of its links within a decade.";
+        let body = page(
+            "Links rot",
+            &format!("<article>{ARTICLE}</article><aside class=\"pullquote\"><p>\u{201c}{quote}\u{201d}</p></aside>"),
+        );
+        let f = fetched(URL, &[], URL, 200, &body);
+        let first = judged(None, &f, None, &[quote]);
+        assert_eq!(first.verdict.state, State::Ok, "{:?}", first.verdict);
+        let base = readable::readable(body.as_bytes(), Some("text/html"));
+        assert!(
+            !base.text.contains("Nobody expected"),
+            "the test needs the quote outside the article"
+        );
+        let site = SiteMemory::default();
+        let again = judge(&Input {
+            fetched: &f,
+            baseline: Some(Baseline {
+                title: base.title.as_deref(),
+                text: &base.text,
+            }),
+            unchanged: true,
+            current: None,
+            volatile: None,
+            site: &site,
+            probe: None,
+            quotes: &[quote],
+        });
+        assert_eq!(again.verdict.state, State::Ok, "{:?}", again.verdict);
+        // The quote gone from the aside too: changed, on the same kind of check.
+        let without = body.replace(quote, "Links are cited and forgotten.");
+        let f = fetched(URL, &[], URL, 200, &without);
+        assert_eq!(
+            judged(Some(&body), &f, None, &[quote]).verdict.state,
+            State::Changed
+        );
+    }
+
+    /// Issue 21: the article replaced by a not-found or login text inside the site's unchanged
+    /// template (its menus, teasers and footer longer than a thin page) is a soft 404 whatever is
+    /// quoted.
+    #[test]
+    fn a_not_found_text_in_a_long_template_is_a_soft_404_whatever_is_quoted() {
+        let chrome: String = (0..40)
+            .map(|i| format!("<li><a href=\"/t/{i}\">Teaser headline number {i} about the city council and its budget plans</a></li>"))
+            .collect();
+        // A long block of prose the template shows on every page (an author's biography).
+        let bio: String = (0..8)
+            .map(|i| format!("<p>Our correspondent number {i} has covered courts, archives and libraries for many years, writing about how institutions keep their records over time.</p>"))
+            .collect();
+        let templ = |title: &str, main: &str| {
+            format!("<html><head><title>{title}</title></head><body><header><a href=\"/\">Example Times</a></header><main>{main}<section class=\"bio\">{bio}</section></main><div class=\"more\"><h2>More stories</h2><ul>{chrome}</ul></div><footer>Copyright Example Times.</footer></body></html>")
+        };
+        let base = templ("Links rot", ARTICLE);
+        let quote = "half of the links in court opinions no longer pointed to the cited material";
+        for (title, says, rule) in [
+            (
+                "Page not found",
+                "Sorry, we couldn't find the page you were looking for.",
+                "not found",
+            ),
+            ("Example Times", "This article has been removed.", "removed"),
+            (
+                "Example Times",
+                "Please log in to continue reading. This content is only available to registered users.",
+                "login",
+            ),
+        ] {
+            let gone = templ(title, &format!("<p>{says}</p>"));
+            let f = fetched(URL, &[], URL, 200, &gone);
+            let j = judged(Some(&base), &f, None, &[quote]);
+            assert_eq!(j.verdict.state, State::Soft404, "{says}: {:?}", j.verdict);
+            let why = j.verdict.error.unwrap_or_default();
+            assert!(why.contains(rule), "{says}: {why}");
+        }
+        // The same template with another article in it is a change, not a soft 404.
+        let other = templ(
+            "Links rot",
+            &ARTICLE
+                .replace("decay", "grow")
+                .replace("links", "roads")
+                .replace("pages", "bridges"),
+        );
+        let f = fetched(URL, &[], URL, 200, &other);
+        assert_eq!(
+            judged(Some(&base), &f, None, &[quote]).verdict.state,
+            State::Changed
+        );
+    }
+
+    /// The template's own prose read with the article (a long standfirst, an author's page)
+    /// keeps a gone page above half of its baseline: the title saying so decides with the loss.
+    #[test]
+    fn a_gone_page_that_keeps_half_its_baseline_is_a_soft_404_when_its_title_says_so() {
+        let prose: String = [
+            "Our newsroom checks every claim against two independent sources before anything is published on this site.",
+            "Readers who spot an error can write to the standards editor, who answers each message within a working week.",
+            "Corrections are listed at the foot of the story they concern, with the date and a short account of what changed.",
+            "Photographs are credited to the agency or the staff member who took them, and archive images carry their year.",
+            "Sponsored features are marked as such at the top and never written by the reporters who cover the same field.",
+            "The weekly letter collects the stories our editors liked most, along with a few notes from the people who wrote them.",
+        ]
+        .iter()
+        .map(|p| format!("<p>{p}</p>"))
+        .collect();
+        // A real page's size (a short body with a not-found title is a soft 404 by itself).
+        let style = format!("<head><style>{}</style>", ".a{color:red}".repeat(400));
+        let base = page("Links rot", &format!("<article>{prose}{ARTICLE}</article>"))
+            .replace("<head>", &style);
+        let gone = page(
+            "Page not found",
+            &format!("<article>{prose}<p>Sorry, we couldn't find the page you were looking for.</p></article>"),
+        )
+        .replace("<head>", &style);
+        let f = fetched(URL, &[], URL, 200, &gone);
+        let j = judged(Some(&base), &f, None, &[]);
+        let sim = j.context.similarity.unwrap_or_default();
+        assert!(
+            (0.5..0.88).contains(&sim),
+            "the test needs a middle similarity: {sim}"
+        );
+        assert_eq!(j.verdict.state, State::Soft404, "{:?}", j.verdict);
+        // The same loss under the article's own title is a change.
+        let rewritten = page("Links rot", &format!("<article>{prose}<p>Sorry, we couldn't find the page you were looking for.</p></article>"));
+        let f = fetched(URL, &[], URL, 200, &rewritten);
+        assert_eq!(
+            judged(Some(&base), &f, None, &[]).verdict.state,
+            State::Changed
+        );
+    }
+
+    /// Real heads carry 100 KB of inline scripts before the title: the heading is the parsed
+    /// title, not a scan of the first 64 KiB.
+    #[test]
+    fn a_not_found_title_after_a_long_head_is_read() {
+        let script = format!("<script>var ads = \"{}\";</script>", "x".repeat(70_000));
+        let base = page("Links rot", ARTICLE).replace("<head>", &format!("<head>{script}"));
+        let gone = page(
+            "Page not found",
+            "<p>Sorry, we couldn't find the page you were looking for.</p>",
+        )
+        .replace("<head>", &format!("<head>{script}"));
+        let f = fetched(URL, &[], URL, 200, &gone);
+        let j = judged(Some(&base), &f, None, &[]);
+        assert_eq!(j.verdict.state, State::Soft404, "{:?}", j.verdict);
     }
 
     /// An article that became a file of another kind has changed; it is no script shell.

@@ -294,9 +294,61 @@ impl<W: Write> WarcWriter<W> {
     }
 }
 
+/// How one capture of an export is written: the first capture of a body as a response, a later
+/// capture of the same body as a revisit of that first one (its URI and date). The one rule of
+/// revisit de-duplication, decided before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    Response,
+    Revisit {
+        of_uri: String,
+        of_date: DateTime<Utc>,
+    },
+}
+
+/// The record of each capture, in order, given each capture's body hash, URI and date.
+pub fn plan_records<'a>(
+    captures: impl IntoIterator<Item = (&'a str, &'a str, DateTime<Utc>)>,
+) -> Vec<Record> {
+    let mut first: std::collections::HashMap<&'a str, (&'a str, DateTime<Utc>)> =
+        Default::default();
+    captures
+        .into_iter()
+        .map(|(hash, uri, date)| match first.get(hash) {
+            Some((of_uri, of_date)) => Record::Revisit {
+                of_uri: of_uri.to_string(),
+                of_date: *of_date,
+            },
+            None => {
+                first.insert(hash, (uri, date));
+                Record::Response
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_capture_of_a_body_is_a_response_later_ones_revisit_it() {
+        let t = |d: i64| DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(d);
+        let got = plan_records([
+            ("h1", "https://a/", t(1)),
+            ("h2", "https://b/", t(2)),
+            ("h1", "https://a/", t(3)),
+            ("h1", "https://a2/", t(4)),
+        ]);
+        let revisit = Record::Revisit {
+            of_uri: "https://a/".into(),
+            of_date: t(1),
+        };
+        assert_eq!(
+            got,
+            [Record::Response, Record::Response, revisit.clone(), revisit]
+        );
+    }
 
     #[test]
     fn base32_matches_rfc_4648() {

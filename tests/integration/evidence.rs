@@ -27,8 +27,9 @@ use citewatch::state::State;
 use citewatch::verdict::{self, Baseline, Input};
 
 mod corpus;
+mod real;
 
-use corpus::{Case, Corpus, Family, Kind, Missing, Reply};
+use corpus::{Corpus, Family, Kind, Missing, Reply};
 
 /// A loopback HTTP/1.1 server for one site: the current phase's answers for the cited
 /// addresses, and the site's own answer for anything else.
@@ -101,7 +102,7 @@ fn serve(mut conn: TcpStream, shared: &Shared, site: usize) {
 }
 
 /// What the pipeline keeps of a link between checks.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Link {
     baseline: Option<(Option<String>, String, Vec<u8>)>,
     volatile: Option<Vec<u64>>,
@@ -188,30 +189,32 @@ fn probes(
 /// Judges one fetch as the pipeline does, and keeps what the pipeline keeps.
 fn judge(
     f: &Fetched,
-    case: &Case,
+    quotes: &[String],
     link: &mut Link,
     site: &mut SiteMemory,
     probe: &Probe,
 ) -> Checked {
-    let page: Option<Page> = match &f.outcome {
-        Ok(r) if (200..300).contains(&r.status) => {
-            Some(readable(&r.body, r.header("content-type")))
-        }
-        _ => None,
-    };
     let body = f
         .outcome
         .as_ref()
         .map(|r| r.body.clone())
         .unwrap_or_default();
-    let quotes: Vec<&str> = case.quotes.iter().map(String::as_str).collect();
+    let unchanged = link.baseline.as_ref().is_some_and(|(_, _, b)| *b == body);
+    // As the pipeline does, a body that is the baseline's is not read again.
+    let page: Option<Page> = match &f.outcome {
+        Ok(r) if (200..300).contains(&r.status) && !unchanged => {
+            Some(readable(&r.body, r.header("content-type")))
+        }
+        _ => None,
+    };
+    let quotes: Vec<&str> = quotes.iter().map(String::as_str).collect();
     let j = verdict::judge(&Input {
         fetched: f,
         baseline: link.baseline.as_ref().map(|(t, text, _)| Baseline {
             title: t.as_deref(),
             text,
         }),
-        unchanged: link.baseline.as_ref().is_some_and(|(_, _, b)| *b == body),
+        unchanged,
         current: page.as_ref(),
         volatile: link.volatile.as_deref(),
         site,
@@ -318,7 +321,13 @@ fn run_set(name: &str, corpus: Corpus) -> Figures {
         );
         for (&i, f) in todo.iter().zip(&fetched) {
             let c = &corpus.cases[i];
-            let got = judge(f, c, &mut links[i], &mut memory[c.site], &probe[c.site]);
+            let got = judge(
+                f,
+                &c.quotes,
+                &mut links[i],
+                &mut memory[c.site],
+                &probe[c.site],
+            );
             if phase == 0 && !matches!(got.state, State::Ok | State::Redirected) {
                 first_not_ok.push((i, got.state, got.reason.clone()));
             }

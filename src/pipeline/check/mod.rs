@@ -1,0 +1,421 @@
+//! The check: links → checker → snapshot → classification → state, confirmation and alerts →
+//! store. Fetches run concurrently; finished checks are gathered into batches that the one writer
+//! commits, each check whole with everything that follows from it.
+//!
+//! Every check belongs to a cycle (a daemon cycle, a `run`, a `check`). A cycle ends by deciding
+//! whether it was citewatch's own outage and taking (or dropping) the strikes it left pending; a
+//! cycle that a crash cut short is ended by the next check run that finds it.
+
+use std::collections::{HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures_util::{FutureExt, StreamExt};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::checker::{Checker, Fetched};
+use crate::classify::{self, Verdict};
+use crate::clock::Clock;
+use crate::config::{AlertsConfig, CheckConfig};
+use crate::confirm::{self, Outage};
+use crate::state::State;
+use crate::store::{
+    CheckRecord, Confirming, CycleEnd, LinkToCheck, Probe, Reads, Recorded, StoreError, Writer,
+};
+
+use super::PipelineError;
+
+/// Which command a cycle belongs to; kept with the cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CycleKind {
+    Daemon,
+    Run,
+    Check,
+}
+
+impl CycleKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CycleKind::Daemon => "daemon",
+            CycleKind::Run => "run",
+            CycleKind::Check => "check",
+        }
+    }
+}
+
+/// What a check run needs besides its links.
+#[derive(Clone)]
+pub struct CheckRun {
+    pub writer: Writer,
+    pub check: CheckConfig,
+    pub alerts: AlertsConfig,
+    pub clock: Arc<dyn Clock>,
+    pub kind: CycleKind,
+}
+
+impl CheckRun {
+    /// How checks become strikes and alerts in `cycle`.
+    fn confirming(&self, cycle: i64, no_strikes: bool) -> Confirming {
+        Confirming {
+            cycle,
+            settings: confirm::Settings {
+                confirm_checks: self.alerts.confirm_checks,
+                confirm_period: self.alerts.confirm_period,
+            },
+            sinks: crate::alert::sink::sinks_from(&self.alerts)
+                .into_iter()
+                .map(|s| s.key)
+                .collect(),
+            no_strikes,
+        }
+    }
+}
+
+/// What a check run did.
+#[derive(Debug, Default, Clone)]
+pub struct CheckStats {
+    pub checked: usize,
+    pub by_state: HashMap<State, usize>,
+    /// Links not checked because a stop came first.
+    pub not_started: usize,
+    /// Confirmed transitions (each an alert event in the outbox).
+    pub transitions: usize,
+    /// Why the run counted no strikes, when it looked like citewatch's own outage.
+    pub outage: Option<Outage>,
+}
+
+/// The most checks written in one transaction.
+const WRITE_BATCH: usize = 256;
+
+/// How long finished checks are gathered before what arrived is committed. A commit rewrites the
+/// B-tree pages it touched, so few big commits cost far less than many small ones (1,250 commits
+/// of 4 checks took a third of a 5,000-link run); a crash loses at most this much work, which
+/// the next run redoes.
+const WRITE_WINDOW: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Finished checks waiting for the writer at most: bounds memory when the disk is slower than
+/// the network.
+const WRITE_QUEUE: usize = 256;
+
+mod cycles;
+mod fetch;
+mod judge;
+mod known;
+mod probes;
+
+use self::cycles::*;
+pub use self::cycles::{finish_cut_cycles, finish_own_cycles};
+use self::fetch::*;
+use self::judge::*;
+use self::known::*;
+use self::probes::*;
+
+/// Checks `links` concurrently and records each result as it arrives, with its confirmation step
+/// and any alert event. `on_done` is called after each recorded check (progress bars, the
+/// daemon's stall detection). After `stop` is cancelled no new request starts; checks under way
+/// finish and are recorded, and the cycle is ended.
+pub async fn check(
+    run: &CheckRun,
+    links: Vec<LinkToCheck>,
+    stop: &CancellationToken,
+    on_done: impl Fn(&str, State) + Send + Sync + 'static,
+) -> Result<CheckStats, PipelineError> {
+    finish_cut_cycles(run).await?;
+    let checker = Checker::new(&run.check)?;
+    let pid = std::process::id();
+    let kind = run.kind.as_str();
+    let started = run.clock.now();
+    let cycle = run
+        .writer
+        .run("a new cycle", move |s| s.begin_cycle(kind, pid, started))
+        .await?;
+    let canary_failed = canaries_fail(&checker, &run.alerts).await;
+    let conf = Arc::new(run.confirming(cycle, canary_failed));
+    let probes = if run.check.soft_404_probe {
+        probe_origins(run, &checker, &links).await?
+    } else {
+        HashMap::new()
+    };
+    let quoted = run.writer.read(|s| s.quoted_links()).await?;
+    let fragmented = run.writer.read(|s| s.cited_fragments()).await?;
+    let known = Arc::new(Known::new(probes, quoted, fragmented, cycle));
+    let total = links.len();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(
+        String,
+        CheckRecord,
+        tokio::sync::OwnedSemaphorePermit,
+    )>();
+    let queue = Arc::new(tokio::sync::Semaphore::new(WRITE_QUEUE));
+    let batcher = tokio::spawn(write_batches(run.writer.clone(), rx, conf.clone(), on_done));
+    let db = run.writer.path().to_path_buf();
+    // Judging is CPU work: one at a time per core, each on a blocking thread that keeps its read
+    // connection.
+    let judges = Arc::new(tokio::sync::Semaphore::new(
+        std::thread::available_parallelism().map_or(2, |n| n.get()),
+    ));
+    let concurrency = run.check.concurrency.max(1);
+    let results: Vec<Result<bool, PipelineError>> = futures_util::stream::iter(links)
+        .map(|link| {
+            let (checker, tx, queue, clock, known, db, judges) = (
+                checker.clone(),
+                tx.clone(),
+                queue.clone(),
+                run.clock.clone(),
+                known.clone(),
+                db.clone(),
+                judges.clone(),
+            );
+            let stop = stop.clone();
+            async move {
+                let url = Url::parse(&link.url).ok();
+                let fragments = known.fragmented.get(&link.id).map(Vec::as_slice);
+                let checked =
+                    AssertUnwindSafe(fetch_one(&checker, &link, fragments, &stop, &clock))
+                        .catch_unwind()
+                        .await;
+                let finished = match checked {
+                    Ok(Some(f)) => f,
+                    Ok(None) => return Ok(false),
+                    Err(panic) => {
+                        let what = panic_text(&panic);
+                        tracing::error!("internal error while checking {}: {what}", link.url);
+                        let url =
+                            url.unwrap_or_else(|| Url::parse("invalid:").expect("constant URL"));
+                        Finished {
+                            fetched: Fetched::internal(&url, what),
+                            snapshot: None,
+                            page: None,
+                            raw_files: Vec::new(),
+                            checked_at: clock.now(),
+                            link,
+                        }
+                    }
+                };
+                // Judged on a blocking thread of its own (all cores share the work; the writer
+                // only writes), reading through a connection of that thread.
+                let url = finished.link.url.clone();
+                let _judging = judges
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| StoreError::WriterGone)?;
+                let record = tokio::task::spawn_blocking(move || {
+                    with_reader(&db, |reads| judge_safely(reads, &finished, &known))
+                })
+                .await
+                .map_err(|_| PipelineError::Panicked("judging a check"))??;
+                let permit = queue
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| StoreError::WriterGone)?;
+                tx.send((url, record, permit))
+                    .map_err(|_| StoreError::WriterGone)?;
+                Ok(true)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    drop(tx);
+    let written = batcher
+        .await
+        .map_err(|_| PipelineError::Panicked("the check's database writer"))?;
+    // What the run learned of its sites, in one transaction.
+    let learned = known.learned();
+    if !learned.is_empty() {
+        let at = run.clock.now();
+        run.writer
+            .run("site memories", move |s| {
+                learned
+                    .iter()
+                    .try_for_each(|(o, m)| s.save_site_memory(o, m, at))
+            })
+            .await?;
+    }
+    // The cycle is ended whatever happened to its checks: its pending strikes are decided.
+    let now = run.clock.now();
+    let end_conf = (*conf).clone();
+    let end: CycleEnd = run
+        .writer
+        .run("the end of a cycle", move |s| {
+            s.finish_cycle(&end_conf, canary_failed, now)
+        })
+        .await?;
+    let (mut stats, recorded) = written?;
+    let mut started_checks = 0;
+    for r in results {
+        if r? {
+            started_checks += 1;
+        }
+    }
+    stats.not_started = total - started_checks;
+    stats.transitions += end.transitions;
+    stats.outage = end.outage;
+    debug_assert_eq!(recorded, started_checks);
+    Ok(stats)
+}
+
+/// Gathers judged checks into batches and has the writer commit each: recorded and confirmed in
+/// one transaction. Returns the stats and how many checks were recorded.
+async fn write_batches(
+    writer: Writer,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<(
+        String,
+        CheckRecord,
+        tokio::sync::OwnedSemaphorePermit,
+    )>,
+    conf: Arc<Confirming>,
+    on_done: impl Fn(&str, State) + Send + Sync + 'static,
+) -> Result<(CheckStats, usize), PipelineError> {
+    let mut stats = CheckStats::default();
+    let mut recorded = 0;
+    while let Some(first) = rx.recv().await {
+        // What arrives within the window goes into the same transaction.
+        let deadline = tokio::time::Instant::now() + WRITE_WINDOW;
+        let mut batch = vec![first];
+        while batch.len() < WRITE_BATCH {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(f)) => batch.push(f),
+                _ => break,
+            }
+        }
+        let mut urls = Vec::with_capacity(batch.len());
+        let mut records = Vec::with_capacity(batch.len());
+        let mut permits = Vec::with_capacity(batch.len());
+        for (url, record, permit) in batch {
+            urls.push(url);
+            records.push(record);
+            permits.push(permit);
+        }
+        let records = Arc::new(records);
+        let (r, c) = (records.clone(), conf.clone());
+        let done: Vec<Recorded> = writer
+            .run("checks", move |s| s.record_verdicts(&r, &c))
+            .await?;
+        drop(permits);
+        for (url, r) in urls.iter().zip(&done) {
+            recorded += 1;
+            stats.checked += 1;
+            *stats.by_state.entry(r.state).or_default() += 1;
+            if r.transition.is_some() {
+                stats.transitions += 1;
+            }
+            on_done(url, r.state);
+        }
+    }
+    Ok((stats, recorded))
+}
+
+thread_local! {
+    /// A read connection per blocking thread that judges checks: opened once, reused.
+    static READER: std::cell::RefCell<Option<crate::store::Store>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's read connection to `db` (opened on first use).
+fn with_reader<T>(
+    db: &std::path::Path,
+    f: impl FnOnce(&Reads<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    READER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().is_none_or(|s| s.path() != db) {
+            *slot = Some(crate::store::Store::open_reader(db)?);
+        }
+        match slot.as_ref() {
+            Some(store) => f(&store.reads()),
+            None => Err(StoreError::WriterGone),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::{CitationRecord, PostRecord};
+    use crate::store::Store;
+
+    /// A panic while judging one page (a bug, whatever the page) is an `error` verdict for that
+    /// link, recorded with its cycle; the batch and the run go on.
+    #[test]
+    fn a_panic_while_judging_is_an_error_verdict_for_that_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("x.db")).unwrap();
+        let now = chrono::DateTime::UNIX_EPOCH;
+        let post = PostRecord {
+            source: "posts".into(),
+            path: "a.md".into(),
+            title: None,
+            date: None,
+            draft: false,
+            url: None,
+            size: 1,
+            mtime_ns: 1,
+            hash: "h".into(),
+        };
+        let cite = |u: &str| CitationRecord {
+            link: u.into(),
+            line: 1,
+            text: "t".into(),
+            kind: "link".into(),
+            raw: u.into(),
+            ..Default::default()
+        };
+        store
+            .replace_post(
+                &post,
+                &[cite("https://a.org/x"), cite("https://b.org/y")],
+                now,
+            )
+            .unwrap();
+        let links = store.links_to_check(None).unwrap();
+        let cycle = store.begin_cycle("run", 1, now).unwrap();
+        let finished: Vec<Finished> = links
+            .into_iter()
+            .map(|link| {
+                let url = Url::parse(&link.url).unwrap();
+                Finished {
+                    fetched: Fetched::internal(&url, "placeholder".into()),
+                    snapshot: None,
+                    page: None,
+                    raw_files: Vec::new(),
+                    checked_at: now,
+                    link,
+                }
+            })
+            .collect();
+        let known = Known::new(HashMap::new(), HashSet::new(), HashMap::new(), cycle);
+        let conf = Confirming {
+            cycle,
+            settings: confirm::Settings {
+                confirm_checks: 3,
+                confirm_period: std::time::Duration::ZERO,
+            },
+            sinks: vec![],
+            no_strikes: false,
+        };
+        let records: Vec<CheckRecord> = finished
+            .iter()
+            .map(|f| {
+                judge_safely_with(&store.reads(), f, &known, |r, f, k| {
+                    if f.link.url.contains("a.org") {
+                        panic!("a bug met on this page");
+                    }
+                    judge(r, f, k)
+                })
+            })
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let done = store.record_verdicts(&records, &conf).unwrap();
+        assert_eq!(done.len(), 2, "the batch went on");
+        let a = store.link_status("https://a.org/x").unwrap().unwrap();
+        assert_eq!(a.state, State::Error);
+        assert!(
+            a.error.as_deref().unwrap().contains("internal error"),
+            "{:?}",
+            a.error
+        );
+        assert_eq!(store.history(a.id).unwrap().len(), 1);
+    }
+}

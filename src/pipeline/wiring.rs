@@ -1,0 +1,102 @@
+//! The application's wiring, built once from the configuration: the writer, the clock and the
+//! HTTP client alerts go out on, and from them every check run, archive look-up queue and
+//! delivery. The commands (`run`, `check`) and the daemon build their work from it alike (a
+//! reload replaces the daemon's configuration in it).
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::{StoreError, Writer};
+
+use super::{CheckRun, CycleKind, DeliveryReport, Lookups};
+
+#[derive(Clone)]
+pub struct Wiring {
+    pub config: Config,
+    pub writer: Writer,
+    pub clock: Arc<dyn Clock>,
+    /// Alerts go out on it: no proxy from the environment (it would bypass the address guard).
+    pub http: reqwest::Client,
+}
+
+/// The HTTP client for alert delivery could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the HTTP client for alerts: {0}")]
+pub struct WiringError(#[source] reqwest::Error);
+
+impl Wiring {
+    pub fn new(
+        config: Config,
+        writer: Writer,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Wiring, WiringError> {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(WiringError)?;
+        Ok(Wiring {
+            config,
+            writer,
+            clock,
+            http,
+        })
+    }
+
+    /// A check run of this kind (`run`, `check`, a daemon cycle).
+    pub fn check_run(&self, kind: CycleKind) -> CheckRun {
+        CheckRun {
+            writer: self.writer.clone(),
+            check: self.config.check.clone(),
+            alerts: self.config.alerts.clone(),
+            clock: self.clock.clone(),
+            kind,
+        }
+    }
+
+    /// The archive look-up queue: for confirmed bad links only (the daemon), or for every link
+    /// bad now (`run`, `check`).
+    pub fn lookups(&self, confirmed_only: bool) -> Lookups {
+        Lookups {
+            writer: self.writer.clone(),
+            archive: self.config.archive.clone(),
+            user_agent: self.config.check.user_agent.clone(),
+            clock: self.clock.clone(),
+            confirmed_only,
+        }
+    }
+
+    /// Sends the alert deliveries that are due, sinks concurrently; `progress` is called at each
+    /// sign of life.
+    pub async fn deliver_due(
+        &self,
+        progress: &(dyn Fn() + Send + Sync),
+    ) -> Result<DeliveryReport, StoreError> {
+        super::deliver_due(
+            &self.writer,
+            &self.config.alerts,
+            &self.http,
+            &self.clock,
+            progress,
+        )
+        .await
+    }
+
+    /// [`Wiring::deliver_due`] for at most `limit` (what `run` and `check` spend before they
+    /// exit); none when the limit cut it short (the rest waits in the outbox).
+    pub async fn deliver_due_within(
+        &self,
+        limit: std::time::Duration,
+        progress: &(dyn Fn() + Send + Sync),
+    ) -> Option<Result<DeliveryReport, StoreError>> {
+        super::deliver_due_within(
+            limit,
+            &self.writer,
+            &self.config.alerts,
+            &self.http,
+            &self.clock,
+            progress,
+        )
+        .await
+    }
+}
