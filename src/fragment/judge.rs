@@ -65,26 +65,25 @@ pub fn judge(
     let mut out = Vec::with_capacity(cited.len());
     for c in cited {
         let fragment = parse(c.fragment);
-        let standing = match &fragment {
-            Fragment::Text { directives, .. } => {
+        let raw = raw_of(url, &fragment, raw_files);
+        let standing = match (&fragment, raw) {
+            (Fragment::Text { directives, .. }, _) => {
                 let page = text.get_or_insert_with(|| {
                     page_text(&crate::readable::decode(body, content_type).0)
                 });
                 all_directives(directives, page)
             }
-            Fragment::Anchor(a) if raw_of(url, &fragment, raw_files).is_some() => {
-                let (ru, raw) = raw_of(url, &fragment, raw_files).expect("checked above");
-                let lines = a.github_lines().is_some();
-                match lines {
-                    true => lines_standing(a, raw),
-                    false => {
-                        match anchor_standing(&fragment, &anchors_for_body(raw, None, &ru), &ru) {
-                            FragmentStanding::Missing { .. } => FragmentStanding::Missing {
-                                reason: missing_reason(a, c.seen_present),
-                            },
-                            s => s,
-                        }
-                    }
+            // A line anchor counts the raw file's lines; a Markdown heading is looked up among
+            // the slugs of the raw file's headings.
+            (Fragment::Anchor(a), Some((_, raw))) if a.github_lines().is_some() => {
+                lines_standing(a, raw)
+            }
+            (Fragment::Anchor(a), Some((ru, raw))) => {
+                match anchor_standing(&fragment, &anchors_for_body(raw, None, &ru), &ru) {
+                    FragmentStanding::Missing { .. } => FragmentStanding::Missing {
+                        reason: missing_reason(a, c.seen_present),
+                    },
+                    s => s,
                 }
             }
             _ => {
