@@ -59,23 +59,32 @@ impl SiteServer {
     }
 }
 
-fn serve(mut conn: TcpStream, shared: &Shared, site: usize) {
+/// Reads a request's head (within 5 s and 64 KiB) and returns its target; none when the client
+/// went away first. The loopback servers of both evidence sets read requests this way.
+fn request_target(conn: &mut TcpStream) -> Option<String> {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 65536 {
         match conn.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return None,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     }
     let head = String::from_utf8_lossy(&buf);
-    let target = head
-        .lines()
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .unwrap_or("/")
-        .to_string();
+    Some(
+        head.lines()
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .unwrap_or("/")
+            .to_string(),
+    )
+}
+
+fn serve(mut conn: TcpStream, shared: &Shared, site: usize) {
+    let Some(target) = request_target(&mut conn) else {
+        return;
+    };
     let phase = shared.phase.load(Ordering::SeqCst);
     let reply = match shared.routes[phase][site].get(&target) {
         Some(r) => r.clone(),

@@ -17,11 +17,11 @@
 //! article paragraphs or no quotable sentence can be derived is skipped and counted.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use citewatch::checker::{Checker, Fetched};
 use citewatch::drift::SiteMemory;
@@ -668,19 +668,11 @@ impl Host {
 }
 
 fn answer(mut conn: TcpStream, path: &str, body: &[u8]) {
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 65536 {
-        match conn.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let head = String::from_utf8_lossy(&buf);
-    let target = head.lines().next().and_then(|l| l.split(' ').nth(1));
+    let Some(target) = super::request_target(&mut conn) else {
+        return;
+    };
     let not_found: &[u8] = b"<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center><hr><center>nginx</center></body></html>";
-    let (status, body) = if target == Some(path) {
+    let (status, body) = if target == path {
         ("200 OK", body)
     } else {
         ("404 Not Found", not_found)
