@@ -1,7 +1,8 @@
 //! Evidence on real pages: the `ok`, `changed` and `soft_404` verdicts measured on pages saved
-//! from the web by two public article-extraction benchmarks (vendored in `tests/fixtures/real`,
-//! see its README): the tuning set (Scrapinghub's article-extraction-benchmark) and a held-out
-//! set (trafilatura's evaluation pages) that the verdict code was never tuned on.
+//! from the web by three public corpora (vendored in `tests/fixtures/real`, see its README): the
+//! tuning set (Scrapinghub's article-extraction-benchmark), the first held-out set (trafilatura's
+//! evaluation pages; one rule was written after looking at its results, so it is no longer clean)
+//! and the fresh held-out set (fundus's parser-test pages), measured only, never tuned on.
 //!
 //! Each page is served from its own loopback host (one site, one page) and lives through the
 //! checks a link does: the first check (the baseline), two re-checks of the same bytes, then one
@@ -38,7 +39,8 @@ struct Saved {
     url: String,
     lang: String,
     html: String,
-    /// The benchmark's annotation: the article body (Scrapinghub) or snippets of it (trafilatura).
+    /// The corpus's annotation: the article body (Scrapinghub, fundus) or snippets of it
+    /// (trafilatura).
     truth: Vec<String>,
 }
 
@@ -209,8 +211,9 @@ fn derive(saved: Saved) -> Result<Page, String> {
         .filter(|p| p.outer.start >= body)
         .collect();
     let texts: Vec<String> = paras.iter().map(|p| text(&doc[p.inner.clone()])).collect();
-    let (article, candidates): (Vec<usize>, Vec<(usize, String)>) = if saved.source == "scrapinghub"
-    {
+    // Scrapinghub and fundus annotate the whole article body, trafilatura snippets of it.
+    let whole_body = matches!(saved.source.as_str(), "scrapinghub" | "fundus");
+    let (article, candidates): (Vec<usize>, Vec<(usize, String)>) = if whole_body {
         let body = norm(&saved.truth.concat());
         let article: Vec<usize> = (0..paras.len())
             .filter(|&i| texts[i].chars().count() >= 40 && body.contains(&texts[i]))
@@ -1071,8 +1074,10 @@ const TUNING: Floor = Floor {
     first_not_ok: 2,
 };
 
-/// Held-out set, measured, never tuned on (README.md): changed 131/7/13, soft_404 67/0/5,
-/// 2 false alarms in 288, 0 untouched not ok, 0 first checks not ok.
+/// First held-out set, measured (README.md): changed 131/7/13, soft_404 67/0/5, 2 false alarms
+/// in 288, 0 untouched not ok, 0 first checks not ok. No longer clean: one rule (a title or
+/// heading saying the page is gone counts with a loss under 0.88) was written after looking at
+/// one of its gone pages; the fresh set below is the one never looked at.
 const HELD_OUT: Floor = Floor {
     pages: 72,
     changed_precision: 0.94,
@@ -1141,6 +1146,30 @@ fn evidence_real_tuning() {
 
 #[test]
 fn evidence_real_heldout() {
-    let f = run_set("held out (trafilatura)", "heldout", 22);
+    let f = run_set("first held out (trafilatura)", "heldout", 22);
     at_least(&f, &HELD_OUT);
+}
+
+/// Fresh held-out set (fundus's parser-test pages, 77 pages of 77 sites), built after the code
+/// was last changed and never tuned on: these are floors measured on an untuned set, not targets,
+/// each a little below what the code scored when the set was added (README.md: changed 151/2/3,
+/// soft_404 76/0/1, 2 false alarms in 308, 0 untouched not ok, 0 first checks not ok), so that a
+/// regression fails while one more wrong verdict in a rate does not (untouched pages and first
+/// checks stay at 0, the target). Never change the verdict code to raise these figures:
+/// a set looked at for tuning is no longer held out (the first held-out set lost that status so).
+const FRESH: Floor = Floor {
+    pages: 77,
+    changed_precision: 0.98,
+    changed_recall: 0.97,
+    soft_404_precision: 0.98,
+    soft_404_recall: 0.97,
+    per_100: 1.0,
+    untouched_not_ok: 0,
+    first_not_ok: 0,
+};
+
+#[test]
+fn evidence_real_fresh() {
+    let f = run_set("fresh held out (fundus)", "fresh", 23);
+    at_least(&f, &FRESH);
 }
