@@ -168,13 +168,22 @@ pub fn judge(input: &Input<'_>) -> Judgement {
     // Boilerplate is left out of both sides or neither: decided on the baseline when there is
     // one (a baseline that would keep too little is a page shared under two URLs, not chrome).
     let reference = input.baseline.map_or(page.text.as_str(), |b| b.text);
-    let use_boiler = applies(reference, &volatile, &boiler);
+    let reference_core = core_without_boilerplate(reference, &volatile, &boiler);
     let empty = HashSet::new();
-    let boiler_used = if use_boiler { &boiler } else { &empty };
-    let cur_core = drift::core(&page.text, &volatile, boiler_used);
-    let base_core = input
-        .baseline
-        .map(|b| drift::core(b.text, &volatile, boiler_used));
+    let boiler_used = if reference_core.is_some() {
+        &boiler
+    } else {
+        &empty
+    };
+    // Each core is made once (a line's facts are the costly part of a first check).
+    let (cur_core, base_core) = match (input.baseline, reference_core) {
+        (None, Some(core)) => (core, None),
+        (Some(_), Some(core)) => (drift::core(&page.text, &volatile, boiler_used), Some(core)),
+        (b, None) => (
+            drift::core(&page.text, &volatile, boiler_used),
+            b.map(|b| drift::core(b.text, &volatile, boiler_used)),
+        ),
+    };
     let similarity = base_core
         .as_deref()
         .map(|b| drift::similarity(b, &cur_core));
@@ -219,8 +228,8 @@ pub fn judge(input: &Input<'_>) -> Judgement {
              running its JavaScript"
                 .into(),
         );
-    } else if let Some(p) = classify::phrase_in(&page.visible, classify::REGION_PHRASES) {
-        if thin && !matches {
+    } else if thin && !matches {
+        if let Some(p) = classify::phrase_in(&page.visible, classify::REGION_PHRASES) {
             ctx.unjudgeable = Some(format!(
                 "a region wall (\u{201c}{p}\u{201d}) instead of the page: it cannot be judged from here"
             ));
@@ -249,7 +258,7 @@ pub fn judge(input: &Input<'_>) -> Judgement {
     if lost && ctx.unjudgeable.is_none() {
         ctx.looks_like_probe = input
             .probe
-            .and_then(|p| looks_like_probe(p, f, r, &page.text, &volatile, boiler_used));
+            .and_then(|p| looks_like_probe(p, f, r, &cur_core, &volatile, boiler_used));
         let core_and_heading = format!("{heading}\n{cur_core}");
         // A removal notice in the heading; in the text only when the page also lost the
         // article it had (a short real page may well say something is "no longer available").
@@ -335,15 +344,20 @@ fn plain(f: &Fetched, ctx: Context) -> Judgement {
     }
 }
 
-/// Whether the site's boilerplate can be left out of `text` (it keeps enough of it).
-fn applies(text: &str, volatile: &HashSet<u64>, boiler: &HashSet<u32>) -> bool {
+/// The core of `text` without the site's boilerplate, when the boilerplate can be left out of
+/// it (it keeps enough of it); `None` when it cannot.
+fn core_without_boilerplate(
+    text: &str,
+    volatile: &HashSet<u64>,
+    boiler: &HashSet<u32>,
+) -> Option<String> {
     if boiler.is_empty() {
-        return false;
+        return None;
     }
     let without = drift::core(text, volatile, boiler);
     let plain = drift::core(text, volatile, &HashSet::new());
     // `core` gives the text back unchanged when the boilerplate would leave too little.
-    without != plain || drift::word_count(&plain) == 0
+    (without != plain || drift::word_count(&plain) == 0).then_some(without)
 }
 
 /// Records the first quoted passage that no longer stands, by the one rule of
@@ -435,13 +449,14 @@ fn title_likeness(a: &str, b: &str) -> f64 {
 
 /// Whether a page looks like its site's answer for a path that cannot exist. `None` when the probe
 /// cannot tell (no answer, or a script shell with no text that every page shares). Compared on
-/// cores without what changes between fetches: the site's boilerplate, the link's volatile lines,
-/// and the words of either path, which not-found pages like to repeat.
+/// cores without what changes between fetches: the site's boilerplate, the link's volatile lines
+/// (`core` is the page's text without them), and the words of either path, which not-found
+/// pages like to repeat.
 fn looks_like_probe(
     probe: &Probe,
     f: &Fetched,
     r: &Response,
-    text: &str,
+    core: &str,
     volatile: &HashSet<u64>,
     boiler: &HashSet<u32>,
 ) -> Option<bool> {
@@ -479,10 +494,7 @@ fn looks_like_probe(
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let (p, c) = (
-        clean(&drift::core(pt, volatile, boiler)),
-        clean(&drift::core(text, volatile, boiler)),
-    );
+    let (p, c) = (clean(&drift::core(pt, volatile, boiler)), clean(core));
     Some(drift::similarity(&p, &c) >= PROBE_ALIKE && drift::similarity(&c, &p) >= PROBE_ALIKE)
 }
 

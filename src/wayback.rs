@@ -14,7 +14,23 @@ const MAX_ANSWER: usize = 256 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum WaybackError {
     #[error("wayback look-up of {url}: {message}")]
-    Lookup { url: String, message: String },
+    Lookup {
+        url: String,
+        message: String,
+        /// No connection could be made (the name does not resolve, the connection is refused
+        /// or does not open in time): the archive cannot be reached from here now, whatever is
+        /// asked of it.
+        unreachable: bool,
+    },
+}
+
+impl WaybackError {
+    /// Whether the archive could not be reached at all (see `Lookup::unreachable`).
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            WaybackError::Lookup { unreachable, .. } => *unreachable,
+        }
+    }
 }
 
 /// The closest archived copy: its URL and its 14-digit timestamp.
@@ -98,6 +114,7 @@ impl Wayback {
             .map_err(|e| WaybackError::Lookup {
                 url: endpoint.to_string(),
                 message: e.to_string(),
+                unreachable: false,
             })?;
         Ok(Wayback { client, endpoint })
     }
@@ -111,6 +128,7 @@ impl Wayback {
         let err = |message: String| WaybackError::Lookup {
             url: url.to_string(),
             message,
+            unreachable: false,
         };
         let mut q = self.endpoint.clone();
         q.query_pairs_mut()
@@ -121,7 +139,11 @@ impl Wayback {
             .get(q)
             .send()
             .await
-            .map_err(|e| err(describe(e)))?;
+            .map_err(|e| WaybackError::Lookup {
+                url: url.to_string(),
+                unreachable: e.is_connect(),
+                message: describe(e),
+            })?;
         if !resp.status().is_success() {
             return Err(err(format!("answered HTTP {}", resp.status().as_u16())));
         }

@@ -20,7 +20,9 @@ const WAYBACK_RETRY: chrono::Duration = chrono::Duration::days(7);
 /// The most Save Page Now requests one run makes: the service rate-limits anonymous callers.
 const SAVE_MAX_PER_RUN: usize = 20;
 
-/// After this many failures in a row the archive is taken to be unreachable for this run.
+/// After this many failures in a row the archive is taken to be failing for this run; one that
+/// cannot be reached at all (no name, no connection) is given up at its first failure, so an
+/// offline machine pays one failed connection per run, not a paced series of them.
 const GIVE_UP_AFTER: u32 = 3;
 
 /// The longest one request to the archive may take.
@@ -146,7 +148,7 @@ pub async fn lookup_archives(
                     failures_in_row += 1;
                     last_error = e.to_string();
                     tracing::debug!("{e}");
-                    if failures_in_row >= GIVE_UP_AFTER {
+                    if failures_in_row >= GIVE_UP_AFTER || e.is_unreachable() {
                         report.cut_short = true;
                         break 'queue;
                     }

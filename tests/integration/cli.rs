@@ -1381,7 +1381,8 @@ fn a_failing_canary_makes_run_exit_1_and_count_no_strikes() {
 
 /// Regression: archive look-ups ran after the checks, 500 of them at up to 20 s each, with a
 /// warning line per failure. Now they run beside the checks, stop after a few failures in a row
-/// with one summary line, and never outlast their budget.
+/// (at the first when no connection can be made: an offline machine paid three paced attempts,
+/// two seconds, on every run) with one summary line, and never outlast their budget.
 #[test]
 fn regression_a_failing_archive_costs_one_line_and_little_time() {
     let site = TestServer::start((0..20).fold(Routes::new(), |r, i| {
@@ -1404,8 +1405,29 @@ fn regression_a_failing_archive_costs_one_line_and_little_time() {
     let err = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = err.lines().filter(|l| l.contains("archive")).collect();
     assert_eq!(lines.len(), 1, "{err}");
-    assert!(lines[0].contains("3 of 3 failed"), "{err}");
+    // No connection at all (the port is closed): given up at the first failure.
+    assert!(lines[0].contains("1 of 1 failed"), "{err}");
     assert!(lines[0].contains("next run"), "{err}");
+
+    // An archive that answers, but with errors, is given up after three in a row.
+    let failing = TestServer::start(Routes::new().fallback(|_| status(503)));
+    let blog = Blog::new();
+    blog.config(&format!(
+        "[archive]\nwayback_endpoint = \"{}\"\nrequest_interval = \"10ms\"\n",
+        failing.url("/wayback/available")
+    ))
+    .post(
+        "p.md",
+        &(0..20)
+            .map(|i| format!("<{}>\n", site.url(&format!("/gone{i}"))))
+            .collect::<String>(),
+    );
+    let out = blog.cmd().arg("run").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("archive")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains("3 of 3 failed"), "{err}");
+    assert!(lines[0].contains("HTTP 503"), "{err}");
 
     // An archive that never answers is cut off by the budget.
     let stalling = TestServer::start(Routes::new().fallback(|_| Reply::Stall));

@@ -150,8 +150,8 @@ pub async fn check(
     let queue = Arc::new(tokio::sync::Semaphore::new(WRITE_QUEUE));
     let batcher = tokio::spawn(write_batches(run.writer.clone(), rx, conf.clone(), on_done));
     let db = run.writer.path().to_path_buf();
-    // Judging is CPU work: one at a time per core, each on a blocking thread that keeps its read
-    // connection.
+    // Judging a big page is CPU work for a blocking thread: one at a time per core, each thread
+    // keeping its read connection.
     let judges = Arc::new(tokio::sync::Semaphore::new(
         std::thread::available_parallelism().map_or(2, |n| n.get()),
     ));
@@ -193,18 +193,25 @@ pub async fn check(
                         }
                     }
                 };
-                // Judged on a blocking thread of its own (all cores share the work; the writer
-                // only writes), reading through a connection of that thread.
                 let url = finished.link.url.clone();
-                let _judging = judges
-                    .acquire_owned()
+                let record = if judge_inline(&finished) {
+                    // A page of ordinary size is judged right here, on the worker that fetched
+                    // and read it: tens of microseconds, less than handing it to another thread
+                    // costs (a fifth of a first run's CPU went to those hand-offs).
+                    with_reader(&db, |reads| judge_safely(reads, &finished, &known))?
+                } else {
+                    // A big page is judged on a blocking thread of its own (one per core), so
+                    // it does not hold up the other checks.
+                    let _judging = judges
+                        .acquire_owned()
+                        .await
+                        .map_err(|_| StoreError::WriterGone)?;
+                    tokio::task::spawn_blocking(move || {
+                        with_reader(&db, |reads| judge_safely(reads, &finished, &known))
+                    })
                     .await
-                    .map_err(|_| StoreError::WriterGone)?;
-                let record = tokio::task::spawn_blocking(move || {
-                    with_reader(&db, |reads| judge_safely(reads, &finished, &known))
-                })
-                .await
-                .map_err(|_| PipelineError::Panicked("judging a check"))??;
+                    .map_err(|_| PipelineError::Panicked("judging a check"))??
+                };
                 let permit = queue
                     .acquire_owned()
                     .await
@@ -307,8 +314,17 @@ async fn write_batches(
     Ok((stats, recorded))
 }
 
+/// Whether a finished fetch is judged on the worker that fetched it: a body small enough to be
+/// read there ([`INLINE_BODY`]) is small enough to be judged there.
+fn judge_inline(f: &Finished) -> bool {
+    f.fetched
+        .outcome
+        .as_ref()
+        .map_or(true, |r| r.body.len() <= INLINE_BODY)
+}
+
 thread_local! {
-    /// A read connection per blocking thread that judges checks: opened once, reused.
+    /// A read connection per thread that judges checks that judges checks: opened once, reused.
     static READER: std::cell::RefCell<Option<crate::store::Store>> =
         const { std::cell::RefCell::new(None) };
 }
