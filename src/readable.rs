@@ -21,7 +21,7 @@ use scraper::{ElementRef, Html, Node, Selector};
 /// The version of this extraction, kept with stored text (`snapshots.text_version`): text of
 /// another version is extracted again before it is compared with text read now. Bump it when
 /// the text a page reads as changes.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// The readable content of a body.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -620,7 +620,21 @@ impl Walk {
         let mut line_links = 0usize;
         let mut line_owner = 0usize;
         let mut vis = String::new();
+        // The node where the walk goes on after an inert subtree it leaves out (`None`: the end).
+        let mut resume: Option<Option<ego_tree::NodeId>> = None;
         for node in body.descendants() {
+            if let Some(at) = resume {
+                if at != Some(node.id()) {
+                    continue;
+                }
+                resume = None;
+            }
+            if matches!(node.value(), Node::Fragment | Node::Document) {
+                // A `<template>`'s contents hang from a fragment: inert, never shown, and its
+                // nodes have no element above them, which would close every open element.
+                resume = Some(after_subtree(node, body.id()));
+                continue;
+            }
             let parent = node.parent().and_then(ElementRef::wrap);
             while stack.last().is_some_and(|top| Some(top.node) != parent) {
                 if let Some(top) = stack.pop() {
@@ -913,6 +927,23 @@ impl Walk {
     }
 }
 
+/// The node that follows `node`'s subtree in document order, within `root`'s subtree.
+fn after_subtree(
+    node: ego_tree::NodeRef<'_, Node>,
+    root: ego_tree::NodeId,
+) -> Option<ego_tree::NodeId> {
+    let mut cur = node;
+    loop {
+        if cur.id() == root {
+            return None;
+        }
+        if let Some(next) = cur.next_sibling() {
+            return Some(next.id());
+        }
+        cur = cur.parent()?;
+    }
+}
+
 /// Whether an element is page furniture, by tag, role, hidden state or the words of its id and
 /// classes. A `<header>` is furniture outside an article (the site's masthead), not inside it
 /// (the article's headline and byline).
@@ -940,11 +971,27 @@ fn is_furniture(el: &ElementRef<'_>, in_article: bool) -> bool {
     }) {
         return true;
     }
+    // The page itself is never furniture, whatever its classes say (utility classes on `<body>`
+    // such as `overflow-x-hidden` once made a whole page read as furniture).
+    if matches!(name, "html" | "body") {
+        return false;
+    }
     let marked = |s: &str| {
         DROP_CLASSES.iter().any(|c| s.eq_ignore_ascii_case(c))
-            || marker_words(s).any(|w| markers().contains(w.as_str()))
+            || (!is_layout_utility(s) && marker_words(s).any(|w| markers().contains(w.as_str())))
     };
     v.id().is_some_and(marked) || v.classes().any(marked)
+}
+
+/// Utility classes (Tailwind and the like) whose words are not what a box is: a variant that
+/// applies only on some screens or states (`md:hidden`, `hover:…`), and overflow and other
+/// layout settings (`overflow-x-hidden`, `!overflow-hidden`) that hide nothing of the text.
+fn is_layout_utility(class: &str) -> bool {
+    let c = class.trim_start_matches(['!', '-']);
+    c.contains(':')
+        || ["overflow", "text-ellipsis", "truncate", "scrollbar"]
+            .iter()
+            .any(|p| c.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p)))
 }
 
 fn markers() -> &'static std::collections::HashSet<&'static str> {
@@ -1048,6 +1095,72 @@ mod tests {
     /// true whatever the menu did. Now each mechanism has its own assertion: a menu marked by its
     /// id inside the article's container is left out by its marker; an unmarked blurb outside
     /// the densest block is left out by the choice of block.
+    /// Utility classes are not markers of furniture: `overflow-x-hidden` on `<body>` or on the
+    /// article's box hides nothing, `md:hidden` hides a box on some screens only; `hidden` alone
+    /// still marks a hidden box.
+    #[test]
+    fn utility_classes_do_not_make_text_furniture() {
+        let article = "<p>The long real text of the page, long enough to be a paragraph of prose.</p>\
+                       <p>More of it here, and it goes on for a while as prose does in articles.</p>\
+                       <p>A third paragraph of the article follows, as long as the two others.</p>";
+        for (body, div) in [
+            ("!overflow-x-hidden bg-white", "prose"),
+            ("overflow-hidden", "overflow-y-hidden md:hidden"),
+            ("antialiased", "lg:hidden"),
+        ] {
+            let html = format!(
+                "<html><body class=\"{body}\"><nav><a href=/>Home</a></nav><article>{article}\
+                 <div class=\"{div}\"><p>A last paragraph in a box of its own, as long as the others are.</p></div></article>\
+                 <div class=\"hidden\"><p>Text of a box hidden on every screen, long enough to count.</p></div></body></html>"
+            );
+            let p = readable(html.as_bytes(), Some("text/html"));
+            assert!(
+                p.text.contains("The long real text"),
+                "{body}/{div}: {}",
+                p.text
+            );
+            assert!(
+                p.text.contains("A third paragraph"),
+                "{body}/{div}: {}",
+                p.text
+            );
+            assert!(
+                p.text.contains("A last paragraph"),
+                "{body}/{div}: {}",
+                p.text
+            );
+            assert!(
+                !p.text.contains("hidden on every screen"),
+                "{body}/{div}: {}",
+                p.text
+            );
+            assert!(!p.features.from_json_ld, "{body}/{div}");
+        }
+    }
+
+    /// Regression (fresh held-out set, waz.de): a `<template>`'s contents hang from a fragment,
+    /// not an element; the walk took that for the end of every open element, so everything after
+    /// the first template lost its place in the page (the article read as 10 words, and the
+    /// page's JSON-LD summary stood in for it).
+    #[test]
+    fn a_template_leaves_the_page_around_it_whole() {
+        let html = b"<html><body><div class=page><nav><a href=/>Home</a><template><div><p>Inert text of a template, never shown to a reader.</p></div></template></nav>\
+            <article><p>The long real text of the page, long enough to be a paragraph of prose.</p>\
+            <template><p>More inert text</p></template>\
+            <p>More of it here, and it goes on for a while as prose does in articles.</p>\
+            <p>A third paragraph of the article follows, as long as the two others.</p></article>\
+            <footer>Imprint and contact</footer></div></body></html>";
+        let p = readable(html, Some("text/html"));
+        assert_eq!(
+            p.text,
+            "The long real text of the page, long enough to be a paragraph of prose.\n\
+             More of it here, and it goes on for a while as prose does in articles.\n\
+             A third paragraph of the article follows, as long as the two others."
+        );
+        assert!(!p.visible.contains("Inert"), "{}", p.visible);
+        assert!(p.visible.contains("Imprint"), "{}", p.visible);
+    }
+
     #[test]
     fn densest_block_without_article() {
         let html = b"<html><body><div><div id=menu><p>Home, Archive, Contact, Imprint, Sitemap and the Press page</p></div><p>The long real text of the page, long enough to be a paragraph.</p><p>More of it here, and it goes on for a while as prose does.</p><p>A third paragraph of the article follows, as long as the others.</p><p>And a fourth one closes it, long enough to count as prose too.</p></div><div class=blurb><p>An unmarked blurb about the site that stands beside the article.</p></div></body></html>";
