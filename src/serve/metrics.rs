@@ -39,13 +39,6 @@ fn num(v: f64) -> String {
     }
 }
 
-/// Seconds since the epoch of a stored time, if it parses.
-fn epoch(t: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(t)
-        .ok()
-        .map(|t| t.timestamp())
-}
-
 /// The whole exposition.
 pub fn render(facts: &MetricsFacts, history: &History) -> String {
     let mut out = String::new();
@@ -148,17 +141,13 @@ pub fn render(facts: &MetricsFacts, history: &History) -> String {
             "gauge",
             "When the last check cycle (daemon cycle, run or check) started.",
         );
-        if let Some(t) = epoch(&c.started_at) {
-            let _ = writeln!(
-                out,
-                "citewatch_last_cycle_start_timestamp_seconds{{kind=\"{}\"}} {t}",
-                label(&c.kind)
-            );
-        }
-        if let (Some(start), Some(end)) = (
-            epoch(&c.started_at),
-            c.finished_at.as_deref().and_then(epoch),
-        ) {
+        let start = c.started_at.timestamp();
+        let _ = writeln!(
+            out,
+            "citewatch_last_cycle_start_timestamp_seconds{{kind=\"{}\"}} {start}",
+            label(&c.kind)
+        );
+        if let Some(end) = c.finished_at.map(|t| t.timestamp()) {
             header(
                 &mut out,
                 "citewatch_last_cycle_end_timestamp_seconds",
@@ -217,8 +206,8 @@ mod tests {
         facts.archive_stored_bytes = 300;
         facts.last_cycle = Some(LastCycle {
             kind: "daemon".into(),
-            started_at: "2026-11-22T10:00:00Z".into(),
-            finished_at: Some("2026-11-22T10:02:30Z".into()),
+            started_at: "2026-11-22T10:00:00Z".parse().unwrap(),
+            finished_at: Some("2026-11-22T10:02:30Z".parse().unwrap()),
             checks: 12,
         });
         let mut h = History::default();

@@ -17,7 +17,6 @@ const KNOT: &[&str] = &[];
 const LONG_FUNCTIONS: &[&str] = &[
     "extract/markdown.rs::extract",
     "extract/template.rs::hugo",
-    "serve/metrics.rs::render",
     "verdict.rs::judge",
 ];
 
