@@ -214,6 +214,15 @@ pub struct CheckRow {
     pub similarity: Option<f64>,
 }
 
+/// A run of words of a word diff between two texts (`diff::words`; `store::Reads::text_diff`
+/// between two snapshots).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiffOp {
+    Equal(Vec<String>),
+    Delete(Vec<String>),
+    Insert(Vec<String>),
+}
+
 /// A stored snapshot, body decompressed on request.
 #[derive(Debug, Clone)]
 pub struct SnapshotRow {
@@ -241,7 +250,19 @@ pub struct StatusFilter {
 #[derive(Debug, Clone)]
 pub struct LinkFactsRow {
     pub id: i64,
-    pub facts: crate::schedule::LinkFacts,
+    pub facts: LinkFacts,
+}
+
+/// What scheduling needs to know of a link (`schedule::due`).
+#[derive(Debug, Clone)]
+pub struct LinkFacts {
+    pub url: String,
+    pub state: State,
+    pub checked_at: Option<DateTime<Utc>>,
+    /// Consecutive checks in `state`.
+    pub streak: u32,
+    /// The bad state is confirmed (alerted): it goes back to the slow rhythm.
+    pub confirmed: bool,
 }
 
 /// One pending delivery of the outbox.

@@ -328,7 +328,7 @@ pub struct LinkPage {
     /// The redirect chain of the latest check that was redirected, with its time.
     pub redirects: Option<(DateTime<Utc>, crate::fetch::Redirects)>,
     /// The word diff from the baseline's text to the latest snapshot's, when they differ.
-    pub diff: Option<Vec<crate::diff::DiffOp>>,
+    pub diff: Option<Vec<crate::rows::DiffOp>>,
 }
 
 /// The most checks the timeline draws (the most recent ones).

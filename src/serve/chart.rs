@@ -6,9 +6,9 @@
 use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 
-use super::view::{TimelineCheck, Transition, WeekCounts};
 use crate::rows::stamp;
 use crate::state::State;
+use crate::view::{TimelineCheck, Transition, WeekCounts};
 
 /// The CSS class that colours a state.
 pub fn class_of(s: State) -> String {

@@ -7,13 +7,13 @@
 
 use serde_json::{json, Map, Value};
 
-use super::view::{
-    FixPlan, LinkPage, LinkRow, Overview, PostPage, PostSummary, SnapshotInfo, WeekCounts,
-};
-use crate::diff::DiffOp;
 use crate::report;
+use crate::rows::DiffOp;
 use crate::rows::{stamp, AlertRow, CheckRow, StatusRow};
 use crate::state::State;
+use crate::view::{
+    FixPlan, LinkPage, LinkRow, Overview, PostPage, PostSummary, SnapshotInfo, WeekCounts,
+};
 
 fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into()) + "\n"
@@ -228,9 +228,9 @@ pub fn link(p: &LinkPage) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::view::{PageReq, Paged, PostCitation, PostInfo};
     use super::*;
     use crate::rows::CitationRow;
+    use crate::view::{PageReq, Paged, PostCitation, PostInfo};
 
     fn status() -> StatusRow {
         StatusRow {

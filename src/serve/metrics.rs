@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use super::history::{History, DURATION_BUCKETS};
-use super::view::{LastCycle, MetricsFacts};
 use crate::state::State;
+use crate::view::{LastCycle, MetricsFacts};
 
 /// The content type Prometheus expects for this format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -221,8 +221,8 @@ fn last_cycle(out: &mut String, c: &LastCycle) {
 #[cfg(test)]
 mod tests {
     use super::super::history::CheckEvent;
-    use super::super::view::LastCycle;
     use super::*;
+    use crate::view::LastCycle;
 
     #[test]
     fn the_exposition_has_every_family_and_escapes_labels() {

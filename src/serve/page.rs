@@ -10,13 +10,13 @@ use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
 
 use super::chart::{self, class_of};
-use super::view::{
+use crate::rows::DiffOp;
+use crate::rows::{stamp, AlertRow, CheckRow, StatusRow};
+use crate::state::State;
+use crate::view::{
     FixPlan, LinkFilter, LinkPage, LinkRow, LinkSort, Overview, Paged, PlannedEdit, PostCitation,
     PostPage, PostSort, PostSummary, SnapshotInfo, ROTTED,
 };
-use crate::diff::DiffOp;
-use crate::rows::{stamp, AlertRow, CheckRow, StatusRow};
-use crate::state::State;
 
 /// The stylesheet, embedded in the binary.
 pub const STYLE: &str = include_str!("style.css");
@@ -247,7 +247,7 @@ pub fn overview(o: &Overview, ctx: Ctx<'_>) -> String {
     let total: u64 = o.counts.iter().sum();
     let rotted: u64 = ROTTED
         .iter()
-        .map(|s| o.counts[super::view::state_index(*s)])
+        .map(|s| o.counts[crate::view::state_index(*s)])
         .sum();
     let failing: u64 = State::ALL
         .iter()
@@ -866,9 +866,9 @@ pub fn unauthorized(ctx: Ctx<'_>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::view::{PageReq, PostInfo, WeekCounts};
     use super::*;
     use crate::rows::CitationRow;
+    use crate::view::{PageReq, PostInfo, WeekCounts};
 
     fn parse(t: &str) -> Option<DateTime<Utc>> {
         t.parse().ok()

@@ -17,9 +17,7 @@ use crate::post::FrontMatter;
 pub mod hugo;
 pub mod jekyll;
 pub mod load;
-mod view;
-
-pub use view::{PostFacts, View};
+pub mod view;
 
 /// Which generator builds the site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -145,7 +145,7 @@ impl Store {
         let rows = stmt.query_map([], |r| {
             Ok(LinkFactsRow {
                 id: r.get(0)?,
-                facts: crate::schedule::LinkFacts {
+                facts: crate::rows::LinkFacts {
                     url: r.get(1)?,
                     state: state_col(&r.get::<_, String>(2)?),
                     checked_at: opt_time_col(r, 3)?,

@@ -64,7 +64,7 @@ impl Reads<'_> {
     /// The word diff between two archived pages' readable text, as `citewatch diff` prints it and
     /// the dashboard shows it (the baseline → latest diff of both). Scraped text is data:
     /// control characters are neutralised before anyone renders it.
-    pub fn text_diff(&self, old: &str, new: &str) -> Result<Vec<crate::diff::DiffOp>> {
+    pub fn text_diff(&self, old: &str, new: &str) -> Result<Vec<crate::rows::DiffOp>> {
         let old = self.snapshot_text(old)?.unwrap_or_default();
         let new = self.snapshot_text(new)?.unwrap_or_default();
         Ok(crate::diff::word_diff(
