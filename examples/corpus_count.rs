@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use citewatch::config::{CheckConfig, SourceConfig};
 use citewatch::extract::{self, Options};
-use citewatch::site::{self, View};
+use citewatch::site::{self, view::View};
 use citewatch::state::State;
 
 /// The seed post of the project: it cites exactly four URLs, each followed by a quote.

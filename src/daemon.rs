@@ -28,6 +28,7 @@ use crate::schedule::{self, CronSchedule};
 use crate::state::State;
 use crate::store::{StoreError, Writer};
 use crate::systemd::Notify;
+use crate::wiring::Wiring;
 
 /// What the outside world can ask of a running daemon besides stopping (that is the shutdown
 /// future).
@@ -263,7 +264,7 @@ enum Event {
 /// The daemon's state between events.
 struct Daemon {
     /// The configuration, writer, clock and HTTP client, and what is built from them.
-    app: pipeline::Wiring,
+    app: Wiring,
     plan: Plan,
     reload: Reloader,
     notifier: Arc<dyn Notify>,
@@ -300,8 +301,8 @@ pub async fn run(deps: Deps, shutdown: impl Future<Output = ()>) -> Result<(), D
         mut control,
     } = deps;
     let plan = make_plan(&config)?;
-    let app = pipeline::Wiring::new(config, writer, clock)
-        .map_err(|e| DaemonError::Schedule(e.to_string()))?;
+    let app =
+        Wiring::new(config, writer, clock).map_err(|e| DaemonError::Schedule(e.to_string()))?;
     // The dashboard, when configured: a task of its own on its own read connections; it never
     // waits on the loop nor the loop on it, and stops when the daemon does.
     let dashboard_stop = CancellationToken::new();

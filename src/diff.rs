@@ -4,13 +4,8 @@
 //! while the comparison table stays under [`MAX_CELLS`]; past that the middle is shown as one
 //! deletion and one insertion.
 
-/// A run of words.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DiffOp {
-    Equal(Vec<String>),
-    Delete(Vec<String>),
-    Insert(Vec<String>),
-}
+/// A run of words: a value of the model, which the store and the dashboard pass on.
+pub use crate::rows::DiffOp;
 
 /// The largest LCS table built (words × words).
 pub const MAX_CELLS: usize = 4_000_000;

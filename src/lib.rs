@@ -44,3 +44,4 @@ pub mod view;
 pub mod warc;
 pub mod watch;
 pub mod wayback;
+pub mod wiring;

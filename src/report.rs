@@ -5,9 +5,10 @@
 
 use std::fmt::Write as _;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::rows::{CheckRow, CitationRow, StatusRow};
+use crate::rows::{rfc3339, stamp, CheckRow, CitationRow, StatusRow};
 use crate::state::State;
 pub use crate::text::{sanitize, sanitize_block};
 
@@ -17,8 +18,10 @@ pub struct StatusJson<'a> {
     pub url: &'a str,
     /// The state, or `unverified` (see `unverified`).
     pub state: &'static str,
-    pub since: &'a str,
-    pub checked_at: Option<&'a str>,
+    #[serde(with = "rfc3339")]
+    pub since: DateTime<Utc>,
+    #[serde(with = "rfc3339::option")]
+    pub checked_at: Option<DateTime<Utc>>,
     pub http_status: Option<u16>,
     pub final_url: Option<&'a str>,
     pub error: Option<&'a str>,
@@ -50,7 +53,8 @@ pub struct CitationJson<'a> {
 /// One check in `history --format json`.
 #[derive(Debug, Serialize)]
 pub struct CheckJson<'a> {
-    pub checked_at: &'a str,
+    #[serde(with = "rfc3339")]
+    pub checked_at: DateTime<Utc>,
     pub state: State,
     pub http_status: Option<u16>,
     pub final_url: Option<&'a str>,
@@ -79,8 +83,8 @@ pub fn status_json_value(r: &StatusRow) -> StatusJson<'_> {
     StatusJson {
         url: &r.url,
         state: r.shown_state(),
-        since: &r.since,
-        checked_at: r.checked_at.as_deref(),
+        since: r.since,
+        checked_at: r.checked_at,
         http_status: r.http_status,
         final_url: r.final_url.as_deref(),
         error: r.error.as_deref(),
@@ -100,7 +104,7 @@ pub fn history_json(rows: &[CheckRow]) -> String {
     let v: Vec<CheckJson<'_>> = rows
         .iter()
         .map(|c| CheckJson {
-            checked_at: &c.checked_at,
+            checked_at: c.checked_at,
             state: c.state,
             http_status: c.http_status,
             final_url: c.final_url.as_deref(),
@@ -142,8 +146,8 @@ pub fn status_csv(rows: &[StatusRow]) -> String {
         let base = [
             csv_field(&r.url),
             r.shown_state().to_string(),
-            csv_field(&r.since),
-            csv_field(r.checked_at.as_deref().unwrap_or("")),
+            csv_field(&stamp(r.since)),
+            csv_field(&r.checked_at.map(stamp).unwrap_or_default()),
             r.http_status.map(|s| s.to_string()).unwrap_or_default(),
             csv_field(r.final_url.as_deref().unwrap_or("")),
             csv_field(r.error.as_deref().unwrap_or("")),
@@ -187,7 +191,7 @@ pub fn status_table(rows: &[StatusRow]) -> String {
             r.http_status
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| "-".into()),
-            r.since,
+            stamp(r.since),
             sanitize(&r.url)
         );
         if let Some(f) = &r.final_url {
@@ -218,7 +222,7 @@ pub fn history_table(rows: &[CheckRow]) -> String {
         let _ = writeln!(
             out,
             "{:<20}  {:<11} {:>4} {:>7}  {}",
-            c.checked_at,
+            stamp(c.checked_at),
             c.state.as_str(),
             c.http_status
                 .map(|s| s.to_string())
@@ -343,9 +347,9 @@ mod tests {
             id: 1,
             url: url.into(),
             state,
-            since: "2026-01-01T00:00:00Z".into(),
+            since: "2026-01-01T00:00:00Z".parse().unwrap(),
             streak: 1,
-            checked_at: Some("2026-01-01T00:00:00Z".into()),
+            checked_at: Some("2026-01-01T00:00:00Z".parse().unwrap()),
             http_status: Some(404),
             final_url: None,
             error: None,

@@ -1,7 +1,7 @@
 //! Rows: the plain values the store writes and reads back (posts, citations, checks, snapshots,
 //! alerts), shared by the shells that produce them and the pure core that renders them. No I/O.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::state::{Current, State};
@@ -165,9 +165,9 @@ pub struct StatusRow {
     pub id: i64,
     pub url: String,
     pub state: State,
-    pub since: String,
+    pub since: DateTime<Utc>,
     pub streak: i64,
-    pub checked_at: Option<String>,
+    pub checked_at: Option<DateTime<Utc>>,
     pub http_status: Option<u16>,
     pub final_url: Option<String>,
     pub error: Option<String>,
@@ -202,7 +202,7 @@ pub struct CitationRow {
 #[derive(Debug, Clone)]
 pub struct CheckRow {
     pub id: i64,
-    pub checked_at: String,
+    pub checked_at: DateTime<Utc>,
     pub state: State,
     pub http_status: Option<u16>,
     pub final_url: Option<String>,
@@ -212,6 +212,15 @@ pub struct CheckRow {
     pub attempts: u32,
     pub snapshot: Option<String>,
     pub similarity: Option<f64>,
+}
+
+/// A run of words of a word diff between two texts (`diff::words`; `store::Reads::text_diff`
+/// between two snapshots).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiffOp {
+    Equal(Vec<String>),
+    Delete(Vec<String>),
+    Insert(Vec<String>),
 }
 
 /// A stored snapshot, body decompressed on request.
@@ -224,7 +233,7 @@ pub struct SnapshotRow {
     pub title: Option<String>,
     pub text: Option<String>,
     pub truncated: bool,
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Filters for `status`.
@@ -241,7 +250,19 @@ pub struct StatusFilter {
 #[derive(Debug, Clone)]
 pub struct LinkFactsRow {
     pub id: i64,
-    pub facts: crate::schedule::LinkFacts,
+    pub facts: LinkFacts,
+}
+
+/// What scheduling needs to know of a link (`schedule::due`).
+#[derive(Debug, Clone)]
+pub struct LinkFacts {
+    pub url: String,
+    pub state: State,
+    pub checked_at: Option<DateTime<Utc>>,
+    /// Consecutive checks in `state`.
+    pub streak: u32,
+    /// The bad state is confirmed (alerted): it goes back to the slow rhythm.
+    pub confirmed: bool,
 }
 
 /// One pending delivery of the outbox.
@@ -257,7 +278,8 @@ pub struct PendingDelivery {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AlertRow {
     pub id: String,
-    pub created_at: String,
+    #[serde(with = "rfc3339")]
+    pub created_at: DateTime<Utc>,
     pub event: String,
     pub url: Option<String>,
     pub old_state: Option<String>,
@@ -271,8 +293,10 @@ pub struct DeliveryRow {
     pub state: String,
     pub attempts: u32,
     pub last_error: Option<String>,
-    pub delivered_at: Option<String>,
-    pub next_attempt: Option<String>,
+    #[serde(with = "rfc3339::option")]
+    pub delivered_at: Option<DateTime<Utc>>,
+    #[serde(with = "rfc3339::option")]
+    pub next_attempt: Option<DateTime<Utc>>,
 }
 
 /// Sizes and counts for `citewatch db stats`.
@@ -296,7 +320,7 @@ pub struct Stats {
 pub struct ArchiveRow {
     pub url: String,
     pub final_url: Option<String>,
-    pub checked_at: String,
+    pub checked_at: DateTime<Utc>,
     pub http_status: Option<u16>,
     pub snapshot: String,
 }
@@ -320,11 +344,11 @@ pub struct RecordedCheck {
     pub redirects: Option<crate::fetch::Redirects>,
 }
 
-/// A stored time (RFC 3339, UTC); a damaged value reads as the epoch rather than failing a query.
-pub fn parse_time(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
+/// A time as the store writes it and every report prints it: RFC 3339 in UTC, to the second
+/// (`2024-01-15T09:30:00Z`). The store reads its times back into `DateTime<Utc>` (see
+/// `store::time_col`), so a time printed with this is the text that was stored.
+pub fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// The archived snapshot that was current at `at` (the latest archived at or before it), or the
@@ -333,7 +357,7 @@ pub fn parse_time(s: &str) -> DateTime<Utc> {
 pub fn snapshot_at(history: &[CheckRow], at: Option<DateTime<Utc>>) -> Option<&str> {
     history
         .iter()
-        .rfind(|c| c.snapshot.is_some() && at.is_none_or(|t| parse_time(&c.checked_at) <= t))
+        .rfind(|c| c.snapshot.is_some() && at.is_none_or(|t| c.checked_at <= t))
         .and_then(|c| c.snapshot.as_deref())
 }
 
@@ -366,12 +390,13 @@ pub struct AlertEvent {
     pub at: DateTime<Utc>,
 }
 
-mod rfc3339 {
-    use chrono::{DateTime, SecondsFormat, Utc};
+/// A time in JSON as [`stamp`] writes it (`#[serde(with = "rfc3339")]`, or `rfc3339::option`).
+pub mod rfc3339 {
+    use chrono::{DateTime, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Secs, true))
+        s.serialize_str(&super::stamp(*t))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
@@ -379,5 +404,21 @@ mod rfc3339 {
         DateTime::parse_from_rfc3339(&s)
             .map(|t| t.with_timezone(&Utc))
             .map_err(serde::de::Error::custom)
+    }
+
+    /// An optional time: `null` when absent (rows are only written as JSON, never read).
+    pub mod option {
+        use chrono::{DateTime, Utc};
+        use serde::Serializer;
+
+        pub fn serialize<S: Serializer>(
+            t: &Option<DateTime<Utc>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
     }
 }

@@ -137,17 +137,8 @@ pub fn parse_cron(expr: &str) -> Result<CronSchedule, String> {
     })
 }
 
-/// What scheduling needs to know of a link.
-#[derive(Debug, Clone)]
-pub struct LinkFacts {
-    pub url: String,
-    pub state: State,
-    pub checked_at: Option<DateTime<Utc>>,
-    /// Consecutive checks in `state`.
-    pub streak: u32,
-    /// The bad state is confirmed (alerted): it goes back to the slow rhythm.
-    pub confirmed: bool,
-}
+/// What scheduling needs to know of a link: a value of the model, which the store reads.
+pub use crate::rows::LinkFacts;
 
 /// How far the interval of a fine link is spread, each way, so that thousands of links cited on
 /// the same day are not all due in the same second.

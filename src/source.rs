@@ -357,6 +357,26 @@ mod tests {
         assert!(!t.lossy);
     }
 
+    /// ARCHITECTURE.md, "Bounded resources": a post over [`MAX_POST_BYTES`] is not read (the
+    /// file here is sparse: its size is all there is to it).
+    #[test]
+    fn a_post_over_the_cap_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.md");
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(MAX_POST_BYTES + 1).unwrap();
+        let file = PostFile {
+            rel_path: "huge.md".into(),
+            abs_path: path,
+            format: crate::extract::Format::Markdown,
+            size: MAX_POST_BYTES + 1,
+            mtime_ns: 0,
+        };
+        let e = read(&file).unwrap_err();
+        assert!(e.message.contains("more than the"), "{}", e.message);
+        assert!(read_under(dir.path(), "huge.md").is_err());
+    }
+
     #[test]
     fn offsets_map_back_to_raw_bytes_past_a_bom_and_bad_bytes() {
         let raw = b"\xEF\xBB\xBFa \xff\xfe b \xe2\x82 https://a.org/x";

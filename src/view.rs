@@ -161,7 +161,7 @@ pub struct PostInfo {
     pub url: Option<String>,
     /// False once the file is gone (its history stays).
     pub present: bool,
-    pub scanned_at: String,
+    pub scanned_at: DateTime<Utc>,
 }
 
 /// A stored snapshot's facts (not its body).
@@ -169,7 +169,7 @@ pub struct PostInfo {
 pub struct SnapshotInfo {
     pub hash: String,
     /// When it was first fetched (the check that archived it).
-    pub fetched_at: String,
+    pub fetched_at: DateTime<Utc>,
     pub content_type: Option<String>,
     pub size: u64,
     pub title: Option<String>,
@@ -203,8 +203,8 @@ pub struct PostCitation {
     /// Byte offsets of the target in the post file.
     pub span: Option<(u64, u64)>,
     pub state: State,
-    pub since: String,
-    pub checked_at: Option<String>,
+    pub since: DateTime<Utc>,
+    pub checked_at: Option<DateTime<Utc>>,
     pub http_status: Option<u16>,
     pub final_url: Option<String>,
     /// The latest check's reason (its error, or why the verdict is what it is).
@@ -290,7 +290,7 @@ pub struct PostPage {
 /// A change of a link's state, from its checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
-    pub at: String,
+    pub at: DateTime<Utc>,
     /// None for the first check.
     pub from: Option<State>,
     pub to: State,
@@ -301,7 +301,7 @@ pub struct Transition {
 /// One check as the timeline shows it on hover.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimelineCheck {
-    pub checked_at: String,
+    pub checked_at: DateTime<Utc>,
     pub state: State,
     pub http_status: Option<u16>,
     pub elapsed_ms: u64,
@@ -314,7 +314,7 @@ pub struct LinkPage {
     /// Where it is cited (the same citations as `status.citations`, with their posts).
     pub cited_by: Vec<CitedBy>,
     pub confirmed: Option<State>,
-    pub first_seen: String,
+    pub first_seen: DateTime<Utc>,
     pub baseline: Option<SnapshotInfo>,
     pub latest: Option<SnapshotInfo>,
     /// Every change of state, oldest first.
@@ -326,9 +326,9 @@ pub struct LinkPage {
     /// The most recent checks, newest first, for the table under the timeline.
     pub recent: Vec<CheckRow>,
     /// The redirect chain of the latest check that was redirected, with its time.
-    pub redirects: Option<(String, crate::fetch::Redirects)>,
+    pub redirects: Option<(DateTime<Utc>, crate::fetch::Redirects)>,
     /// The word diff from the baseline's text to the latest snapshot's, when they differ.
-    pub diff: Option<Vec<crate::diff::DiffOp>>,
+    pub diff: Option<Vec<crate::rows::DiffOp>>,
 }
 
 /// The most checks the timeline draws (the most recent ones).
@@ -382,8 +382,8 @@ pub fn count_array(counts: &[(State, u64)]) -> [u64; 9] {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LastCycle {
     pub kind: String,
-    pub started_at: String,
-    pub finished_at: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
     pub checks: u64,
 }
 

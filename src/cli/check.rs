@@ -142,7 +142,7 @@ impl Checking {
             None
         };
         let b2 = bar.clone();
-        let app = pipeline::Wiring::new(cfg.clone(), writer.clone(), clock)?;
+        let app = citewatch::wiring::Wiring::new(cfg.clone(), writer.clone(), clock)?;
         let run = app.check_run(self.kind);
         let lookups = app.lookups(false);
         let budget = cfg.archive.budget;

@@ -78,7 +78,7 @@ pub(super) fn export(
 ) -> Result<Outcome> {
     let store = open_existing(cfg)?;
     let url = url.map(|u| resolve_url(&store, u)).transpose()?;
-    let since = since.map(parse_since).transpose()?;
+    let since = since.map(since_arg).transpose()?;
     let n = export_warc(&store, file, url.as_deref(), since, &cfg.check.user_agent)?;
     eprintln!("wrote {n} records to {}", file.display());
     Ok(Outcome::Clean)
@@ -109,18 +109,14 @@ fn export_warc(
         &format!("citewatch/{}", env!("CARGO_PKG_VERSION")),
         SystemClock.now(),
     )?;
-    let dates: Vec<chrono::DateTime<chrono::Utc>> = rows
-        .iter()
-        .map(|r| citewatch::store::parse_ts(&r.checked_at))
-        .collect();
-    let records = plan_records(rows.iter().zip(&dates).map(|(r, d)| {
+    let records = plan_records(rows.iter().map(|r| {
         (
             r.snapshot.as_str(),
             r.final_url.as_deref().unwrap_or(&r.url),
-            *d,
+            r.checked_at,
         )
     }));
-    for ((r, date), record) in rows.iter().zip(dates).zip(records) {
+    for (r, record) in rows.iter().zip(records) {
         let Some(meta) = store.snapshot_meta(&r.snapshot)? else {
             continue;
         };
@@ -129,7 +125,7 @@ fn export_warc(
         let body = store.snapshot_body(&r.snapshot)?.unwrap_or_default();
         let c = Capture {
             uri: r.final_url.as_deref().unwrap_or(&r.url),
-            date,
+            date: r.checked_at,
             status: r.http_status.unwrap_or(200),
             headers: &headers,
             body: &body,

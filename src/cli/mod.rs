@@ -15,6 +15,7 @@ use citewatch::config::{self, Config, SourceConfig};
 use citewatch::confirm::Outage;
 use citewatch::pipeline::{self, CycleKind};
 use citewatch::report;
+use citewatch::rows::stamp;
 use citewatch::state::State;
 use citewatch::store::{Patience, Writer};
 use citewatch::store::{StatusFilter, Store};
@@ -433,7 +434,9 @@ fn resolve_url(store: &Store, input: &str) -> Result<String> {
     )
 }
 
-fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+/// A time given on the command line: RFC 3339, or a date (its last second, so `--at DATE`
+/// takes that whole day in).
+fn time_arg(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&chrono::Utc));
     }
@@ -469,11 +472,12 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+/// A `--since` given on the command line: RFC 3339, or a date (from its first second).
+fn since_arg(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         if let Some(t) = d.and_hms_opt(0, 0, 0) {
             return Ok(t.and_utc());
         }
     }
-    parse_time(s)
+    time_arg(s)
 }

@@ -77,7 +77,7 @@ pub(super) fn diff(
     let history = store.history(id)?;
     let at = |t: &Option<String>| -> Result<Option<String>> {
         let Some(t) = t else { return Ok(None) };
-        Ok(citewatch::rows::snapshot_at(&history, Some(parse_time(t)?)).map(str::to_string))
+        Ok(citewatch::rows::snapshot_at(&history, Some(time_arg(t)?)).map(str::to_string))
     };
     let old = match at(from)? {
         Some(h) => h,
@@ -128,7 +128,7 @@ pub(super) fn snapshot(cfg: &Config, url: &str, at: Option<&str>, raw: bool) -> 
     let store = open_existing(cfg)?;
     let url = resolve_url(&store, url)?;
     let id = store.link_id(&url)?.context("link vanished")?;
-    let at = at.map(parse_time).transpose()?;
+    let at = at.map(time_arg).transpose()?;
     let history = store.history(id)?;
     let hash = citewatch::rows::snapshot_at(&history, at)
         .map(str::to_string)
@@ -170,11 +170,11 @@ fn show(store: &Store, url: &str) -> Result<String> {
         out,
         "  state:      {} since {} ({} checks)",
         row.shown_state(),
-        row.since,
+        stamp(row.since),
         row.streak
     )?;
-    if let Some(c) = &row.checked_at {
-        writeln!(out, "  checked:    {c}")?;
+    if let Some(c) = row.checked_at {
+        writeln!(out, "  checked:    {}", stamp(c))?;
     }
     if let Some(s) = row.http_status {
         writeln!(out, "  http:       {s}")?;
@@ -250,7 +250,7 @@ fn show(store: &Store, url: &str) -> Result<String> {
                 writeln!(
                     out,
                     "    {}  {}  {} bytes{}  {}",
-                    c.checked_at,
+                    stamp(c.checked_at),
                     &h[..h.len().min(16)],
                     size,
                     if baseline.as_deref() == Some(h.as_str()) {
@@ -291,7 +291,7 @@ fn quotes(store: &Store, only: Option<&str>, post: Option<&str>, format: Format)
                     serde_json::json!({
                         "post": q.post, "line": q.line, "url": q.url, "state": q.state,
                         "quote": q.quote, "standing": s.name(), "reason": s.reason(),
-                        "checked_at": q.fetched_at,
+                        "checked_at": q.fetched_at.map(stamp),
                     })
                 })
                 .collect();

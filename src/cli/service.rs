@@ -149,7 +149,7 @@ pub(super) fn alerts(
                     for a in &rows {
                         out.push_str(&format!(
                             "{}  {:<9} {} -> {}  {}  [{}]\n",
-                            a.created_at,
+                            stamp(a.created_at),
                             a.event,
                             a.old_state.as_deref().unwrap_or("-"),
                             a.new_state,

@@ -11,7 +11,7 @@
 
 use std::ops::Range;
 
-use pulldown_cmark::{CodeBlockKind, Event, LinkType, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, Event, LinkType, Options, Parser, RefDefs, Tag, TagEnd};
 
 use super::html;
 use super::plain::{self, Trim};
@@ -107,14 +107,20 @@ pub(crate) fn extract(
     lines: &Lines,
     out: &mut Vec<RawCitation>,
 ) -> Vec<Range<usize>> {
-    let mut open: Vec<Open> = Vec::new();
-    let mut code_ranges: Vec<Range<usize>> = Vec::new();
-    let mut code_block: Option<(bool, usize)> = None; // (indented, start)
-    let mut run = Run::default();
-    let mut html = html::State::new(false);
-    let mut html_block: Option<Range<usize>> = None;
-    let mut para: Option<Para> = None;
-    let mut bq: Option<BlockQuote> = None;
+    let mut walk = Walk {
+        src,
+        offset,
+        lines,
+        out,
+        open: Vec::new(),
+        code_ranges: Vec::new(),
+        code_block: None,
+        run: Run::default(),
+        html: html::State::new(false),
+        html_block: None,
+        para: None,
+        bq: None,
+    };
     let mut events = Parser::new_ext(src, options()).into_offset_iter();
     while let Some((ev, range)) = events.next() {
         // `$` inside a URL (`https://x.org/a$b … $`) is not math: read such a span as the text
@@ -127,21 +133,52 @@ pub(crate) fn extract(
             }
             ev => (ev, None),
         };
-        let plain_text = matches!(ev, Event::Text(_)) && open.is_empty() && code_block.is_none();
-        if !plain_text && !run.pieces.is_empty() {
-            bare_urls(
-                src,
-                &std::mem::take(&mut run),
-                offset,
-                lines,
-                out,
-                &mut para,
-                &mut bq,
-            );
+        walk.event(
+            ev,
+            range,
+            math_pieces.as_deref(),
+            events.reference_definitions(),
+        );
+    }
+    walk.finish()
+}
+
+/// One walk over a body's events: what is open (links, a code block, an HTML block, the
+/// paragraph, the block quote, a run of text) and where citations go.
+struct Walk<'s, 'o> {
+    src: &'s str,
+    offset: usize,
+    lines: &'s Lines<'s>,
+    out: &'o mut Vec<RawCitation>,
+    open: Vec<Open>,
+    code_ranges: Vec<Range<usize>>,
+    /// (indented, start)
+    code_block: Option<(bool, usize)>,
+    run: Run,
+    html: html::State,
+    html_block: Option<Range<usize>>,
+    para: Option<Para>,
+    bq: Option<BlockQuote>,
+}
+
+impl Walk<'_, '_> {
+    /// One event of the parser at `range` of the body; `math_pieces` when a math span is read
+    /// as text (see [`extract`]).
+    fn event(
+        &mut self,
+        ev: Event<'_>,
+        range: Range<usize>,
+        math_pieces: Option<&[(String, Range<usize>)]>,
+        defs: &RefDefs<'_>,
+    ) {
+        let plain_text =
+            matches!(ev, Event::Text(_)) && self.open.is_empty() && self.code_block.is_none();
+        if !plain_text && !self.run.pieces.is_empty() {
+            self.flush_run();
         }
         if !matches!(ev, Event::Html(_)) {
-            if let Some(r) = html_block.take() {
-                html.scan(src, r, offset, lines, out);
+            if let Some(r) = self.html_block.take() {
+                self.scan_html(r);
             }
         }
         match ev {
@@ -150,254 +187,324 @@ pub(crate) fn extract(
                 dest_url,
                 id,
                 ..
-            }) => {
-                let (target, kind) = match link_type {
-                    LinkType::Email if looks_like_message_id(&dest_url) => {
-                        (String::new(), CitationKind::Autolink)
-                    }
-                    LinkType::Email => (format!("mailto:{dest_url}"), CitationKind::Autolink),
-                    LinkType::Autolink => (dest_url.to_string(), CitationKind::Autolink),
-                    _ => (dest_url.to_string(), CitationKind::Link),
-                };
-                let (span, written) = match link_type {
-                    LinkType::Autolink | LinkType::Email => (
-                        range.start + 1..range.end.saturating_sub(1).max(range.start + 1),
-                        Written::Autolink,
-                    ),
-                    LinkType::Reference | LinkType::Collapsed | LinkType::Shortcut => {
-                        let def = events
-                            .reference_definitions()
-                            .get(&id)
-                            .and_then(|d| definition_dest(src, d.span.clone(), &dest_url));
-                        destination(src, def, &range, &dest_url)
-                    }
-                    _ => destination(
-                        src,
-                        inline_dest(src, range.clone(), &dest_url),
-                        &range,
-                        &dest_url,
-                    ),
-                };
-                open.push(Open {
-                    target,
-                    kind,
-                    start: range.start,
-                    end: range.end,
-                    span,
-                    written,
-                    text: String::new(),
-                    para_at: para.as_ref().map_or(0, |p| p.text.len()),
-                    quote_at: bq.as_ref().map_or(0, |b| b.text.len()),
-                });
-            }
+            }) => self.link_start(link_type, &dest_url, &id, range, defs),
             Event::Start(Tag::Image {
                 link_type,
                 dest_url,
                 id,
                 ..
-            }) => {
-                let found = match link_type {
-                    LinkType::Reference | LinkType::Collapsed | LinkType::Shortcut => events
-                        .reference_definitions()
-                        .get(&id)
-                        .and_then(|d| definition_dest(src, d.span.clone(), &dest_url)),
-                    _ => inline_dest(src, range.clone(), &dest_url),
-                };
-                let (span, written) = destination(src, found, &range, &dest_url);
-                open.push(Open {
-                    target: dest_url.to_string(),
-                    kind: CitationKind::Image,
-                    start: range.start,
-                    end: range.end,
-                    span,
-                    written,
-                    text: String::new(),
-                    para_at: para.as_ref().map_or(0, |p| p.text.len()),
-                    quote_at: bq.as_ref().map_or(0, |b| b.text.len()),
-                });
-            }
-            Event::End(TagEnd::Link) | Event::End(TagEnd::Image) => {
-                if let Some(o) = open.pop() {
-                    let text = collapse(&o.text);
-                    if let Some(parent) = open.last_mut() {
-                        // An image inside a link: its alt text is part of the link's text.
-                        parent.text.push_str(&text);
-                    }
-                    let target = o.target.trim();
-                    if !target.is_empty() {
-                        let index = out.len();
-                        // An image inside a link: a note after it would be inside the link.
-                        let after = open.is_empty().then_some(offset + o.end);
-                        out.push(RawCitation {
-                            target: target.to_string(),
-                            line: lines.line_of(offset + o.start),
-                            text,
-                            kind: o.kind,
-                            span: offset + o.span.start..offset + o.span.end,
-                            quote: None,
-                            reference: None,
-                            written: o.written,
-                            after,
-                        });
-                        if let Some(p) = &mut para {
-                            p.cites.push((index, o.para_at..p.text.len()));
-                        }
-                        if let Some(b) = &mut bq {
-                            b.cites.push((index, o.quote_at..b.text.len()));
-                        }
-                    }
-                }
-            }
+            }) => self.image_start(link_type, &dest_url, &id, range, defs),
+            Event::End(TagEnd::Link) | Event::End(TagEnd::Image) => self.link_end(),
+            // Text inside a code block is code: nothing of it is read.
+            Event::Text(_) if self.code_block.is_some() => {}
             Event::Text(t) => {
-                if code_block.is_some() {
-                    continue;
-                }
                 if plain_text {
-                    let mut add = |piece: &str, r: Range<usize>| {
-                        let joins = run.end().is_some_and(|end| {
-                            end == r.start || src.get(end..r.start) == Some("\\")
-                        });
-                        if !joins && !run.pieces.is_empty() {
-                            // Not adjacent (a line break was skipped): finish the old run.
-                            let done = std::mem::take(&mut run);
-                            bare_urls(src, &done, offset, lines, out, &mut para, &mut bq);
-                        }
-                        run.pieces.push((run.text.len(), r));
-                        run.text.push_str(piece);
-                    };
-                    match &math_pieces {
+                    match math_pieces {
                         Some(pieces) => {
                             for (piece, r) in pieces {
-                                add(piece, r.clone());
+                                self.add_to_run(piece, r.clone());
                             }
                         }
-                        None => add(&t, range.clone()),
+                        None => self.add_to_run(&t, range),
                     }
                 }
-                push_text(&t, &mut open, &mut para, &mut bq, &mut html);
+                self.push_text(&t);
             }
             Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) => {
-                code_ranges.push(range);
-                push_text(&t, &mut open, &mut para, &mut bq, &mut html);
+                self.code_ranges.push(range);
+                self.push_text(&t);
             }
-            Event::SoftBreak | Event::HardBreak => {
-                push_text(" ", &mut open, &mut para, &mut bq, &mut html);
-            }
+            Event::SoftBreak | Event::HardBreak => self.push_text(" "),
             Event::Start(Tag::CodeBlock(kind)) => {
-                code_block = Some((matches!(kind, CodeBlockKind::Indented), range.start));
+                self.code_block = Some((matches!(kind, CodeBlockKind::Indented), range.start));
             }
-            Event::End(TagEnd::CodeBlock) => {
-                if let Some((indented, start)) = code_block.take() {
-                    let end = range.end.max(start);
-                    if indented && src.get(start..end).is_some_and(is_html_only) {
-                        html.scan(src, start..end, offset, lines, out);
-                    } else {
-                        code_ranges.push(start..end);
-                    }
-                }
-            }
-            Event::Html(_) => {
-                // The lines of one HTML block arrive one by one: read them as one fragment, so
-                // a tag written over several lines is whole.
-                html_block = Some(match html_block.take() {
-                    Some(r)
-                        if src
-                            .get(r.end..range.start)
-                            .is_some_and(|g| g.trim().is_empty()) =>
-                    {
-                        r.start..range.end
-                    }
-                    Some(r) => {
-                        html.scan(src, r, offset, lines, out);
-                        range
-                    }
-                    None => range,
-                });
-            }
-            Event::InlineHtml(_) => {
-                let made = html.scan(src, range, offset, lines, out);
-                for index in made {
-                    if let Some(p) = &mut para {
-                        p.cites.push((index, p.text.len()..p.text.len()));
-                    }
-                    if let Some(b) = &mut bq {
-                        b.cites.push((index, b.text.len()..b.text.len()));
-                    }
-                }
-            }
-            Event::Start(Tag::Paragraph) => para = Some(Para::default()),
-            Event::End(TagEnd::Paragraph) => {
-                if let Some(mut p) = para.take() {
-                    p.end = range.end;
-                    quote::attach_inline(&p, out);
-                    html.last_para = Some(p);
-                }
-                if let Some(b) = &mut bq {
-                    b.text.push(' ');
-                }
-            }
-            Event::Start(Tag::BlockQuote(_)) => match &mut bq {
-                Some(b) => b.depth += 1,
-                None => {
-                    bq = Some(BlockQuote {
-                        start: range.start,
-                        depth: 1,
-                        text: String::new(),
-                        cites: Vec::new(),
-                        prev: html.last_para.take(),
-                    })
-                }
-            },
-            Event::End(TagEnd::BlockQuote(_)) => {
-                if let Some(b) = &mut bq {
-                    b.depth -= 1;
-                    if b.depth == 0 {
-                        if let Some(b) = bq.take() {
-                            quote::attach_block(
-                                src,
-                                b.prev.as_ref(),
-                                b.start,
-                                &b.text,
-                                &b.cites,
-                                out,
-                            );
-                        }
-                        html.last_para = None;
-                    }
-                }
-            }
+            Event::End(TagEnd::CodeBlock) => self.code_block_end(range),
+            Event::Html(_) => self.html_line(range),
+            Event::InlineHtml(_) => self.inline_html(range),
+            Event::Start(Tag::Paragraph) => self.para = Some(Para::default()),
+            Event::End(TagEnd::Paragraph) => self.paragraph_end(range),
+            Event::Start(Tag::BlockQuote(_)) => self.block_quote_start(range),
+            Event::End(TagEnd::BlockQuote(_)) => self.block_quote_end(),
             _ => {}
         }
     }
-    if !run.pieces.is_empty() {
-        bare_urls(src, &run, offset, lines, out, &mut para, &mut bq);
-    }
-    if let Some(r) = html_block.take() {
-        html.scan(src, r, offset, lines, out);
-    }
-    html.finish(src, out);
-    code_ranges
-}
 
-/// Text that is rendered: link texts, the paragraph, the block quote and open HTML elements
-/// take it.
-fn push_text(
-    t: &str,
-    open: &mut [Open],
-    para: &mut Option<Para>,
-    bq: &mut Option<BlockQuote>,
-    html: &mut html::State,
-) {
-    if let Some(o) = open.last_mut() {
-        o.text.push_str(t);
+    /// What is still open at the end of the body; the code ranges.
+    fn finish(mut self) -> Vec<Range<usize>> {
+        if !self.run.pieces.is_empty() {
+            self.flush_run();
+        }
+        if let Some(r) = self.html_block.take() {
+            self.scan_html(r);
+        }
+        self.html.finish(self.src, self.out);
+        self.code_ranges
     }
-    if let Some(p) = para {
-        p.text.push_str(t);
+
+    /// Citations of the HTML at `r`; the indexes in `out` of those it made.
+    fn scan_html(&mut self, r: Range<usize>) -> Range<usize> {
+        self.html
+            .scan(self.src, r, self.offset, self.lines, self.out)
     }
-    if let Some(b) = bq {
-        b.text.push_str(t);
+
+    /// Bare URLs in the run of text read so far, which ends here.
+    fn flush_run(&mut self) {
+        let run = std::mem::take(&mut self.run);
+        bare_urls(
+            self.src,
+            &run,
+            self.offset,
+            self.lines,
+            self.out,
+            &mut self.para,
+            &mut self.bq,
+        );
     }
-    html.text(t);
+
+    /// A piece of plain text: it joins the run when adjacent to it (or across a backslash).
+    fn add_to_run(&mut self, piece: &str, r: Range<usize>) {
+        let joins = self
+            .run
+            .end()
+            .is_some_and(|end| end == r.start || self.src.get(end..r.start) == Some("\\"));
+        if !joins && !self.run.pieces.is_empty() {
+            // Not adjacent (a line break was skipped): finish the old run.
+            self.flush_run();
+        }
+        self.run.pieces.push((self.run.text.len(), r));
+        self.run.text.push_str(piece);
+    }
+
+    /// Text that is rendered: link texts, the paragraph, the block quote and open HTML elements
+    /// take it.
+    fn push_text(&mut self, t: &str) {
+        if let Some(o) = self.open.last_mut() {
+            o.text.push_str(t);
+        }
+        if let Some(p) = &mut self.para {
+            p.text.push_str(t);
+        }
+        if let Some(b) = &mut self.bq {
+            b.text.push_str(t);
+        }
+        self.html.text(t);
+    }
+
+    /// A link opens: its target, and the span of its destination as written.
+    fn link_start(
+        &mut self,
+        link_type: LinkType,
+        dest_url: &str,
+        id: &str,
+        range: Range<usize>,
+        defs: &RefDefs<'_>,
+    ) {
+        let src = self.src;
+        let (target, kind) = match link_type {
+            LinkType::Email if looks_like_message_id(dest_url) => {
+                (String::new(), CitationKind::Autolink)
+            }
+            LinkType::Email => (format!("mailto:{dest_url}"), CitationKind::Autolink),
+            LinkType::Autolink => (dest_url.to_string(), CitationKind::Autolink),
+            _ => (dest_url.to_string(), CitationKind::Link),
+        };
+        let (span, written) = match link_type {
+            LinkType::Autolink | LinkType::Email => (
+                range.start + 1..range.end.saturating_sub(1).max(range.start + 1),
+                Written::Autolink,
+            ),
+            LinkType::Reference | LinkType::Collapsed | LinkType::Shortcut => {
+                let def = defs
+                    .get(id)
+                    .and_then(|d| definition_dest(src, d.span.clone(), dest_url));
+                destination(src, def, &range, dest_url)
+            }
+            _ => destination(
+                src,
+                inline_dest(src, range.clone(), dest_url),
+                &range,
+                dest_url,
+            ),
+        };
+        self.open_link(target, kind, range, span, written);
+    }
+
+    /// An image opens: its source, and the span of its destination as written.
+    fn image_start(
+        &mut self,
+        link_type: LinkType,
+        dest_url: &str,
+        id: &str,
+        range: Range<usize>,
+        defs: &RefDefs<'_>,
+    ) {
+        let src = self.src;
+        let found = match link_type {
+            LinkType::Reference | LinkType::Collapsed | LinkType::Shortcut => defs
+                .get(id)
+                .and_then(|d| definition_dest(src, d.span.clone(), dest_url)),
+            _ => inline_dest(src, range.clone(), dest_url),
+        };
+        let (span, written) = destination(src, found, &range, dest_url);
+        self.open_link(
+            dest_url.to_string(),
+            CitationKind::Image,
+            range,
+            span,
+            written,
+        );
+    }
+
+    fn open_link(
+        &mut self,
+        target: String,
+        kind: CitationKind,
+        range: Range<usize>,
+        span: Range<usize>,
+        written: Written,
+    ) {
+        self.open.push(Open {
+            target,
+            kind,
+            start: range.start,
+            end: range.end,
+            span,
+            written,
+            text: String::new(),
+            para_at: self.para.as_ref().map_or(0, |p| p.text.len()),
+            quote_at: self.bq.as_ref().map_or(0, |b| b.text.len()),
+        });
+    }
+
+    /// A link or image closes: it is a citation when it has a target.
+    fn link_end(&mut self) {
+        let Some(o) = self.open.pop() else {
+            return;
+        };
+        let text = collapse(&o.text);
+        if let Some(parent) = self.open.last_mut() {
+            // An image inside a link: its alt text is part of the link's text.
+            parent.text.push_str(&text);
+        }
+        let target = o.target.trim();
+        if target.is_empty() {
+            return;
+        }
+        let index = self.out.len();
+        // An image inside a link: a note after it would be inside the link.
+        let after = self.open.is_empty().then_some(self.offset + o.end);
+        self.out.push(RawCitation {
+            target: target.to_string(),
+            line: self.lines.line_of(self.offset + o.start),
+            text,
+            kind: o.kind,
+            span: self.offset + o.span.start..self.offset + o.span.end,
+            quote: None,
+            reference: None,
+            written: o.written,
+            after,
+        });
+        if let Some(p) = &mut self.para {
+            p.cites.push((index, o.para_at..p.text.len()));
+        }
+        if let Some(b) = &mut self.bq {
+            b.cites.push((index, o.quote_at..b.text.len()));
+        }
+    }
+
+    /// A fenced or indented code block ends: code, unless it is indented HTML.
+    fn code_block_end(&mut self, range: Range<usize>) {
+        if let Some((indented, start)) = self.code_block.take() {
+            let end = range.end.max(start);
+            if indented && self.src.get(start..end).is_some_and(is_html_only) {
+                self.scan_html(start..end);
+            } else {
+                self.code_ranges.push(start..end);
+            }
+        }
+    }
+
+    /// A line of an HTML block. The lines of one block arrive one by one: they are read as one
+    /// fragment, so a tag written over several lines is whole.
+    fn html_line(&mut self, range: Range<usize>) {
+        let block = match self.html_block.take() {
+            Some(r)
+                if self
+                    .src
+                    .get(r.end..range.start)
+                    .is_some_and(|g| g.trim().is_empty()) =>
+            {
+                r.start..range.end
+            }
+            Some(r) => {
+                self.scan_html(r);
+                range
+            }
+            None => range,
+        };
+        self.html_block = Some(block);
+    }
+
+    /// Inline HTML: its citations belong to the paragraph and block quote being read.
+    fn inline_html(&mut self, range: Range<usize>) {
+        let made = self.scan_html(range);
+        for index in made {
+            if let Some(p) = &mut self.para {
+                p.cites.push((index, p.text.len()..p.text.len()));
+            }
+            if let Some(b) = &mut self.bq {
+                b.cites.push((index, b.text.len()..b.text.len()));
+            }
+        }
+    }
+
+    /// A paragraph ends: quotes inside it are attached to its citations.
+    fn paragraph_end(&mut self, range: Range<usize>) {
+        if let Some(mut p) = self.para.take() {
+            p.end = range.end;
+            quote::attach_inline(&p, self.out);
+            self.html.last_para = Some(p);
+        }
+        if let Some(b) = &mut self.bq {
+            b.text.push(' ');
+        }
+    }
+
+    fn block_quote_start(&mut self, range: Range<usize>) {
+        match &mut self.bq {
+            Some(b) => b.depth += 1,
+            None => {
+                self.bq = Some(BlockQuote {
+                    start: range.start,
+                    depth: 1,
+                    text: String::new(),
+                    cites: Vec::new(),
+                    prev: self.html.last_para.take(),
+                })
+            }
+        }
+    }
+
+    /// A block quote ends: the outermost one quotes the citations in or before it.
+    fn block_quote_end(&mut self) {
+        let Some(b) = &mut self.bq else {
+            return;
+        };
+        b.depth -= 1;
+        if b.depth == 0 {
+            if let Some(b) = self.bq.take() {
+                quote::attach_block(
+                    self.src,
+                    b.prev.as_ref(),
+                    b.start,
+                    &b.text,
+                    &b.cites,
+                    self.out,
+                );
+            }
+            self.html.last_para = None;
+        }
+    }
 }
 
 /// The text of `src[range]` with backslash escapes applied, in pieces whose text is their

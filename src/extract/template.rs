@@ -170,136 +170,26 @@ fn hugo(body: &str, sc: &Shortcode) -> Construct {
             what: What::Silent,
         };
     }
-    let value = |name: &str, pos: Option<usize>| {
-        sc.get(name, pos)
-            .map(|a| a.value.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    let whole = |target: String, kind: CitationKind| {
-        What::Cites(vec![Cite {
-            target,
-            kind,
-            text: value("title", None).unwrap_or_default(),
-            span: sc.range.clone(),
-            written: Written::Fixed,
-        }])
-    };
-    // An argument whose value is the target as written (no surrounding blanks trimmed away).
-    let arg_written = |a: &shortcode::Arg| {
-        let b = body.as_bytes();
-        let quote = a
-            .span
-            .start
-            .checked_sub(1)
-            .and_then(|i| b.get(i))
-            .copied()
-            .filter(|q| matches!(q, b'"' | b'`') && b.get(a.span.end) == Some(q));
-        if a.value.trim() == a.value {
-            Written::ShortcodeArg { quote }
-        } else {
-            Written::Fixed
-        }
-    };
     let what = match sc.name.as_str() {
-        "ref" | "relref" => match value("path", Some(0)) {
-            Some(path) => {
-                let frag = fragment_after(body, range.end);
-                let target = if frag.is_empty() || path.contains('#') {
-                    path
-                } else {
-                    format!("{path}{frag}")
-                };
-                return Construct {
-                    range: range.start..range.end + frag.len(),
-                    what: What::Ref {
-                        target,
-                        reference: Reference {
-                            style: RefStyle::Hugo,
-                            lang: value("lang", None),
-                            output_format: value("outputFormat", Some(1)),
-                        },
-                    },
-                };
-            }
+        "ref" | "relref" => match arg_value(sc, "path", Some(0)) {
+            Some(path) => return hugo_ref(body, sc, path),
             None => What::Unknown,
         },
-        "figure" => {
-            let text = value("alt", None)
-                .or_else(|| value("caption", None))
-                .or_else(|| value("title", None))
-                .unwrap_or_default();
-            let mut cites = Vec::new();
-            for (name, kind) in [
-                ("src", CitationKind::Image),
-                ("link", CitationKind::Link),
-                ("attrlink", CitationKind::Link),
-            ] {
-                if let Some(a) = sc.get(name, None).filter(|a| !a.value.trim().is_empty()) {
-                    let text = if name == "attrlink" {
-                        value("attr", None).unwrap_or_default()
-                    } else {
-                        text.clone()
-                    };
-                    cites.push(Cite {
-                        target: a.value.trim().to_string(),
-                        kind,
-                        text,
-                        span: a.span.clone(),
-                        written: arg_written(a),
-                    });
-                }
-            }
-            What::Cites(cites)
-        }
-        "youtube" => match sc.get("id", Some(0)) {
-            Some(a) => What::Cites(vec![Cite {
-                target: format!("https://www.youtube.com/watch?v={}", a.value.trim()),
-                kind: CitationKind::Embed,
-                text: value("title", None).unwrap_or_default(),
-                span: a.span.clone(),
-                written: Written::Fixed,
-            }]),
-            None => What::Silent,
-        },
-        "vimeo" => match sc.get("id", Some(0)) {
-            Some(a) => What::Cites(vec![Cite {
-                target: format!("https://vimeo.com/{}", a.value.trim()),
-                kind: CitationKind::Embed,
-                text: value("title", None).unwrap_or_default(),
-                span: a.span.clone(),
-                written: Written::Fixed,
-            }]),
-            None => What::Silent,
-        },
-        "x" | "tweet" | "twitter" => {
-            let host = if sc.name == "x" {
-                "x.com"
-            } else {
-                "twitter.com"
-            };
-            match (
-                value("user", None),
-                value("id", None).or(value("", Some(0))),
-            ) {
-                (Some(user), Some(id)) => whole(
-                    format!("https://{host}/{user}/status/{id}"),
-                    CitationKind::Embed,
-                ),
-                (None, Some(id)) if id.bytes().all(|c| c.is_ascii_digit()) => {
-                    whole(format!("https://{host}/i/status/{id}"), CitationKind::Embed)
-                }
-                _ => What::Silent,
-            }
-        }
-        "instagram" => match value("id", Some(0)) {
+        "figure" => figure(body, sc),
+        "youtube" => embed_by_id(sc, "https://www.youtube.com/watch?v="),
+        "vimeo" => embed_by_id(sc, "https://vimeo.com/"),
+        "x" | "tweet" | "twitter" => post_on_x(sc),
+        "instagram" => match arg_value(sc, "id", Some(0)) {
             Some(id) => whole(
+                sc,
                 format!("https://www.instagram.com/p/{id}"),
                 CitationKind::Embed,
             ),
             None => What::Silent,
         },
-        "gist" => match (value("user", Some(0)), value("id", Some(1))) {
+        "gist" => match (arg_value(sc, "user", Some(0)), arg_value(sc, "id", Some(1))) {
             (Some(user), Some(id)) => whole(
+                sc,
                 format!("https://gist.github.com/{user}/{id}"),
                 CitationKind::Embed,
             ),
@@ -312,7 +202,7 @@ fn hugo(body: &str, sc: &Shortcode) -> Construct {
                     kind: CitationKind::Link,
                     text: String::new(),
                     span: a.span.clone(),
-                    written: arg_written(a),
+                    written: arg_written(body, a),
                 }])
             }
             _ => What::Silent,
@@ -320,6 +210,134 @@ fn hugo(body: &str, sc: &Shortcode) -> Construct {
         _ => What::Silent,
     };
     Construct { range, what }
+}
+
+/// An argument's value, trimmed, when it is not blank.
+fn arg_value(sc: &Shortcode, name: &str, pos: Option<usize>) -> Option<String> {
+    sc.get(name, pos)
+        .map(|a| a.value.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// A citation made by the whole shortcode (its target built from arguments, never rewritten).
+fn whole(sc: &Shortcode, target: String, kind: CitationKind) -> What {
+    What::Cites(vec![Cite {
+        target,
+        kind,
+        text: arg_value(sc, "title", None).unwrap_or_default(),
+        span: sc.range.clone(),
+        written: Written::Fixed,
+    }])
+}
+
+/// How an argument whose value is the target is written: rewritable when nothing around the
+/// value was trimmed away.
+fn arg_written(body: &str, a: &shortcode::Arg) -> Written {
+    let b = body.as_bytes();
+    let quote = a
+        .span
+        .start
+        .checked_sub(1)
+        .and_then(|i| b.get(i))
+        .copied()
+        .filter(|q| matches!(q, b'"' | b'`') && b.get(a.span.end) == Some(q));
+    if a.value.trim() == a.value {
+        Written::ShortcodeArg { quote }
+    } else {
+        Written::Fixed
+    }
+}
+
+/// `ref` and `relref`: a reference to a page of the site, with a `#fragment` written right
+/// after the shortcode taken in.
+fn hugo_ref(body: &str, sc: &Shortcode, path: String) -> Construct {
+    let range = sc.range.clone();
+    let frag = fragment_after(body, range.end);
+    let target = if frag.is_empty() || path.contains('#') {
+        path
+    } else {
+        format!("{path}{frag}")
+    };
+    Construct {
+        range: range.start..range.end + frag.len(),
+        what: What::Ref {
+            target,
+            reference: Reference {
+                style: RefStyle::Hugo,
+                lang: arg_value(sc, "lang", None),
+                output_format: arg_value(sc, "outputFormat", Some(1)),
+            },
+        },
+    }
+}
+
+/// `figure`: the image, its link and its attribution link, each where it is written.
+fn figure(body: &str, sc: &Shortcode) -> What {
+    let text = arg_value(sc, "alt", None)
+        .or_else(|| arg_value(sc, "caption", None))
+        .or_else(|| arg_value(sc, "title", None))
+        .unwrap_or_default();
+    let mut cites = Vec::new();
+    for (name, kind) in [
+        ("src", CitationKind::Image),
+        ("link", CitationKind::Link),
+        ("attrlink", CitationKind::Link),
+    ] {
+        if let Some(a) = sc.get(name, None).filter(|a| !a.value.trim().is_empty()) {
+            let text = if name == "attrlink" {
+                arg_value(sc, "attr", None).unwrap_or_default()
+            } else {
+                text.clone()
+            };
+            cites.push(Cite {
+                target: a.value.trim().to_string(),
+                kind,
+                text,
+                span: a.span.clone(),
+                written: arg_written(body, a),
+            });
+        }
+    }
+    What::Cites(cites)
+}
+
+/// `youtube`, `vimeo`: an embed of the video whose id is the first argument.
+fn embed_by_id(sc: &Shortcode, url_before_id: &str) -> What {
+    match sc.get("id", Some(0)) {
+        Some(a) => What::Cites(vec![Cite {
+            target: format!("{url_before_id}{}", a.value.trim()),
+            kind: CitationKind::Embed,
+            text: arg_value(sc, "title", None).unwrap_or_default(),
+            span: a.span.clone(),
+            written: Written::Fixed,
+        }]),
+        None => What::Silent,
+    }
+}
+
+/// `x`, `tweet`, `twitter`: the post by user and id, or by a numeric id alone.
+fn post_on_x(sc: &Shortcode) -> What {
+    let host = if sc.name == "x" {
+        "x.com"
+    } else {
+        "twitter.com"
+    };
+    match (
+        arg_value(sc, "user", None),
+        arg_value(sc, "id", None).or(arg_value(sc, "", Some(0))),
+    ) {
+        (Some(user), Some(id)) => whole(
+            sc,
+            format!("https://{host}/{user}/status/{id}"),
+            CitationKind::Embed,
+        ),
+        (None, Some(id)) if id.bytes().all(|c| c.is_ascii_digit()) => whole(
+            sc,
+            format!("https://{host}/i/status/{id}"),
+            CitationKind::Embed,
+        ),
+        _ => What::Silent,
+    }
 }
 
 /// The placeholder of construct `n` for a range of `len` bytes, when one fits on one line.

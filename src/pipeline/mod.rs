@@ -18,7 +18,6 @@ mod archive;
 mod check;
 mod deliver;
 mod scan;
-mod wiring;
 
 pub use archive::{lookup_archives, LookupReport, Lookups};
 pub use check::{check, finish_cut_cycles, finish_own_cycles, CheckRun, CheckStats, CycleKind};
@@ -26,7 +25,6 @@ pub use deliver::{
     deliver_due, deliver_due_within, retry_after, DeliveryReport, BEFORE_EXIT, MAX_RETRY,
 };
 pub use scan::{open_source, post_hash, scan, source_key, OpenSource, ScanReport};
-pub use wiring::{Wiring, WiringError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {

@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::config::{CheckConfig, Config, SourceConfig};
 use crate::fragment::PostAnchors;
-use crate::site::{self, load::Layout, View};
+use crate::site::{self, load::Layout, view::View};
 use crate::source::{self, FileProblem};
 use crate::store::{
     CitationRecord, FileStamp, LinkIds, PostRecord, ScannedFile, Store, StoreError,

@@ -6,8 +6,9 @@
 use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 
-use super::view::{TimelineCheck, Transition, WeekCounts};
+use crate::rows::stamp;
 use crate::state::State;
+use crate::view::{TimelineCheck, Transition, WeekCounts};
 
 /// The CSS class that colours a state.
 pub fn class_of(s: State) -> String {
@@ -128,12 +129,6 @@ fn week_title(w: &WeekCounts) -> String {
     )
 }
 
-fn parse(t: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(t)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 /// A link's life: a band coloured by state between its transitions, and a tick for every check
 /// drawn (hover one to read it).
 pub fn timeline(
@@ -144,8 +139,8 @@ pub fn timeline(
     const W: f64 = 1000.0;
     let times: Vec<DateTime<Utc>> = transitions
         .iter()
-        .filter_map(|t| parse(&t.at))
-        .chain(checks.iter().filter_map(|c| parse(&c.checked_at)))
+        .map(|t| t.at)
+        .chain(checks.iter().map(|c| c.checked_at))
         .collect();
     let (Some(start), Some(last)) = (times.iter().min().copied(), times.iter().max().copied())
     else {
@@ -158,22 +153,19 @@ pub fn timeline(
         svg class="timeline" viewBox="0 0 1000 44" preserveAspectRatio="none" role="img"
             aria-label="State over time" {
             @for (i, t) in transitions.iter().enumerate() {
-                @if let Some(from) = parse(&t.at) {
-                    @let to = transitions.get(i + 1).and_then(|n| parse(&n.at)).unwrap_or(end);
-                    @let (x0, x1) = (x_of(from), x_of(to));
-                    rect class=(class_of(t.to)) x=(fmt(x0)) y="4" width=(fmt((x1 - x0).max(2.0))) height="24" {
-                        title { (t.to.as_str()) " from " (t.at) }
-                    }
+                @let to = transitions.get(i + 1).map_or(end, |n| n.at);
+                @let (x0, x1) = (x_of(t.at), x_of(to));
+                rect class=(class_of(t.to)) x=(fmt(x0)) y="4" width=(fmt((x1 - x0).max(2.0))) height="24" {
+                    title { (t.to.as_str()) " from " (stamp(t.at)) }
                 }
             }
             @for c in checks {
-                @if let Some(t) = parse(&c.checked_at) {
-                    line class=(format!("tickmark {}", class_of(c.state))) x1=(fmt(x_of(t))) x2=(fmt(x_of(t))) y1="30" y2="42" {
-                        title {
-                            (c.checked_at) " " (c.state.as_str())
-                            @if let Some(s) = c.http_status { " HTTP " (s) }
-                            " (" (c.elapsed_ms) " ms)"
-                        }
+                @let x = x_of(c.checked_at);
+                line class=(format!("tickmark {}", class_of(c.state))) x1=(fmt(x)) x2=(fmt(x)) y1="30" y2="42" {
+                    title {
+                        (stamp(c.checked_at)) " " (c.state.as_str())
+                        @if let Some(s) = c.http_status { " HTTP " (s) }
+                        " (" (c.elapsed_ms) " ms)"
                     }
                 }
             }
@@ -185,6 +177,12 @@ pub fn timeline(
 mod tests {
     use super::*;
     use chrono::NaiveDate;
+
+    fn parse(t: &str) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(t)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
 
     #[test]
     fn the_bar_splits_by_state_and_says_so_on_hover() {
@@ -230,14 +228,14 @@ mod tests {
     #[test]
     fn the_timeline_has_a_band_per_transition_and_a_tick_per_check() {
         let t = |at: &str, to| Transition {
-            at: at.into(),
+            at: parse(at).unwrap(),
             from: None,
             to,
             http_status: None,
             error: None,
         };
         let c = |at: &str, state| TimelineCheck {
-            checked_at: at.into(),
+            checked_at: parse(at).unwrap(),
             state,
             http_status: Some(404),
             elapsed_ms: 12,

@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
-use super::view::{state_index, WeekCounts};
 use crate::state::State;
+use crate::view::{state_index, WeekCounts};
 
 pub use crate::view::CheckEvent;
 

@@ -7,13 +7,13 @@
 
 use serde_json::{json, Map, Value};
 
-use super::view::{
+use crate::report;
+use crate::rows::DiffOp;
+use crate::rows::{stamp, AlertRow, CheckRow, StatusRow};
+use crate::state::State;
+use crate::view::{
     FixPlan, LinkPage, LinkRow, Overview, PostPage, PostSummary, SnapshotInfo, WeekCounts,
 };
-use crate::diff::DiffOp;
-use crate::report;
-use crate::rows::{AlertRow, CheckRow, StatusRow};
-use crate::state::State;
 
 fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into()) + "\n"
@@ -48,7 +48,7 @@ fn snapshot(s: Option<&SnapshotInfo>) -> Value {
         None => Value::Null,
         Some(s) => json!({
             "hash": s.hash,
-            "fetched_at": s.fetched_at,
+            "fetched_at": stamp(s.fetched_at),
             "content_type": s.content_type,
             "size": s.size,
             "title": s.title,
@@ -140,8 +140,8 @@ pub fn post(p: &PostPage) -> String {
                 "link_id": c.link_id,
                 "url": c.url,
                 "state": c.state,
-                "since": c.since,
-                "checked_at": c.checked_at,
+                "since": stamp(c.since),
+                "checked_at": c.checked_at.map(stamp),
                 "http_status": c.http_status,
                 "final_url": c.final_url,
                 "error": c.error,
@@ -163,7 +163,7 @@ pub fn post(p: &PostPage) -> String {
             "date": info.date,
             "url": info.url,
             "present": info.present,
-            "scanned_at": info.scanned_at,
+            "scanned_at": stamp(info.scanned_at),
         },
         "citations": citations,
         "total": p.citations.total,
@@ -194,7 +194,7 @@ pub fn link(p: &LinkPage) -> String {
     let mut v = serde_json::to_value(report::status_json_value(&p.status)).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut v {
         m.insert("id".into(), json!(p.status.id));
-        m.insert("first_seen".into(), json!(p.first_seen));
+        m.insert("first_seen".into(), json!(stamp(p.first_seen)));
         m.insert("confirmed".into(), json!(p.confirmed));
         m.insert("checks".into(), json!(p.checks));
         m.insert("as_cited".into(), snapshot(p.baseline.as_ref()));
@@ -204,7 +204,7 @@ pub fn link(p: &LinkPage) -> String {
             Value::Array(
                 p.transitions
                     .iter()
-                    .map(|t| json!({"at": t.at, "from": t.from, "to": t.to, "http_status": t.http_status, "error": t.error}))
+                    .map(|t| json!({"at": stamp(t.at), "from": t.from, "to": t.to, "http_status": t.http_status, "error": t.error}))
                     .collect(),
             ),
         );
@@ -213,7 +213,7 @@ pub fn link(p: &LinkPage) -> String {
             match &p.redirects {
                 None => Value::Null,
                 Some((at, hops)) => json!({
-                    "checked_at": at,
+                    "checked_at": stamp(*at),
                     "hops": hops.to_value(),
                 }),
             },
@@ -228,16 +228,16 @@ pub fn link(p: &LinkPage) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::view::{PageReq, Paged, PostCitation, PostInfo};
     use super::*;
     use crate::rows::CitationRow;
+    use crate::view::{PageReq, Paged, PostCitation, PostInfo};
 
     fn status() -> StatusRow {
         StatusRow {
             id: 4,
             url: "https://a.example/".into(),
             state: State::Broken,
-            since: "2026-11-20T10:00:00Z".into(),
+            since: "2026-11-20T10:00:00Z".parse().unwrap(),
             streak: 2,
             checked_at: None,
             http_status: Some(404),
@@ -271,7 +271,7 @@ mod tests {
             status: status(),
             cited_by: vec![],
             confirmed: Some(State::Broken),
-            first_seen: "2026-11-01T00:00:00Z".into(),
+            first_seen: "2026-11-01T00:00:00Z".parse().unwrap(),
             baseline: None,
             latest: None,
             transitions: vec![],
@@ -336,7 +336,7 @@ mod tests {
             quote: Some("a quote".into()),
             span: None,
             state: State::Changed,
-            since: "2026-11-20T10:00:00Z".into(),
+            since: "2026-11-20T10:00:00Z".parse().unwrap(),
             checked_at: None,
             http_status: Some(200),
             final_url: None,
@@ -358,7 +358,7 @@ mod tests {
                 date: None,
                 url: None,
                 present: true,
-                scanned_at: "2026-11-20T10:00:00Z".into(),
+                scanned_at: "2026-11-20T10:00:00Z".parse().unwrap(),
             },
             citations: Paged {
                 items: vec![c],

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use super::history::{History, DURATION_BUCKETS};
-use super::view::MetricsFacts;
 use crate::state::State;
+use crate::view::{LastCycle, MetricsFacts};
 
 /// The content type Prometheus expects for this format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -39,18 +39,24 @@ fn num(v: f64) -> String {
     }
 }
 
-/// Seconds since the epoch of a stored time, if it parses.
-fn epoch(t: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(t)
-        .ok()
-        .map(|t| t.timestamp())
-}
-
-/// The whole exposition.
+/// The whole exposition: one family after another.
 pub fn render(facts: &MetricsFacts, history: &History) -> String {
     let mut out = String::new();
+    links(&mut out, &facts.links);
+    checks(&mut out, history);
+    check_durations(&mut out, history);
+    deliveries(&mut out, facts);
+    archive(&mut out, facts);
+    if let Some(c) = &facts.last_cycle {
+        last_cycle(&mut out, c);
+    }
+    out
+}
+
+/// `citewatch_links`: cited links per state.
+fn links(out: &mut String, links: &[u64; 9]) {
     header(
-        &mut out,
+        out,
         "citewatch_links",
         "gauge",
         "Cited links by current state.",
@@ -60,11 +66,15 @@ pub fn render(facts: &MetricsFacts, history: &History) -> String {
             out,
             "citewatch_links{{state=\"{}\"}} {}",
             s.as_str(),
-            facts.links[i]
+            links[i]
         );
     }
+}
+
+/// `citewatch_checks_total`: checks per verdict, from the folded history.
+fn checks(out: &mut String, history: &History) {
     header(
-        &mut out,
+        out,
         "citewatch_checks_total",
         "counter",
         "Checks recorded in the database, by verdict (old repeated checks are thinned away, so a restart may count fewer).",
@@ -78,8 +88,12 @@ pub fn render(facts: &MetricsFacts, history: &History) -> String {
             checks[i]
         );
     }
+}
+
+/// `citewatch_check_duration_seconds`: the histogram of check durations.
+fn check_durations(out: &mut String, history: &History) {
     header(
-        &mut out,
+        out,
         "citewatch_check_duration_seconds",
         "histogram",
         "How long a check took, retries included.",
@@ -97,8 +111,12 @@ pub fn render(facts: &MetricsFacts, history: &History) -> String {
     }
     let _ = writeln!(out, "citewatch_check_duration_seconds_sum {}", num(sum));
     let _ = writeln!(out, "citewatch_check_duration_seconds_count {count}");
+}
+
+/// `citewatch_alert_deliveries`: deliveries per sink and delivery state.
+fn deliveries(out: &mut String, facts: &MetricsFacts) {
     header(
-        &mut out,
+        out,
         "citewatch_alert_deliveries",
         "gauge",
         "Alert deliveries by sink and delivery state (pending, delivered, dropped).",
@@ -111,15 +129,19 @@ pub fn render(facts: &MetricsFacts, history: &History) -> String {
             label(state)
         );
     }
+}
+
+/// The archive and the database: snapshots, their bytes, the database's bytes.
+fn archive(out: &mut String, facts: &MetricsFacts) {
     header(
-        &mut out,
+        out,
         "citewatch_archive_snapshots",
         "gauge",
         "Distinct archived bodies.",
     );
     let _ = writeln!(out, "citewatch_archive_snapshots {}", facts.snapshots);
     header(
-        &mut out,
+        out,
         "citewatch_archive_bytes",
         "gauge",
         "Archived bodies, as fetched (raw) and as stored (zstd).",
@@ -135,75 +157,72 @@ pub fn render(facts: &MetricsFacts, history: &History) -> String {
         facts.archive_stored_bytes
     );
     header(
-        &mut out,
+        out,
         "citewatch_database_bytes",
         "gauge",
         "The database file with its write-ahead log.",
     );
     let _ = writeln!(out, "citewatch_database_bytes {}", facts.database_bytes);
-    if let Some(c) = &facts.last_cycle {
+}
+
+/// The last cycle: when it started, ended and how long it took (once finished), its checks.
+fn last_cycle(out: &mut String, c: &LastCycle) {
+    header(
+        out,
+        "citewatch_last_cycle_start_timestamp_seconds",
+        "gauge",
+        "When the last check cycle (daemon cycle, run or check) started.",
+    );
+    let start = c.started_at.timestamp();
+    let _ = writeln!(
+        out,
+        "citewatch_last_cycle_start_timestamp_seconds{{kind=\"{}\"}} {start}",
+        label(&c.kind)
+    );
+    if let Some(end) = c.finished_at.map(|t| t.timestamp()) {
         header(
-            &mut out,
-            "citewatch_last_cycle_start_timestamp_seconds",
+            out,
+            "citewatch_last_cycle_end_timestamp_seconds",
             "gauge",
-            "When the last check cycle (daemon cycle, run or check) started.",
-        );
-        if let Some(t) = epoch(&c.started_at) {
-            let _ = writeln!(
-                out,
-                "citewatch_last_cycle_start_timestamp_seconds{{kind=\"{}\"}} {t}",
-                label(&c.kind)
-            );
-        }
-        if let (Some(start), Some(end)) = (
-            epoch(&c.started_at),
-            c.finished_at.as_deref().and_then(epoch),
-        ) {
-            header(
-                &mut out,
-                "citewatch_last_cycle_end_timestamp_seconds",
-                "gauge",
-                "When the last check cycle ended (absent while it runs).",
-            );
-            let _ = writeln!(
-                out,
-                "citewatch_last_cycle_end_timestamp_seconds{{kind=\"{}\"}} {end}",
-                label(&c.kind)
-            );
-            header(
-                &mut out,
-                "citewatch_last_cycle_duration_seconds",
-                "gauge",
-                "How long the last finished check cycle took.",
-            );
-            let _ = writeln!(
-                out,
-                "citewatch_last_cycle_duration_seconds{{kind=\"{}\"}} {}",
-                label(&c.kind),
-                (end - start).max(0)
-            );
-        }
-        header(
-            &mut out,
-            "citewatch_last_cycle_checks",
-            "gauge",
-            "Checks of the last check cycle.",
+            "When the last check cycle ended (absent while it runs).",
         );
         let _ = writeln!(
             out,
-            "citewatch_last_cycle_checks{{kind=\"{}\"}} {}",
+            "citewatch_last_cycle_end_timestamp_seconds{{kind=\"{}\"}} {end}",
+            label(&c.kind)
+        );
+        header(
+            out,
+            "citewatch_last_cycle_duration_seconds",
+            "gauge",
+            "How long the last finished check cycle took.",
+        );
+        let _ = writeln!(
+            out,
+            "citewatch_last_cycle_duration_seconds{{kind=\"{}\"}} {}",
             label(&c.kind),
-            c.checks
+            (end - start).max(0)
         );
     }
-    out
+    header(
+        out,
+        "citewatch_last_cycle_checks",
+        "gauge",
+        "Checks of the last check cycle.",
+    );
+    let _ = writeln!(
+        out,
+        "citewatch_last_cycle_checks{{kind=\"{}\"}} {}",
+        label(&c.kind),
+        c.checks
+    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::history::CheckEvent;
-    use super::super::view::LastCycle;
     use super::*;
+    use crate::view::LastCycle;
 
     #[test]
     fn the_exposition_has_every_family_and_escapes_labels() {
@@ -217,8 +236,8 @@ mod tests {
         facts.archive_stored_bytes = 300;
         facts.last_cycle = Some(LastCycle {
             kind: "daemon".into(),
-            started_at: "2026-11-22T10:00:00Z".into(),
-            finished_at: Some("2026-11-22T10:02:30Z".into()),
+            started_at: "2026-11-22T10:00:00Z".parse().unwrap(),
+            finished_at: Some("2026-11-22T10:02:30Z".parse().unwrap()),
             checks: 12,
         });
         let mut h = History::default();

@@ -10,13 +10,13 @@ use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
 
 use super::chart::{self, class_of};
-use super::view::{
+use crate::rows::DiffOp;
+use crate::rows::{stamp, AlertRow, CheckRow, StatusRow};
+use crate::state::State;
+use crate::view::{
     FixPlan, LinkFilter, LinkPage, LinkRow, LinkSort, Overview, Paged, PlannedEdit, PostCitation,
     PostPage, PostSort, PostSummary, SnapshotInfo, ROTTED,
 };
-use crate::diff::DiffOp;
-use crate::rows::{AlertRow, CheckRow, StatusRow};
-use crate::state::State;
 
 /// The stylesheet, embedded in the binary.
 pub const STYLE: &str = include_str!("style.css");
@@ -148,12 +148,6 @@ fn badge(s: State) -> Markup {
     html! { span class=(format!("badge {}", class_of(s))) { (s.as_str()) } }
 }
 
-fn parse(t: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(t)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 /// How long ago, for people: "5 min ago", "3 days ago", a date past two months.
 pub fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let s = (now - at).num_seconds();
@@ -167,12 +161,10 @@ pub fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// A stored time: relative, with the exact time on hover.
-fn when(t: &str, now: DateTime<Utc>) -> Markup {
-    match parse(t) {
-        Some(at) => html! { time datetime=(t) title=(t) { (ago(at, now)) } },
-        None => html! { (t) },
-    }
+/// A stored time: relative, with the exact time (as stored) on hover.
+fn when(t: &DateTime<Utc>, now: DateTime<Utc>) -> Markup {
+    let exact = stamp(*t);
+    html! { time datetime=(exact) title=(exact) { (ago(*t, now)) } }
 }
 
 fn is_web(u: &str) -> bool {
@@ -255,7 +247,7 @@ pub fn overview(o: &Overview, ctx: Ctx<'_>) -> String {
     let total: u64 = o.counts.iter().sum();
     let rotted: u64 = ROTTED
         .iter()
-        .map(|s| o.counts[super::view::state_index(*s)])
+        .map(|s| o.counts[crate::view::state_index(*s)])
         .sum();
     let failing: u64 = State::ALL
         .iter()
@@ -843,7 +835,7 @@ pub fn cited(r: &StatusRow, s: &SnapshotInfo, as_cited: bool, ctx: Ctx<'_>) -> S
     let main = html! {
         p.notice {
             strong { @if as_cited { "The page as it was cited" } @else { "An archived copy" } }
-            " — " span.url { (r.url) } ", fetched " (when(&s.fetched_at, ctx.now)) " (" (s.fetched_at) ")."
+            " — " span.url { (r.url) } ", fetched " (when(&s.fetched_at, ctx.now)) " (" (stamp(s.fetched_at)) ")."
             " This is citewatch's archived copy, served read-only from its database: scripts, links and requests to the live site are switched off. "
             a href=(link_page(r.id)) { "Back to the link" } " · " a href=(src) { "Open it alone" }
         }
@@ -874,9 +866,13 @@ pub fn unauthorized(ctx: Ctx<'_>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::view::{PageReq, PostInfo, WeekCounts};
     use super::*;
     use crate::rows::CitationRow;
+    use crate::view::{PageReq, PostInfo, WeekCounts};
+
+    fn parse(t: &str) -> Option<DateTime<Utc>> {
+        t.parse().ok()
+    }
 
     fn now() -> DateTime<Utc> {
         parse("2026-11-25T12:00:00Z").unwrap()
@@ -887,9 +883,9 @@ mod tests {
             id: 7,
             url: url.into(),
             state,
-            since: "2026-11-20T10:00:00Z".into(),
+            since: "2026-11-20T10:00:00Z".parse().unwrap(),
             streak: 2,
-            checked_at: Some("2026-11-24T10:00:00Z".into()),
+            checked_at: Some("2026-11-24T10:00:00Z".parse().unwrap()),
             http_status: Some(404),
             final_url: None,
             error: Some("<b>gone</b>".into()),
@@ -976,7 +972,7 @@ mod tests {
                 date: None,
                 url: Some("javascript:alert(2)".into()),
                 present: true,
-                scanned_at: "2026-11-25T00:00:00Z".into(),
+                scanned_at: "2026-11-25T00:00:00Z".parse().unwrap(),
             },
             citations: Paged {
                 items: vec![],
@@ -1018,7 +1014,7 @@ mod tests {
             }],
             alerts: vec![AlertRow {
                 id: "cw-1".into(),
-                created_at: "2026-11-24T00:00:00Z".into(),
+                created_at: "2026-11-24T00:00:00Z".parse().unwrap(),
                 event: "confirmed".into(),
                 url: Some("https://a.example/".into()),
                 old_state: Some("ok".into()),

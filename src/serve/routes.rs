@@ -640,7 +640,7 @@ async fn snapshot(
                 let back = format!("/link/{id}");
                 let banner = sandbox::Banner {
                     url: &url,
-                    fetched_at: &info.fetched_at,
+                    fetched_at: info.fetched_at,
                     as_cited,
                     back: &back,
                 };

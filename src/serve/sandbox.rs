@@ -16,8 +16,11 @@
 
 use std::fmt::Write as _;
 
+use chrono::{DateTime, Utc};
 use maud::{html, PreEscaped};
 use url::Url;
+
+use crate::rows::stamp;
 
 /// What the banner on top of an archived page says.
 #[derive(Debug, Clone)]
@@ -25,7 +28,7 @@ pub struct Banner<'a> {
     /// The cited URL.
     pub url: &'a str,
     /// When this copy was fetched.
-    pub fetched_at: &'a str,
+    pub fetched_at: DateTime<Utc>,
     /// Whether this copy is the link's baseline (the page as cited).
     pub as_cited: bool,
     /// The dashboard's page of the link.
@@ -297,7 +300,7 @@ fn banner_html(b: &Banner<'_>) -> String {
     html! {
         citewatch-banner style=(BOX) role="note" {
             strong { "Archived copy" }
-            " of " (b.url) ", fetched " (b.fetched_at)
+            " of " (b.url) ", fetched " (stamp(b.fetched_at))
             @if b.as_cited { " (the page as it was cited)" }
             ". Read-only: scripts, links and outside requests are switched off. "
             a style=(LINK) href=(b.back) { "Back to citewatch" }
@@ -540,7 +543,9 @@ indented</pre>
     fn banner() -> Banner<'static> {
         Banner {
             url: "https://blog.example.org/cited?a=1&b=<2>",
-            fetched_at: "2026-11-22T10:00:00Z",
+            fetched_at: chrono::DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
+                .unwrap()
+                .to_utc(),
             as_cited: true,
             back: "/link/7",
         }

@@ -5,7 +5,7 @@
 //! Parsing a config, computing a URL, resolving a reference and looking a file up are pure
 //! functions over values, built to match what Hugo and Jekyll do (`hugo`, `jekyll`, this file).
 //! [`load`] is the thin shell that finds a site around a source folder, reads its config files
-//! and lists its files; [`View`] puts it all together for one source and the scan.
+//! and lists its files; [`view::View`] puts it all together for one source and the scan.
 
 use std::collections::HashSet;
 
@@ -17,9 +17,7 @@ use crate::post::FrontMatter;
 pub mod hugo;
 pub mod jekyll;
 pub mod load;
-mod view;
-
-pub use view::{PostFacts, View};
+pub mod view;
 
 /// Which generator builds the site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -37,14 +37,11 @@ impl Store {
 
     /// The earliest time a pending delivery is due, for the daemon's wake-up.
     pub fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT MIN(next_attempt) FROM alert_deliveries WHERE state = 'pending'",
-                [],
-                |r| r.get::<_, Option<String>>(0),
-            )?
-            .map(|s| parse_ts(&s)))
+        Ok(self.conn.query_row(
+            "SELECT MIN(next_attempt) FROM alert_deliveries WHERE state = 'pending'",
+            [],
+            |r| opt_time_col(r, 0),
+        )?)
     }
 
     pub fn mark_delivered(&mut self, event_id: i64, sink: &str, now: DateTime<Utc>) -> Result<()> {
@@ -114,8 +111,12 @@ impl Store {
                     sink: r.get(0)?,
                     attempts: r.get::<_, i64>(2)?.max(0) as u32,
                     last_error: r.get(3)?,
-                    delivered_at: r.get(4)?,
-                    next_attempt: if state == "pending" { r.get(5)? } else { None },
+                    delivered_at: opt_time_col(r, 4)?,
+                    next_attempt: if state == "pending" {
+                        opt_time_col(r, 5)?
+                    } else {
+                        None
+                    },
                     state,
                 })
             })?;
@@ -167,7 +168,7 @@ pub(super) fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, AlertRo
         r.get(0)?,
         AlertRow {
             id: r.get(1)?,
-            created_at: r.get(2)?,
+            created_at: time_col(r, 2)?,
             event: r.get(3)?,
             url: r.get(4)?,
             old_state: r.get(5)?,

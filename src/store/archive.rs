@@ -12,7 +12,7 @@ impl Store {
             .query_row(params![origin, ts(fresh_after)], |r| {
                 Ok(Probe {
                     origin: origin.to_string(),
-                    fetched_at: parse_ts(&r.get::<_, String>(0)?),
+                    fetched_at: time_col(r, 0)?,
                     status: status_col(r, 1)?,
                     final_url: r.get(2)?,
                     text: r.get(3)?,

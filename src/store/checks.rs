@@ -21,9 +21,9 @@ impl Store {
                 url: r.get(1)?,
                 current: Current {
                     state: state_col(&r.get::<_, String>(2)?),
-                    since: parse_ts(&r.get::<_, String>(3)?),
+                    since: time_col(r, 3)?,
                     streak: r.get::<_, i64>(4)?.max(0) as u32,
-                    checked_at: r.get::<_, Option<String>>(5)?.map(|s| parse_ts(&s)),
+                    checked_at: opt_time_col(r, 5)?,
                 },
                 baseline: r.get(6)?,
                 volatile: r
@@ -145,10 +145,10 @@ impl Store {
         let rows = stmt.query_map([], |r| {
             Ok(LinkFactsRow {
                 id: r.get(0)?,
-                facts: crate::schedule::LinkFacts {
+                facts: crate::rows::LinkFacts {
                     url: r.get(1)?,
                     state: state_col(&r.get::<_, String>(2)?),
-                    checked_at: r.get::<_, Option<String>>(3)?.map(|s| parse_ts(&s)),
+                    checked_at: opt_time_col(r, 3)?,
                     streak: r.get::<_, i64>(4)?.max(0) as u32,
                     confirmed: r.get::<_, Option<String>>(5)?.is_some(),
                 },
@@ -278,9 +278,9 @@ fn current_of(tx: &Transaction<'_>, link_id: i64) -> Result<Option<Current>> {
         .query_row(params![link_id], |r| {
             Ok(Current {
                 state: state_col(&r.get::<_, String>(0)?),
-                since: parse_ts(&r.get::<_, String>(1)?),
+                since: time_col(r, 1)?,
                 streak: r.get::<_, i64>(2)?.max(0) as u32,
-                checked_at: r.get::<_, Option<String>>(3)?.map(|s| parse_ts(&s)),
+                checked_at: opt_time_col(r, 3)?,
             })
         })
         .optional()?)

@@ -64,7 +64,7 @@ impl Reads<'_> {
     /// The word diff between two archived pages' readable text, as `citewatch diff` prints it and
     /// the dashboard shows it (the baseline → latest diff of both). Scraped text is data:
     /// control characters are neutralised before anyone renders it.
-    pub fn text_diff(&self, old: &str, new: &str) -> Result<Vec<crate::diff::DiffOp>> {
+    pub fn text_diff(&self, old: &str, new: &str) -> Result<Vec<crate::rows::DiffOp>> {
         let old = self.snapshot_text(old)?.unwrap_or_default();
         let new = self.snapshot_text(new)?.unwrap_or_default();
         Ok(crate::diff::word_diff(
@@ -107,7 +107,7 @@ impl Reads<'_> {
                     confirmed: r.get::<_, Option<String>>(0)?.map(|s| state_col(&s)),
                     streak_state: r.get::<_, Option<String>>(1)?.map(|s| state_col(&s)),
                     streak_count: r.get::<_, i64>(2)?.max(0) as u32,
-                    streak_since: r.get::<_, Option<String>>(3)?.map(|s| parse_ts(&s)),
+                    streak_since: opt_time_col(r, 3)?,
                 })
             })
             .optional()?
@@ -138,7 +138,7 @@ impl Store {
                 id: r.get(0)?,
                 kind: r.get(1)?,
                 pid: r.get::<_, i64>(2)?.max(0) as u32,
-                heartbeat_at: parse_ts(&r.get::<_, String>(3)?),
+                heartbeat_at: time_col(r, 3)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -216,13 +216,13 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?
         };
         let outage = confirm::is_outage(&observed, canary_failed);
-        let pending: Vec<(i64, String, String)> = {
+        let pending: Vec<(i64, String, DateTime<Utc>)> = {
             let mut stmt = tx.prepare(
                 "SELECT link_id, pending_state, pending_at FROM confirmations
                  WHERE pending_cycle = ?1 ORDER BY pending_at, link_id",
             )?;
             let rows = stmt.query_map(params![conf.cycle], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok((r.get(0)?, r.get(1)?, time_col(r, 2)?))
             })?;
             rows.collect::<rusqlite::Result<_>>()?
         };
@@ -235,7 +235,7 @@ impl Store {
             if outage.is_some() {
                 continue;
             }
-            if step(&tx, link_id, state_col(&state), parse_ts(&at), conf)?.is_some() {
+            if step(&tx, link_id, state_col(&state), at, conf)?.is_some() {
                 transitions += 1;
             }
         }

@@ -107,12 +107,12 @@ impl Store {
                     id: r.get(0)?,
                     url: r.get(1)?,
                     state: state_col(&r.get::<_, String>(2)?),
-                    since: parse_ts(&r.get::<_, String>(3)?),
+                    since: time_col(r, 3)?,
                     confirmed: r.get::<_, Option<String>>(4)?.map(|s| state_col(&s)),
                     streak: r.get::<_, i64>(5)?.clamp(0, u32::MAX as i64) as u32,
                     archived_url: r.get(6)?,
                     archived_timestamp: r.get(7)?,
-                    looked_up: r.get::<_, Option<String>>(8)?.map(|s| parse_ts(&s)),
+                    looked_up: opt_time_col(r, 8)?,
                     cited: cited_date(&r.get::<_, String>(9)?),
                 })
             })
@@ -127,7 +127,7 @@ impl Store {
         )?;
         let rows = stmt.query_map(params![link_id, n as i64], |r| {
             Ok(FixCheck {
-                checked_at: parse_ts(&r.get::<_, String>(0)?),
+                checked_at: time_col(r, 0)?,
                 state: state_col(&r.get::<_, String>(1)?),
                 final_url: r.get(2)?,
                 redirects: r
@@ -148,7 +148,7 @@ fn cited_date(s: &str) -> DateTime<Utc> {
             return d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
         }
     }
-    parse_ts(s)
+    parse_stored(s)
 }
 
 #[cfg(test)]

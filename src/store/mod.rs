@@ -11,7 +11,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
+use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::state::{Current, State};
@@ -82,13 +83,43 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Formats a time the way the database stores it (RFC 3339, UTC, seconds).
+/// Formats a time the way the database stores it (RFC 3339, UTC, seconds): [`crate::rows::stamp`],
+/// the format every report prints a time read back in.
 pub fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    crate::rows::stamp(t)
 }
 
-/// Parses a stored time; a damaged value reads as the epoch rather than failing a query.
-pub use crate::rows::parse_time as parse_ts;
+/// A stored time (RFC 3339) as read back: the one place the store parses one. A damaged value
+/// (edited by hand, written by another program) reads as the Unix epoch, so one bad row neither
+/// fails a query (`status`, the dashboard) nor stops the daemon; reports then print it as
+/// `1970-01-01T00:00:00Z`, which says it is not a real time. Never panics.
+fn parse_stored(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+/// The stored time in column `i` of a row (see [`parse_stored`] for a damaged one). A NULL or a
+/// value that is not text is an error, as reading it as a `String` was.
+pub(crate) fn time_col(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let text = r
+        .get_ref(i)?
+        .as_str()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))?;
+    Ok(parse_stored(text))
+}
+
+/// The stored time in column `i`, or `None` when it is NULL.
+pub(crate) fn opt_time_col(
+    r: &rusqlite::Row<'_>,
+    i: usize,
+) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let text = r
+        .get_ref(i)?
+        .as_str_or_null()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))?;
+    Ok(text.map(parse_stored))
+}
 
 /// The migration blocks of `schema.sql`, numbered from 1. A block starts at a line that is
 /// exactly `-- migration N`.
@@ -714,6 +745,55 @@ mod tests {
         assert_eq!(
             s.reads().readable_text("h").unwrap(),
             Some((None, "the text as read".to_string(), false))
+        );
+    }
+
+    /// Times are read back as `DateTime<Utc>` once, here: one written by citewatch prints as
+    /// the text that was stored; a damaged one reads as the epoch, and the queries still answer.
+    #[test]
+    fn stored_times_read_back_typed_and_a_damaged_one_as_the_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
+        s.replace_post(&post("a.md"), &[cite("https://a.org/", 1)], now())
+            .unwrap();
+        let id = s.links_to_check(None).unwrap()[0].id;
+        let rec = CheckRecord {
+            link_id: id,
+            checked_at: now(),
+            state: State::Ok,
+            ..Default::default()
+        };
+        s.record_check(&rec).unwrap();
+        let row = s.link_status("https://a.org/").unwrap().unwrap();
+        assert_eq!(row.since, now());
+        assert_eq!(
+            row.checked_at.map(crate::rows::stamp).as_deref(),
+            Some("2026-01-02T03:04:05Z")
+        );
+        assert_eq!(
+            ts(s.history(id).unwrap()[0].checked_at),
+            "2026-01-02T03:04:05Z"
+        );
+        s.conn
+            .execute_batch(
+                "UPDATE links SET since = 'yesterday', checked_at = '2026-13-45';
+                 UPDATE checks SET checked_at = '';",
+            )
+            .unwrap();
+        let row = s.link_status("https://a.org/").unwrap().unwrap();
+        assert_eq!(
+            (row.since, row.checked_at),
+            (DateTime::default(), Some(DateTime::default()))
+        );
+        assert_eq!(ts(row.since), "1970-01-01T00:00:00Z");
+        assert_eq!(s.status(&StatusFilter::default()).unwrap().len(), 1);
+        assert_eq!(
+            s.history(id).unwrap()[0].checked_at,
+            DateTime::<Utc>::default()
+        );
+        assert_eq!(
+            s.links_to_check(None).unwrap()[0].current.since,
+            DateTime::<Utc>::default()
         );
     }
 }

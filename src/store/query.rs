@@ -125,7 +125,7 @@ impl Store {
                         title: r.get(4)?,
                         text: r.get(5)?,
                         truncated: r.get(6)?,
-                        created_at: r.get(7)?,
+                        created_at: time_col(r, 7)?,
                     })
                 },
             )
@@ -207,7 +207,7 @@ impl Store {
             Ok(ArchiveRow {
                 url: r.get(0)?,
                 final_url: r.get(1)?,
-                checked_at: r.get(2)?,
+                checked_at: time_col(r, 2)?,
                 http_status: status_col(r, 3)?,
                 snapshot: r.get(4)?,
             })
@@ -220,7 +220,7 @@ impl Store {
 pub(super) fn check_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckRow> {
     Ok(CheckRow {
         id: r.get(0)?,
-        checked_at: r.get(1)?,
+        checked_at: time_col(r, 1)?,
         state: state_col(&r.get::<_, String>(2)?),
         http_status: status_col(r, 3)?,
         final_url: r.get(4)?,
@@ -256,9 +256,9 @@ pub(super) fn status_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StatusRow> {
         id: r.get(0)?,
         url: r.get(1)?,
         state: state_col(&r.get::<_, String>(2)?),
-        since: r.get(3)?,
+        since: time_col(r, 3)?,
         streak: r.get(4)?,
-        checked_at: r.get(5)?,
+        checked_at: opt_time_col(r, 5)?,
         http_status: status_col(r, 6)?,
         final_url: r.get(7)?,
         error: r.get(8)?,
@@ -279,7 +279,7 @@ pub struct QuoteRow {
     /// The link's latest archived snapshot, if any page was ever archived.
     pub snapshot: Option<String>,
     /// When that snapshot was fetched.
-    pub fetched_at: Option<String>,
+    pub fetched_at: Option<DateTime<Utc>>,
 }
 
 impl Store {
@@ -304,7 +304,7 @@ impl Store {
                 state: state_col(&r.get::<_, String>(3)?),
                 quote: r.get(4)?,
                 snapshot: r.get(5)?,
-                fetched_at: r.get(6)?,
+                fetched_at: opt_time_col(r, 6)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -66,7 +66,7 @@ fn placeholders(n: usize) -> String {
 fn snapshot_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<SnapshotInfo> {
     Ok(SnapshotInfo {
         hash: r.get(0)?,
-        fetched_at: r.get(1)?,
+        fetched_at: time_col(r, 1)?,
         content_type: r.get(2)?,
         size: r.get::<_, i64>(3)?.max(0) as u64,
         title: r.get(4)?,
@@ -348,7 +348,7 @@ impl Store {
                         date: r.get(4)?,
                         url: r.get(5)?,
                         present: r.get(6)?,
-                        scanned_at: r.get(7)?,
+                        scanned_at: time_col(r, 7)?,
                     })
                 },
             )
@@ -387,8 +387,8 @@ impl Store {
                         quote: r.get(7)?,
                         span: span_of(r.get(8)?, r.get(9)?),
                         state: state_col(&r.get::<_, String>(10)?),
-                        since: r.get(11)?,
-                        checked_at: r.get(12)?,
+                        since: time_col(r, 11)?,
+                        checked_at: opt_time_col(r, 12)?,
                         http_status: status_col(r, 13)?,
                         final_url: r.get(14)?,
                         error: r.get(15)?,
@@ -509,10 +509,10 @@ impl Store {
             .remove(&id)
             .unwrap_or_default();
         status.citations = cited_by.iter().map(|c| c.citation.clone()).collect();
-        let (first_seen, baseline): (String, Option<String>) = self.conn.query_row(
+        let (first_seen, baseline): (DateTime<Utc>, Option<String>) = self.conn.query_row(
             "SELECT first_seen, baseline FROM links WHERE id = ?1",
             params![id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((time_col(r, 0)?, r.get(1)?)),
         )?;
         let confirmed: Option<State> = self
             .conn
@@ -549,7 +549,7 @@ impl Store {
             )?
             .query_map(params![id, MAX_TRANSITIONS as i64], |r| {
                 Ok(Transition {
-                    at: r.get(0)?,
+                    at: time_col(r, 0)?,
                     from: r.get::<_, Option<String>>(1)?.map(|s| state_col(&s)),
                     to: state_col(&r.get::<_, String>(2)?),
                     http_status: status_col(r, 3)?,
@@ -566,7 +566,7 @@ impl Store {
             )?
             .query_map(params![id, TIMELINE_CHECKS as i64], |r| {
                 Ok(TimelineCheck {
-                    checked_at: r.get(0)?,
+                    checked_at: time_col(r, 0)?,
                     state: state_col(&r.get::<_, String>(1)?),
                     http_status: status_col(r, 2)?,
                     elapsed_ms: r.get::<_, i64>(3)?.max(0) as u64,
@@ -581,13 +581,13 @@ impl Store {
             ))?
             .query_map(params![id, RECENT_CHECKS], check_row)?
             .collect::<rusqlite::Result<_>>()?;
-        let redirects: Option<(String, String)> = self
+        let redirects: Option<(DateTime<Utc>, String)> = self
             .conn
             .query_row(
                 "SELECT checked_at, redirects FROM checks WHERE link_id = ?1 AND redirects IS NOT NULL
                  ORDER BY checked_at DESC, id DESC LIMIT 1",
                 params![id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((time_col(r, 0)?, r.get(1)?)),
             )
             .optional()?;
         let redirects = redirects.and_then(|(at, json)| {
@@ -664,8 +664,12 @@ impl Store {
                         sink: r.get(1)?,
                         attempts: r.get::<_, i64>(3)?.max(0) as u32,
                         last_error: r.get(4)?,
-                        delivered_at: r.get(5)?,
-                        next_attempt: if state == "pending" { r.get(6)? } else { None },
+                        delivered_at: opt_time_col(r, 5)?,
+                        next_attempt: if state == "pending" {
+                            opt_time_col(r, 6)?
+                        } else {
+                            None
+                        },
                         state,
                     },
                 ))
@@ -698,7 +702,7 @@ impl Store {
             Ok(CheckEvent {
                 id: r.get(0)?,
                 link_id: r.get(1)?,
-                checked_at: parse_ts(&r.get::<_, String>(2)?),
+                checked_at: time_col(r, 2)?,
                 state: state_col(&r.get::<_, String>(3)?),
                 elapsed_ms: r.get::<_, i64>(4)?.max(0) as u64,
             })
@@ -740,12 +744,13 @@ impl Store {
         let mut wal = self.path.clone().into_os_string();
         wal.push("-wal");
         facts.database_bytes = size(&self.path) + size(Path::new(&wal));
-        let last: Option<(i64, String, String, Option<String>)> = self
+        type Last = (i64, String, DateTime<Utc>, Option<DateTime<Utc>>);
+        let last: Option<Last> = self
             .conn
             .query_row(
                 "SELECT id, kind, started_at, finished_at FROM cycles ORDER BY id DESC LIMIT 1",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, time_col(r, 2)?, opt_time_col(r, 3)?)),
             )
             .optional()?;
         if let Some((id, kind, started_at, finished_at)) = last {

@@ -663,6 +663,57 @@ fn every_page_and_json_route_answers() {
     assert_eq!(d.ok("/healthz").text(), "ok\n");
 }
 
+/// The dashboard writes nothing (ARCHITECTURE.md, `serve`): after every page, as HTML and
+/// JSON, the snapshots, the image and the metrics, no connection has committed anything to the
+/// database (`PRAGMA data_version` of a connection held open meanwhile changes with any other
+/// connection's commit). The dry run of `fix` for a post page is `a_post_shows_what_fix_would_do`.
+#[test]
+fn the_dashboard_writes_nothing() {
+    let f = Fixture::new();
+    let watch = rusqlite::Connection::open(&f.db).unwrap();
+    let version = |c: &rusqlite::Connection| -> i64 {
+        c.query_row("PRAGMA data_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = version(&watch);
+    let d = f.serve();
+    let pages = [
+        "/".to_string(),
+        "/links?sort=since".into(),
+        "/posts?sort=rot".into(),
+        format!("/post/{}", f.hostile_post),
+        format!("/post/{}", f.quiet_post),
+        format!("/link/{}", f.gone),
+        format!("/link/{}", f.changed),
+        format!("/link/{}", f.moved),
+        format!("/link/{}", f.fine),
+        format!("/link/{}", f.figure),
+        format!("/link/{}/history", f.changed),
+        "/alerts".into(),
+    ];
+    for p in &pages {
+        d.ok(p);
+        let sep = if p.contains('?') { '&' } else { '?' };
+        d.ok(&format!("{p}{sep}format=json"));
+    }
+    d.ok(&format!("/link/{}/snapshot/{}", f.changed, f.baseline));
+    d.ok(&format!("/link/{}/snapshot/{}", f.changed, f.latest));
+    d.ok(&format!("/link/{}/snapshot/{}/raw", f.figure, f.image));
+    d.ok("/metrics");
+    drop(d);
+    assert_eq!(version(&watch), before, "the dashboard committed a write");
+    // The probe itself sees a write: another connection's commit moves it.
+    let other = rusqlite::Connection::open(&f.db).unwrap();
+    other
+        .execute_batch("CREATE TABLE probe_write (x); DROP TABLE probe_write;")
+        .unwrap();
+    assert_ne!(
+        version(&watch),
+        before,
+        "data_version follows other connections' commits"
+    );
+}
+
 /// Where the CLI prints a list, the route returns the CLI's JSON for it, byte for byte.
 #[test]
 fn json_routes_are_the_cli_contract() {

@@ -68,6 +68,7 @@ const SHELLS: &[&str] = &[
     "warc",
     "watch",
     "wayback",
+    "wiring",
 ];
 
 /// Crates that do I/O, read a clock or draw randomness: never in the core.
@@ -141,7 +142,7 @@ fn module_of(rel: &str) -> &str {
     rel.split('/').next().unwrap().trim_end_matches(".rs")
 }
 
-fn is_core(rel: &str) -> bool {
+pub fn is_core(rel: &str) -> bool {
     CORE.contains(&module_of(rel))
 }
 

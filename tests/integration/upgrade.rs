@@ -1,6 +1,7 @@
 //! An old database: a real one written by schema version 4 (`tests/fixtures/db/`, see its
 //! README) is read by this binary's queries, its data intact and its schema brought up to the
-//! number of migration blocks in `schema.sql`; a database newer than the binary is refused.
+//! number of migration blocks in `schema.sql`; a database newer than the binary is refused; a
+//! shipped migration block never changes.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -280,4 +281,61 @@ fn a_database_newer_than_the_binary_is_refused() {
         newer,
         "the newer database is left as it was"
     );
+}
+
+/// The `-- migration N` blocks of `schema.sql` (number, text after the marker line), as the
+/// store splits them.
+fn migration_blocks() -> Vec<(i64, String)> {
+    let schema = std::fs::read_to_string(root().join("schema.sql")).unwrap();
+    let mut out: Vec<(i64, String)> = Vec::new();
+    for line in schema.lines() {
+        match line
+            .strip_prefix("-- migration ")
+            .and_then(|n| n.trim().parse::<i64>().ok())
+        {
+            Some(n) => out.push((n, String::new())),
+            None => {
+                if let Some((_, body)) = out.last_mut() {
+                    body.push_str(line);
+                    body.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Blocks that databases out there were migrated by (every block on main when this list was
+/// written), with the BLAKE3 of their text: a database at version N never runs block N again,
+/// so an edited block would leave old and new databases with different schemas. A block
+/// appended later joins the list once it is on main.
+const SHIPPED: &[(i64, &str)] = &[
+    (1, "b1a791de043f31aa"),
+    (2, "26474f527aed1f98"),
+    (3, "3d5173b17a3b278e"),
+    (4, "b2020be6d22faa9b"),
+    (5, "05883d40070a4fb4"),
+    (6, "43f4b42d6ad22ff7"),
+];
+
+/// ARCHITECTURE.md: "a shipped block is never edited"; blocks are numbered 1, 2, … in order.
+#[test]
+fn shipped_migration_blocks_are_never_edited() {
+    let blocks = migration_blocks();
+    for (i, (n, _)) in blocks.iter().enumerate() {
+        assert_eq!(*n, i as i64 + 1, "migration blocks are numbered in order");
+    }
+    let hashes: Vec<(i64, String)> = blocks
+        .iter()
+        .map(|(n, text)| (*n, blake3::hash(text.as_bytes()).to_hex()[..16].to_string()))
+        .collect();
+    for (n, want) in SHIPPED {
+        let got = hashes.iter().find(|(m, _)| m == n).map(|(_, h)| h.as_str());
+        assert_eq!(
+            got,
+            Some(*want),
+            "migration {n} was shipped and must not change (append a new block instead); \
+             every block now: {hashes:?}"
+        );
+    }
 }

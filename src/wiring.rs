@@ -2,6 +2,9 @@
 //! HTTP client alerts go out on, and from them every check run, archive look-up queue and
 //! delivery. The commands (`run`, `check`) and the daemon build their work from it alike (a
 //! reload replaces the daemon's configuration in it).
+//!
+//! Its own layer, above the sequencers it builds (`pipeline`) and below what runs it: the
+//! command line and the daemon (ARCHITECTURE.md, "Layers").
 
 use std::sync::Arc;
 
@@ -9,7 +12,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::{StoreError, Writer};
 
-use super::{CheckRun, CycleKind, DeliveryReport, Lookups};
+use crate::pipeline::{self, CheckRun, CycleKind, DeliveryReport, Lookups};
 
 #[derive(Clone)]
 pub struct Wiring {
@@ -72,7 +75,7 @@ impl Wiring {
         &self,
         progress: &(dyn Fn() + Send + Sync),
     ) -> Result<DeliveryReport, StoreError> {
-        super::deliver_due(
+        pipeline::deliver_due(
             &self.writer,
             &self.config.alerts,
             &self.http,
@@ -89,7 +92,7 @@ impl Wiring {
         limit: std::time::Duration,
         progress: &(dyn Fn() + Send + Sync),
     ) -> Option<Result<DeliveryReport, StoreError>> {
-        super::deliver_due_within(
+        pipeline::deliver_due_within(
             limit,
             &self.writer,
             &self.config.alerts,
