@@ -16,51 +16,7 @@ use std::sync::OnceLock;
 
 use crate::text::decode_entities;
 
-/// Whether a quoted passage still stands in a page: the one type every check, command and view
-/// uses for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Standing {
-    Stands,
-    /// The passage (or one of its sentences) is not on the page; `reason` says so for people.
-    Missing {
-        reason: String,
-    },
-    /// Nothing to look in: the link has no archived page with a body (never fetched, or never
-    /// answered). Never the answer of [`check`] or [`standing`].
-    Unknown,
-}
-
-impl Standing {
-    pub fn is_missing(&self) -> bool {
-        matches!(self, Standing::Missing { .. })
-    }
-
-    /// How commands and JSON name it: `stands`, `missing`, `unknown`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Standing::Stands => "stands",
-            Standing::Missing { .. } => "missing",
-            Standing::Unknown => "unknown",
-        }
-    }
-
-    /// `true`, `false`, or none when nothing could be said (the dashboard's JSON).
-    pub fn stands(&self) -> Option<bool> {
-        match self {
-            Standing::Stands => Some(true),
-            Standing::Missing { .. } => Some(false),
-            Standing::Unknown => None,
-        }
-    }
-
-    /// Why it is missing, for people.
-    pub fn reason(&self) -> Option<&str> {
-        match self {
-            Standing::Missing { reason } => Some(reason),
-            _ => None,
-        }
-    }
-}
+pub use crate::rows::Standing;
 
 /// The one rule of whether a quoted passage stands on a page, asked by the verdict of every check
 /// and by every command and view (`citewatch quotes`, `show`, the JSON, the dashboard): the

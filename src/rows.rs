@@ -422,3 +422,49 @@ pub mod rfc3339 {
         }
     }
 }
+
+/// Whether a quoted passage still stands in a page: the one type every check, command and view
+/// uses for it (decided by [`crate::quote::standing`], the one rule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    Stands,
+    /// The passage (or one of its sentences) is not on the page; `reason` says so for people.
+    Missing {
+        reason: String,
+    },
+    /// Nothing to look in: the link has no archived page with a body (never fetched, or never
+    /// answered). Never the answer of [`crate::quote::check`] or [`crate::quote::standing`].
+    Unknown,
+}
+
+impl Standing {
+    pub fn is_missing(&self) -> bool {
+        matches!(self, Standing::Missing { .. })
+    }
+
+    /// How commands and JSON name it: `stands`, `missing`, `unknown`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Standing::Stands => "stands",
+            Standing::Missing { .. } => "missing",
+            Standing::Unknown => "unknown",
+        }
+    }
+
+    /// `true`, `false`, or none when nothing could be said (the dashboard's JSON).
+    pub fn stands(&self) -> Option<bool> {
+        match self {
+            Standing::Stands => Some(true),
+            Standing::Missing { .. } => Some(false),
+            Standing::Unknown => None,
+        }
+    }
+
+    /// Why it is missing, for people.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Standing::Missing { reason } => Some(reason),
+            _ => None,
+        }
+    }
+}

@@ -217,7 +217,7 @@ pub struct PostCitation {
     /// The bad state confirmed over several checks, when there is one.
     pub confirmed: Option<State>,
     /// Whether its quote stands on the latest archived page; none when it quotes nothing.
-    pub quote_standing: Option<crate::quote::Standing>,
+    pub quote_standing: Option<crate::rows::Standing>,
 }
 
 /// An edit `citewatch fix` would make to a post.
