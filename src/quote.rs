@@ -248,7 +248,7 @@ pub fn edited_in(quote: &str, page: &Haystack) -> bool {
     for seg in segments(&normalize(quote)) {
         match find_segment(&seg, &page.toks, from, false) {
             Some(end) => from = end,
-            None => return !near_miss(&seg, &page.toks).is_empty(),
+            None => return !near_miss(&seg, &page.toks, Edit::InPlace).is_empty(),
         }
     }
     false
@@ -274,7 +274,7 @@ fn find(quote: &str, page: &Haystack) -> Option<String> {
         match find_segment(seg, &page.toks, from, prefix_last) {
             Some(end) => from = end,
             None => {
-                let mut detail = near_miss(seg, &page.toks);
+                let mut detail = near_miss(seg, &page.toks, Edit::Any);
                 if !first {
                     let start = seg.iter().take(8).map(|t| t.s.as_str()).collect::<Vec<_>>();
                     let from_words = format!("from \u{201c}{}\u{2026}\u{201d}", start.join(" "));
@@ -768,7 +768,18 @@ fn align(
 }
 
 /// What differs where the page comes closest to a missing sentence: a number, or a negation.
-fn near_miss(q: &[Tok], p: &[Tok]) -> String {
+/// Which near misses [`near_miss`] reports.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Edit {
+    /// Any number out of place, to say why a sentence is missing.
+    Any,
+    /// Only a number that became another number where it stood (or a negation): a sentence
+    /// edited in place, which overrides a copy of the old wording elsewhere. A word facing a
+    /// number is a neighbouring line of a list (a recipe's other ingredients), not an edit.
+    InPlace,
+}
+
+fn near_miss(q: &[Tok], p: &[Tok], edit: Edit) -> String {
     let m = q.len();
     if m == 0 || p.len() < m {
         return String::new();
@@ -803,7 +814,11 @@ fn near_miss(q: &[Tok], p: &[Tok]) -> String {
     let window = &p[s.saturating_sub(2).min(p.len())..(s + m + 2).min(p.len())];
     for (i, qt) in q.iter().enumerate() {
         let Some(pt) = p.get(s + i) else { break };
-        if qt.s != pt.s && (qt.kind == Kind::Number || pt.kind == Kind::Number) {
+        let numbers = match edit {
+            Edit::Any => qt.kind == Kind::Number || pt.kind == Kind::Number,
+            Edit::InPlace => qt.kind == Kind::Number && pt.kind == Kind::Number,
+        };
+        if qt.s != pt.s && numbers {
             return format!(
                 "\u{201c}{}\u{201d} now reads \u{201c}{}\u{201d}",
                 qt.s, pt.s
@@ -931,6 +946,39 @@ mod tests {
         let stands =
             Haystack::new("The effect was visible in the first months, the authors write.");
         assert!(!edited_in(quote, &stands));
+        // A number that became another number where it stood is an edit in place too, and a
+        // copy of the old wording elsewhere on the page does not save the quote.
+        let quote =
+            "The bridge cost 10 million euros and took three years to build, the city says.";
+        let text =
+            "Intro. The bridge cost 12 million euros and took three years to build, the city says.";
+        let article = Haystack::new(text);
+        assert!(edited_in(quote, &article));
+        let visible = Haystack::new(&format!("{text}\nMost read: {quote}"));
+        assert!(standing(quote, &article, || Some(&visible)).is_missing());
+    }
+
+    /// Regression (tuning set, a diet plan): the quoted ingredient list stood in a pull quote,
+    /// and the article kept the same list of another day with one more ingredient in front.
+    /// Aligned, a word faced a number: a neighbouring line of a list, not an edit in place, so
+    /// the passage stands where it is seen whole.
+    #[test]
+    fn a_neighbouring_list_line_is_not_an_edit_in_place() {
+        let quote = "Tomato Cucumber Salad (½ cup cherry tomatoes, ½ cup cucumber slices, 4 oz. \
+                     cooked chicken, ½ cup white beans, ¼ cup feta, 1 tsp. olive oil, 1 Tbsp. \
+                     balsamic vinegar), 1 cup grapes";
+        let text = "Meal 2\nTomato Cucumber Salad (1 cup lettuce, ½ cup cherry tomatoes, ½ cup \
+                    cucumber slices, 4 oz. cooked chicken, ½ cup white beans, ¼ cup feta, 1 tsp. \
+                    olive oil, 1 Tbsp. balsamic vinegar), 1 cup grapes\nPortion Fix Containers: \
+                    2 Green, 1 Purple";
+        let article = Haystack::new(text);
+        assert!(check_in(quote, &article).is_missing());
+        assert!(!edited_in(quote, &article));
+        let visible = Haystack::new(&format!("{text}\n\u{201c}{quote}\u{201d}"));
+        assert_eq!(
+            standing(quote, &article, || Some(&visible)),
+            Standing::Stands
+        );
     }
 
     #[test]

@@ -650,6 +650,14 @@ impl Walk {
                     if top.invisible {
                         continue;
                     }
+                    let marker;
+                    let t: &str = match footnote_marker(&top.node, t, &vis) {
+                        Some(m) => {
+                            marker = m;
+                            &marker
+                        }
+                        None => t,
+                    };
                     vis.push_str(t);
                     if let Some((_, h)) = w.headings.last_mut() {
                         if h.len() < 256 {
@@ -927,6 +935,32 @@ impl Walk {
     }
 }
 
+/// A footnote marker written as `<sup>1</sup>` reads as `[1]`, the way references are written
+/// in plain text (and left out of a sentence by [`crate::quote`]): glued to the text before it,
+/// a bare `1` would make "since 1984,¹ Benioff" read "1984,1", another number. A superscript
+/// after a digit is an exponent (`10<sup>6</sup>`) and stays as it is.
+fn footnote_marker(el: &ElementRef<'_>, text: &str, before: &str) -> Option<String> {
+    let is_sup = |e: &ElementRef<'_>| e.value().name() == "sup";
+    // The marker itself, or its link (`<sup><a href="#cite_note-1">[1]</a></sup>`).
+    let in_sup = is_sup(el)
+        || (el.value().name() == "a"
+            && el
+                .parent()
+                .and_then(ElementRef::wrap)
+                .is_some_and(|p| is_sup(&p)));
+    if !in_sup {
+        return None;
+    }
+    let n = text.trim();
+    let digits = n.trim_start_matches('[').trim_end_matches(']');
+    let marker = (1..=3).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    let after_digit = before
+        .chars()
+        .next_back()
+        .is_some_and(|c| c.is_ascii_digit());
+    (marker && !after_digit && n == text).then(|| format!("[{digits}]"))
+}
+
 /// The node that follows `node`'s subtree in document order, within `root`'s subtree.
 fn after_subtree(
     node: ego_tree::NodeRef<'_, Node>,
@@ -1136,6 +1170,27 @@ mod tests {
             );
             assert!(!p.features.from_json_ld, "{body}/{div}");
         }
+    }
+
+    /// A `<sup>` footnote marker reads as `[n]`, so it is never glued to the number before it
+    /// ("since 1984,<sup>1</sup> Benioff" read "1984,1", which a quote took for a changed
+    /// number); an exponent stays an exponent.
+    #[test]
+    fn a_sup_footnote_marker_reads_as_a_reference() {
+        let html = b"<html><body><article><p>Apple has had a place in his heart since 1984,<sup>1</sup> Benioff said, and \
+            the slowest follower<sup><a href=#n2>2</a></sup> in the group is 10<sup>6</sup> times slower.</p></article></body></html>";
+        let p = readable(html, Some("text/html"));
+        assert_eq!(
+            p.text,
+            "Apple has had a place in his heart since 1984,[1] Benioff said, and the slowest \
+             follower[2] in the group is 106 times slower."
+        );
+        assert!(p.visible.contains("1984,[1] Benioff"), "{}", p.visible);
+        let quote = "Apple has had a place in his heart since 1984, Benioff said";
+        assert!(
+            !crate::quote::standing(quote, &crate::quote::Haystack::new(&p.text), || None)
+                .is_missing()
+        );
     }
 
     /// Regression (fresh held-out set, waz.de): a `<template>`'s contents hang from a fragment,

@@ -118,35 +118,8 @@ pub fn judge(input: &Input<'_>) -> Judgement {
         Ok(r) if (200..300).contains(&r.status) => r,
         _ => return plain(f, Context::default()),
     };
-    let volatile: HashSet<u64> = input.volatile.into_iter().flatten().copied().collect();
     if input.unchanged {
-        // The very page archived as the baseline: only the quotes can have moved (a post may
-        // quote it anew). The same rule as on every check: a passage missing from the article
-        // may stand elsewhere on the page (a pull quote, a caption), so the page is read for its
-        // visible text then, and only then.
-        let mut ctx = Context {
-            similarity: input.baseline.map(|_| 1.0),
-            ..Context::default()
-        };
-        if let Some(b) = input.baseline {
-            let article = Haystack::new(b.text);
-            if input
-                .quotes
-                .iter()
-                .any(|q| quote::check_in(q, &article).is_missing())
-            {
-                let parsed;
-                let page = match input.current {
-                    Some(p) => p,
-                    None => {
-                        parsed = readable::readable(&r.body, r.header("content-type"));
-                        &parsed
-                    }
-                };
-                quotes_into(&mut ctx, input.quotes, b.text, Some(&page.visible));
-            }
-        }
-        return plain(f, ctx);
+        return judge_unchanged(input, r);
     }
     let parsed;
     let page = match input.current {
@@ -156,43 +129,8 @@ pub fn judge(input: &Input<'_>) -> Judgement {
             &parsed
         }
     };
-    let this = drift::page_key(f.url.as_str());
-    let mut sources: Vec<&str> = Vec::new();
-    if let Some(t) = input.probe.and_then(|p| p.text.as_deref()) {
-        sources.push(t);
-    }
-    if let Some(b) = input.baseline {
-        sources.push(b.text);
-    }
-    let boiler = input.site.boilerplate(this, &sources);
-    // Boilerplate is left out of both sides or neither: decided on the baseline when there is
-    // one (a baseline that would keep too little is a page shared under two URLs, not chrome).
-    let reference = input.baseline.map_or(page.text.as_str(), |b| b.text);
-    let reference_core = core_without_boilerplate(reference, &volatile, &boiler);
-    let empty = HashSet::new();
-    let boiler_used = if reference_core.is_some() {
-        &boiler
-    } else {
-        &empty
-    };
-    // Each core is made once (a line's facts are the costly part of a first check).
-    let (cur_core, base_core) = match (input.baseline, reference_core) {
-        (None, Some(core)) => (core, None),
-        (Some(_), Some(core)) => (drift::core(&page.text, &volatile, boiler_used), Some(core)),
-        (b, None) => (
-            drift::core(&page.text, &volatile, boiler_used),
-            b.map(|b| drift::core(b.text, &volatile, boiler_used)),
-        ),
-    };
-    let similarity = base_core
-        .as_deref()
-        .map(|b| drift::similarity(b, &cur_core));
-    let matches = similarity.is_some_and(|s| s >= CHANGED_BELOW);
-    let cur_words = drift::word_count(&cur_core);
-    let thin = cur_words < THIN_WORDS;
-    let base_article = input
-        .baseline
-        .is_some_and(|b| drift::word_count(b.text) >= ARTICLE_WORDS);
+    let volatile: HashSet<u64> = input.volatile.into_iter().flatten().copied().collect();
+    let cmp = Comparison::new(input, page, &volatile);
     // The parsed title: the cheap scan of `title_of` stops at 64 KiB, and real heads full of
     // inline scripts put the title further in (nypost.com: 95 KB).
     let title = page
@@ -206,118 +144,44 @@ pub fn judge(input: &Input<'_>) -> Judgement {
         .join("\n");
 
     let mut ctx = Context {
-        similarity,
-        index_like: page.features.cards >= INDEX_LIKE_CARDS || thin,
+        similarity: cmp.similarity,
+        index_like: page.features.cards >= INDEX_LIKE_CARDS || cmp.thin,
         ..Context::default()
     };
     let mut learned = None;
-    if input.volatile.is_none() && matches {
+    if input.volatile.is_none() && cmp.matches {
         if let Some(b) = input.baseline {
             learned = Some(drift::volatile_lines(b.text, &page.text));
         }
     }
-
-    // A page that cannot be judged.
-    let shell = page.is_html
-        && page.features.words < SHELL_WORDS
-        && page.features.visible_words <= SHELL_VISIBLE_WORDS
-        && !matches;
-    if shell && base_article {
-        ctx.unjudgeable = Some(
-            "the page is now a script shell with no readable text: it cannot be judged without \
-             running its JavaScript"
-                .into(),
-        );
-    } else if thin && !matches {
-        if let Some(p) = classify::phrase_in(&page.visible, classify::REGION_PHRASES) {
-            ctx.unjudgeable = Some(format!(
-                "a region wall (\u{201c}{p}\u{201d}) instead of the page: it cannot be judged from here"
-            ));
-        }
-    }
-
-    // What the page adds to the baseline's text: a not-found, removal or login text in the
-    // site's unchanged template adds little of its own, however much chrome is around it (real
-    // templates keep 150 to 1,500 words of menus, teasers and footers that the site's memory
-    // may not have learned yet).
-    let fresh = base_core
-        .as_deref()
-        .map(|b| drift::new_lines(b, &cur_core).join("\n"));
-    let short = thin
-        || fresh
-            .as_deref()
-            .is_some_and(|n| drift::word_count(n) < THIN_WORDS);
-    let heading_gone = classify::says_not_found(&heading)
-        || classify::phrase_in(&heading, classify::REMOVED_PHRASES).is_some();
+    ctx.unjudgeable = unjudgeable(page, &cmp);
 
     // What the page itself shows, when it has lost what was cited (or nothing was archived); a
     // title or heading saying the page is gone counts with any loss a rewrite would show (the
     // template's own prose, read as article, can keep a gone page above half its baseline).
-    let lost = similarity
-        .is_none_or(|s| s < NOT_FOUND_BELOW || (s < CHANGED_BELOW && heading_gone && short));
+    let heading_gone = classify::says_not_found(&heading)
+        || classify::phrase_in(&heading, classify::REMOVED_PHRASES).is_some();
+    let lost = cmp
+        .similarity
+        .is_none_or(|s| s < NOT_FOUND_BELOW || (s < CHANGED_BELOW && heading_gone && cmp.short()));
     if lost && ctx.unjudgeable.is_none() {
+        let short = cmp.short();
         ctx.looks_like_probe = input
             .probe
-            .and_then(|p| looks_like_probe(p, f, r, &cur_core, &volatile, boiler_used));
-        let core_and_heading = format!("{heading}\n{cur_core}");
-        // A removal notice in the heading; in the text only when the page also lost the
-        // article it had (a short real page may well say something is "no longer available").
-        // The extraction may read the template's prose (a biography, teasers) in place of a
-        // one-line notice, so the notice is looked for in all the visible text too.
-        let signs = format!("{core_and_heading}\n{}", page.visible);
-        let removed = classify::phrase_in(&heading, classify::REMOVED_PHRASES).or_else(|| {
-            (base_article && similarity.is_some())
-                .then(|| classify::phrase_in(&signs, classify::REMOVED_PHRASES))
-                .flatten()
-        });
-        // A text asking to log in to read on (longer phrases than a menu's "Sign in" link).
-        let login_text = (short && base_article && similarity.is_some())
-            .then(|| classify::phrase_in(&signs, classify::LOGIN_WALL_PHRASES))
-            .flatten();
-        ctx.not_found = if let Some(p) = removed.filter(|_| short) {
-            Some(format!(
-                "the page says the content was removed (\u{201c}{p}\u{201d})"
-            ))
-        } else if short && classify::says_not_found(&heading) {
-            Some("a short page whose title or heading says it was not found".into())
-        } else if let Some(p) = login_text {
-            Some(format!(
-                "a login or sign-up page instead of the article (\u{201c}{p}\u{201d})"
-            ))
-        } else if page.features.login_form
-            && thin
-            && (input.baseline.is_some()
-                || classify::phrase_in(&heading, classify::LOGIN_PHRASES).is_some())
-        {
-            Some("a login or sign-up form instead of the page".into())
-        } else if page.features.cards >= INDEX_CARDS && thin && base_article {
-            Some(format!(
-                "the page is now an index of other pages ({} teasers)",
-                page.features.cards
-            ))
-        } else if thin && classify::phrase_in(&heading, classify::SEARCH_PHRASES).is_some() {
-            Some("a search page instead of the page".into())
-        } else if classify::says_not_found(&heading)
-            && base_article
-            && similarity.is_some_and(|s| s < NOT_FOUND_BELOW)
-        {
-            // The article is gone and the title or heading says so; what the extraction reads
-            // in its place is other text of the template (comments, teasers), however long.
-            Some("the title or heading says the page was not found, and the article is gone".into())
-        } else {
-            None
-        };
+            .and_then(|p| looks_like_probe(p, f, r, &cmp.cur_core, &volatile, &cmp.boiler_used));
+        ctx.not_found = not_found_sign(input, page, &cmp, &heading, short);
     }
 
     // The passages the posts quote.
     quotes_into(&mut ctx, input.quotes, &page.text, Some(&page.visible));
 
     // Changes the similarity alone does not show.
-    if let (Some(b), Some(base_core), Some(sim)) = (input.baseline, &base_core, similarity) {
+    if let (Some(b), Some(base_core), Some(sim)) = (input.baseline, &cmp.base_core, cmp.similarity)
+    {
         ctx.changed = changed_beyond_similarity(
             b,
             base_core,
-            &cur_core,
+            &cmp.cur_core,
             &page.visible,
             sim,
             title.as_deref(),
@@ -325,12 +189,204 @@ pub fn judge(input: &Input<'_>) -> Judgement {
     }
 
     let verdict = classify::classify(f, &ctx);
-    let site = remember(input, this, page, &verdict);
+    let site = remember(input, cmp.this, page, &verdict);
     Judgement {
         verdict,
         context: ctx,
         volatile: learned,
         site,
+    }
+}
+
+/// The very page archived as the baseline: only the quotes can have moved (a post may quote it
+/// anew). The same rule as on every check: a passage missing from the article may stand
+/// elsewhere on the page (a pull quote, a caption), so the page is read for its visible text
+/// then, and only then.
+fn judge_unchanged(input: &Input<'_>, r: &Response) -> Judgement {
+    let mut ctx = Context {
+        similarity: input.baseline.map(|_| 1.0),
+        ..Context::default()
+    };
+    if let Some(b) = input.baseline {
+        let article = Haystack::new(b.text);
+        if input
+            .quotes
+            .iter()
+            .any(|q| quote::check_in(q, &article).is_missing())
+        {
+            let parsed;
+            let page = match input.current {
+                Some(p) => p,
+                None => {
+                    parsed = readable::readable(&r.body, r.header("content-type"));
+                    &parsed
+                }
+            };
+            quotes_into(&mut ctx, input.quotes, b.text, Some(&page.visible));
+        }
+    }
+    plain(input.fetched, ctx)
+}
+
+/// The page's article compared with the baseline's: both cores (without the link's volatile
+/// lines and, when it can be left out, the site's boilerplate), each made once, and what
+/// follows from them.
+struct Comparison {
+    /// The page's identity in its site's memory.
+    this: u64,
+    /// The boilerplate left out of both cores (empty when it is not applied).
+    boiler_used: HashSet<u32>,
+    cur_core: String,
+    base_core: Option<String>,
+    similarity: Option<f64>,
+    /// The article is still the one cited (the similarity is at least [`CHANGED_BELOW`]).
+    matches: bool,
+    /// The page's core is under [`THIN_WORDS`].
+    thin: bool,
+    /// The baseline was an article (at least [`ARTICLE_WORDS`]).
+    base_article: bool,
+}
+
+impl Comparison {
+    fn new(input: &Input<'_>, page: &Page, volatile: &HashSet<u64>) -> Comparison {
+        let this = drift::page_key(input.fetched.url.as_str());
+        let mut sources: Vec<&str> = Vec::new();
+        if let Some(t) = input.probe.and_then(|p| p.text.as_deref()) {
+            sources.push(t);
+        }
+        if let Some(b) = input.baseline {
+            sources.push(b.text);
+        }
+        let boiler = input.site.boilerplate(this, &sources);
+        // Boilerplate is left out of both sides or neither: decided on the baseline when there
+        // is one (a baseline that would keep too little is a page shared under two URLs, not
+        // chrome).
+        let reference = input.baseline.map_or(page.text.as_str(), |b| b.text);
+        let reference_core = core_without_boilerplate(reference, volatile, &boiler);
+        let boiler_used = if reference_core.is_some() {
+            boiler
+        } else {
+            HashSet::new()
+        };
+        // Each core is made once (a line's facts are the costly part of a first check).
+        let (cur_core, base_core) = match (input.baseline, reference_core) {
+            (None, Some(core)) => (core, None),
+            (Some(_), Some(core)) => (drift::core(&page.text, volatile, &boiler_used), Some(core)),
+            (b, None) => (
+                drift::core(&page.text, volatile, &boiler_used),
+                b.map(|b| drift::core(b.text, volatile, &boiler_used)),
+            ),
+        };
+        let similarity = base_core
+            .as_deref()
+            .map(|b| drift::similarity(b, &cur_core));
+        let thin = drift::word_count(&cur_core) < THIN_WORDS;
+        Comparison {
+            this,
+            boiler_used,
+            matches: similarity.is_some_and(|s| s >= CHANGED_BELOW),
+            similarity,
+            thin,
+            base_article: input
+                .baseline
+                .is_some_and(|b| drift::word_count(b.text) >= ARTICLE_WORDS),
+            cur_core,
+            base_core,
+        }
+    }
+
+    /// What the page adds to the baseline's text is short: a not-found, removal or login text
+    /// in the site's unchanged template adds little of its own, however much chrome is around
+    /// it (real templates keep 150 to 1,500 words of menus, teasers and footers that the site's
+    /// memory may not have learned yet).
+    fn short(&self) -> bool {
+        self.thin
+            || self.base_core.as_deref().is_some_and(|b| {
+                drift::word_count(&drift::new_lines(b, &self.cur_core).join("\n")) < THIN_WORDS
+            })
+    }
+}
+
+/// Why a page cannot be judged from here: a script shell where an article was, or a region wall.
+fn unjudgeable(page: &Page, cmp: &Comparison) -> Option<String> {
+    let shell = page.is_html
+        && page.features.words < SHELL_WORDS
+        && page.features.visible_words <= SHELL_VISIBLE_WORDS
+        && !cmp.matches;
+    if shell && cmp.base_article {
+        return Some(
+            "the page is now a script shell with no readable text: it cannot be judged without \
+             running its JavaScript"
+                .into(),
+        );
+    }
+    if !cmp.thin || cmp.matches {
+        return None;
+    }
+    classify::phrase_in(&page.visible, classify::REGION_PHRASES).map(|p| {
+        format!(
+            "a region wall (\u{201c}{p}\u{201d}) instead of the page: it cannot be judged from here"
+        )
+    })
+}
+
+/// What the page itself shows of being gone, on a page that lost what was cited: a removal
+/// notice, a not-found title, a login text or form, an index of teasers, a search page.
+fn not_found_sign(
+    input: &Input<'_>,
+    page: &Page,
+    cmp: &Comparison,
+    heading: &str,
+    short: bool,
+) -> Option<String> {
+    let (thin, base_article, similarity) = (cmp.thin, cmp.base_article, cmp.similarity);
+    let core_and_heading = format!("{heading}\n{}", cmp.cur_core);
+    // A removal notice in the heading; in the text only when the page also lost the article it
+    // had (a short real page may well say something is "no longer available"). The extraction
+    // may read the template's prose (a biography, teasers) in place of a one-line notice, so
+    // the notice is looked for in all the visible text too.
+    let signs = format!("{core_and_heading}\n{}", page.visible);
+    let removed = classify::phrase_in(heading, classify::REMOVED_PHRASES).or_else(|| {
+        (base_article && similarity.is_some())
+            .then(|| classify::phrase_in(&signs, classify::REMOVED_PHRASES))
+            .flatten()
+    });
+    // A text asking to log in to read on (longer phrases than a menu's "Sign in" link).
+    let login_text = (short && base_article && similarity.is_some())
+        .then(|| classify::phrase_in(&signs, classify::LOGIN_WALL_PHRASES))
+        .flatten();
+    if let Some(p) = removed.filter(|_| short) {
+        Some(format!(
+            "the page says the content was removed (\u{201c}{p}\u{201d})"
+        ))
+    } else if short && classify::says_not_found(heading) {
+        Some("a short page whose title or heading says it was not found".into())
+    } else if let Some(p) = login_text {
+        Some(format!(
+            "a login or sign-up page instead of the article (\u{201c}{p}\u{201d})"
+        ))
+    } else if page.features.login_form
+        && thin
+        && (input.baseline.is_some()
+            || classify::phrase_in(heading, classify::LOGIN_PHRASES).is_some())
+    {
+        Some("a login or sign-up form instead of the page".into())
+    } else if page.features.cards >= INDEX_CARDS && thin && base_article {
+        Some(format!(
+            "the page is now an index of other pages ({} teasers)",
+            page.features.cards
+        ))
+    } else if thin && classify::phrase_in(heading, classify::SEARCH_PHRASES).is_some() {
+        Some("a search page instead of the page".into())
+    } else if classify::says_not_found(heading)
+        && base_article
+        && similarity.is_some_and(|s| s < NOT_FOUND_BELOW)
+    {
+        // The article is gone and the title or heading says so; what the extraction reads in
+        // its place is other text of the template (comments, teasers), however long.
+        Some("the title or heading says the page was not found, and the article is gone".into())
+    } else {
+        None
     }
 }
 
