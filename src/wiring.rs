@@ -12,7 +12,24 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::{StoreError, Writer};
 
-use crate::pipeline::{self, CheckRun, CycleKind, DeliveryReport, Lookups};
+use crate::pipeline::{self, CheckRun, CheckStats, CycleKind, DeliveryReport, Lookups};
+use crate::rows::LinkToCheck;
+use crate::state::State;
+
+/// SIGTERM or SIGINT, whichever comes first: the stop that the daemon, the dashboard and a check
+/// run from the command line all obey. Call it inside the runtime; the future is ready at the
+/// first of them.
+pub fn termination() -> std::io::Result<impl std::future::Future<Output = ()> + Send> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
+}
 
 #[derive(Clone)]
 pub struct Wiring {
@@ -101,5 +118,53 @@ impl Wiring {
             progress,
         )
         .await
+    }
+
+    /// A check run from start to end as `run` and `check` do it: `links` checked, with the
+    /// archive look-ups for links bad now beside them (within `[archive] budget` after the
+    /// checks), then, with `deliver`, the alerts they caused delivered within `limit` (what is
+    /// not sent by then stays in the outbox). After `stop` no new check starts. Failures of the
+    /// look-ups and the delivery are logged, one line each; the checks' own failure is the
+    /// error.
+    pub async fn check_once(
+        &self,
+        kind: CycleKind,
+        links: Vec<LinkToCheck>,
+        stop: &tokio_util::sync::CancellationToken,
+        deliver: Option<std::time::Duration>,
+        on_done: impl Fn(&str, State) + Send + Sync + 'static,
+    ) -> Result<CheckStats, pipeline::PipelineError> {
+        let run = self.check_run(kind);
+        let lookups = self.lookups(false);
+        let budget = self.config.archive.budget;
+        let checks_done = tokio_util::sync::CancellationToken::new();
+        let looking = {
+            let (done, stop) = (checks_done.clone(), stop.clone());
+            tokio::spawn(
+                async move { pipeline::lookup_archives(&lookups, &done, budget, &stop).await },
+            )
+        };
+        let stats = pipeline::check(&run, links, stop, on_done).await;
+        checks_done.cancel();
+        match looking.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("archive look-ups: {e}"),
+            Err(e) => tracing::warn!("archive look-ups failed: {e}"),
+        }
+        let stats = stats?;
+        if let Some(limit) = deliver {
+            match self.deliver_due_within(limit, &|| {}).await {
+                Some(Ok(r)) if r.failed > 0 => tracing::warn!(
+                    "{} alert deliveries failed; they are tried again by the next run",
+                    r.failed
+                ),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => tracing::warn!("alert delivery: {e}"),
+                None => tracing::warn!(
+                    "alert delivery took longer than {limit:?}; the rest waits for the next run"
+                ),
+            }
+        }
+        Ok(stats)
     }
 }

@@ -143,62 +143,27 @@ impl Checking {
         };
         let b2 = bar.clone();
         let app = citewatch::wiring::Wiring::new(cfg.clone(), writer.clone(), clock)?;
-        let run = app.check_run(self.kind);
-        let lookups = app.lookups(false);
-        let budget = cfg.archive.budget;
+        let deliver = self.alerts.then_some(DELIVERY_LIMIT);
         let stats = runtime()?.block_on(async {
             let stop = CancellationToken::new();
             let stopper = stop.clone();
-            tokio::spawn(async move {
-                use tokio::signal::unix::{signal, SignalKind};
-                if let (Ok(mut term), Ok(mut int)) = (
-                    signal(SignalKind::terminate()),
-                    signal(SignalKind::interrupt()),
-                ) {
-                    tokio::select! {
-                        _ = term.recv() => {}
-                        _ = int.recv() => {}
-                    }
-                    eprintln!("citewatch: stopping: no new checks; running ones finish");
-                    stopper.cancel();
+            match citewatch::wiring::termination() {
+                Ok(signalled) => {
+                    tokio::spawn(async move {
+                        signalled.await;
+                        eprintln!("citewatch: stopping: no new checks; running ones finish");
+                        stopper.cancel();
+                    });
                 }
-            });
-            let checks_done = CancellationToken::new();
-            let looking = {
-                let (done, stop) = (checks_done.clone(), stop.clone());
-                tokio::spawn(async move {
-                    pipeline::lookup_archives(&lookups, &done, budget, &stop).await
-                })
-            };
-            let stats = pipeline::check(&run, links, &stop, move |url, _| {
+                Err(e) => tracing::warn!("cannot listen for SIGTERM and SIGINT: {e}"),
+            }
+            app.check_once(self.kind, links, &stop, deliver, move |url, _| {
                 if let Some(b) = &b2 {
                     b.inc(1);
                     b.set_message(report::sanitize(url));
                 }
             })
-            .await;
-            checks_done.cancel();
-            match looking.await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!("archive look-ups: {e}"),
-                Err(e) => tracing::warn!("archive look-ups failed: {e}"),
-            }
-            let stats = stats?;
-            if self.alerts {
-                let sent = app.deliver_due_within(DELIVERY_LIMIT, &|| {}).await;
-                match sent {
-                    Some(Ok(r)) if r.failed > 0 => tracing::warn!(
-                        "{} alert deliveries failed; they are tried again by the next run",
-                        r.failed
-                    ),
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => tracing::warn!("alert delivery: {e}"),
-                    None => tracing::warn!(
-                        "alert delivery took longer than {DELIVERY_LIMIT:?}; the rest waits for the next run"
-                    ),
-                }
-            }
-            anyhow::Ok(stats)
+            .await
         })?;
         if let Some(b) = bar {
             b.finish_and_clear();

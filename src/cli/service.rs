@@ -27,19 +27,12 @@ pub(super) fn serve(cfg: Config, listen: Option<std::net::SocketAddr>) -> Result
         serve::fix_planner(Writer::start(&cfg.db)?, cfg.clone(), clock.clone())
     };
     runtime()?.block_on(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-        let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+        let shutdown =
+            citewatch::wiring::termination().context("cannot listen for SIGTERM and SIGINT")?;
         let listener = serve::bind(listen, token.as_ref()).await?;
         let addr = listener.local_addr()?;
         eprintln!("citewatch: dashboard on http://{addr}/ (read-only; Ctrl-C stops it)");
         let dash = Arc::new(Dashboard::new(&cfg.db, token, clock).with_planner(planner));
-        let shutdown = async move {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-        };
         serve::run(listener, dash, shutdown).await;
         anyhow::Ok(())
     })?;
@@ -67,8 +60,8 @@ pub(super) fn daemon(cfg: Config, args: &Args) -> Result<Outcome> {
     rt.block_on(async move {
         use tokio::signal::unix::{signal, SignalKind};
         let (tx, rx) = tokio::sync::mpsc::channel(8);
-        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-        let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+        let shutdown =
+            citewatch::wiring::termination().context("cannot listen for SIGTERM and SIGINT")?;
         let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
         tokio::spawn(async move {
             while hup.recv().await.is_some() {
@@ -77,12 +70,6 @@ pub(super) fn daemon(cfg: Config, args: &Args) -> Result<Outcome> {
                 }
             }
         });
-        let shutdown = async move {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-        };
         let deps = daemon::Deps {
             config: cfg,
             writer,
