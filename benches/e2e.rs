@@ -2,8 +2,9 @@
 //!
 //! Starts its own web server on 300 loopback hosts, writes a synthetic blog whose citations spread
 //! over them Zipf-like, and measures, A/B alternated round by round:
-//! - **engine only** (no per-host pacing, 64 per host, no soft-404 probes): a raw HTTP client
-//!   fetching the same URLs (the floor), `citewatch run` from an empty database, and lychee
+//! - **engine only** (no per-host pacing, 64 per host; soft-404 probes and verdicts as by
+//!   default): a raw HTTP client fetching the same URLs (the floor), `citewatch run` from an
+//!   empty database (and again with the archive look-ups on and the archive unreachable), and lychee
 //!   (`--host-request-interval 0s --host-concurrency 64`) when it is on the PATH;
 //! - **defaults**: `citewatch run` with its defaults (100 ms and 4 requests per host, probes on),
 //!   lychee with the same pacing, and lychee with its own defaults;
@@ -26,18 +27,27 @@ use std::time::{Duration, Instant};
 use support::{db_size, measure, median, mib, remove_db, Measured, Report};
 
 /// citewatch's configuration for a setting. `[archive]` is off: the Wayback Machine is not on
-/// loopback. `allow_private` is needed to fetch loopback at all.
+/// loopback (but see [`UNREACHABLE`]). `allow_private` is needed to fetch loopback at all.
 fn write_config(dir: &Path, name: &str, posts: &str, extra: &str) -> PathBuf {
+    write_config_with(dir, name, posts, extra, "wayback = false")
+}
+
+fn write_config_with(dir: &Path, name: &str, posts: &str, extra: &str, archive: &str) -> PathBuf {
     let path = dir.join(name);
     let text = format!(
-        "[[source]]\npath = \"{posts}\"\n[check]\nallow_private = true\n{extra}\n[archive]\nwayback = false\n"
+        "[[source]]\npath = \"{posts}\"\n[check]\nallow_private = true\n{extra}\n[archive]\n{archive}\n"
     );
     std::fs::write(&path, text).expect("config");
     path
 }
 
-const ENGINE: &str =
-    "soft_404_probe = false\nper_host_interval = \"0s\"\nper_host_concurrency = 64";
+/// Pacing off; soft-404 probes and verdicts as by default.
+const ENGINE: &str = "per_host_interval = \"0s\"\nper_host_concurrency = 64";
+
+/// The archive look-ups on, as by default, with an archive that cannot be reached, as an offline
+/// machine sees it: its name does not resolve (`.invalid` never does).
+const UNREACHABLE: &str =
+    "wayback = true\nwayback_endpoint = \"http://archive.invalid/wayback/available\"";
 
 /// The floor: a plain reqwest client fetching every URL once, as fast as the server allows.
 fn raw_client(urls: &[String]) -> Duration {
@@ -146,6 +156,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let urls = support::write_blog(dir.path(), &size, &server.addrs);
     let engine = write_config(dir.path(), "engine.toml", "posts", ENGINE);
+    let offline = write_config_with(dir.path(), "offline.toml", "posts", ENGINE, UNREACHABLE);
     let defaults = write_config(dir.path(), "defaults.toml", "posts", "");
     if std::env::var_os("CITEWATCH_BENCH_KEEP").is_some() {
         let dir = dir.keep();
@@ -184,14 +195,17 @@ fn main() {
 
     // Engine only: raw client, citewatch, lychee, alternated so that drift in the machine's speed
     // falls on all three alike.
-    let (mut raw, mut cw, mut again, mut ly) = (
+    let (mut raw, mut cw, mut again, mut ly, mut off) = (
         Vec::new(),
+        Series::default(),
         Series::default(),
         Series::default(),
         Series::default(),
     );
     for _ in 0..rounds {
         raw.push(raw_client(&urls).as_secs_f64());
+        remove_db(&db);
+        off.0.push(tools.citewatch(&offline, &db, &["run"]));
         remove_db(&db);
         cw.0.push(tools.citewatch(&engine, &db, &["run"]));
         // As a timer or the daemon runs it: posts unchanged, every link fetched again.
@@ -201,7 +215,7 @@ fn main() {
         }
     }
     let raw = median(raw);
-    r.say("engine only (no per-host pacing, 64 per host):");
+    r.say("engine only (no per-host pacing, 64 per host; soft-404 probes and verdicts as by default):");
     r.say(format!(
         "  raw client (reqwest, 128 in flight, no parsing, no storage): {raw:.2} s median ({:.0} links/s)",
         size.urls as f64 / raw
@@ -218,6 +232,14 @@ fn main() {
             "citewatch run again (posts unchanged, every link re-checked)",
             size.urls
         )
+    ));
+    r.say(format!(
+        "  {}; {:.2}× the run with look-ups off",
+        off.line(
+            "citewatch run, archive look-ups on and the archive unreachable",
+            size.urls
+        ),
+        off.wall() / cw.wall()
     ));
     if !ly.0.is_empty() {
         r.say(format!("  {}", ly.line("lychee", size.urls)));

@@ -129,9 +129,15 @@ const MONTHS: &[&str] = &[
     "dez",
 ];
 
-fn months() -> &'static HashSet<&'static str> {
-    static SET: std::sync::OnceLock<HashSet<&'static str>> = std::sync::OnceLock::new();
-    SET.get_or_init(|| MONTHS.iter().copied().collect())
+/// The month names, sorted: looked up by binary search (no hashing per word).
+fn months() -> &'static [&'static str] {
+    static SORTED: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    SORTED.get_or_init(|| {
+        let mut v = MONTHS.to_vec();
+        v.sort_unstable();
+        v.dedup();
+        v
+    })
 }
 
 /// Whether a lowercase word is a month name. Most words are not, and a length outside the month
@@ -142,7 +148,7 @@ fn is_month(w: &str) -> bool {
         let lens = MONTHS.iter().map(|m| m.len());
         (lens.clone().min().unwrap_or(0), lens.max().unwrap_or(0))
     });
-    (lo..=hi).contains(&w.len()) && months().contains(w)
+    (lo..=hi).contains(&w.len()) && months().binary_search(&w).is_ok()
 }
 
 /// Text normalized for comparison: lowercase words; digit runs (dates, times, counters, prices)
@@ -192,18 +198,61 @@ fn each_word(text: &str, mut f: impl FnMut(&str)) {
 
 /// A line's word count and key in one pass (see [`word_count`] and [`line_key`]).
 fn line_facts(line: &str) -> (usize, u64) {
-    // The key is the hash of the normalized words joined by spaces, fed to the hasher as they
-    // come (blake3 hashes a stream as it hashes the whole): no joined string is made.
-    let mut h = blake3::Hasher::new();
+    // The key is the hash of the normalized words joined by spaces, joined in a buffer kept per
+    // thread (no allocation per line; a streaming hasher costs more than the hash of a line).
+    thread_local! {
+        static JOINED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    JOINED.with(|cell| {
+        let Ok(mut joined) = cell.try_borrow_mut() else {
+            return line_facts_in(line, &mut String::new());
+        };
+        let facts = line_facts_in(line, &mut joined);
+        if joined.capacity() > 64 * 1024 {
+            // A huge line once: give the memory back.
+            *joined = String::new();
+        }
+        facts
+    })
+}
+
+fn line_facts_in(line: &str, joined: &mut String) -> (usize, u64) {
+    joined.clear();
     let mut n = 0;
     each_word(line, |w| {
         if n > 0 {
-            h.update(b" ");
+            joined.push(' ');
         }
-        h.update(w.as_bytes());
+        joined.push_str(w);
         n += 1;
     });
-    (n, key_of(h.finalize()))
+    (n, hash(joined))
+}
+
+/// A text with the facts of each of its lines (word count, key), read once and shared by what
+/// needs them: its core ([`core_of`]) and a site's memory of it ([`SiteMemory::remember_facts`]).
+pub struct Facts<'a> {
+    text: &'a str,
+    lines: Vec<(&'a str, usize, u64)>,
+}
+
+impl<'a> Facts<'a> {
+    pub fn of(text: &'a str) -> Facts<'a> {
+        Facts {
+            text,
+            lines: text
+                .lines()
+                .map(|l| {
+                    let (n, k) = line_facts(l);
+                    (l, n, k)
+                })
+                .collect(),
+        }
+    }
+
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
 }
 
 /// The most of a text (bytes, cut at a line end) whose shingles are taken: the readable text
@@ -397,10 +446,18 @@ pub fn core(text: &str, volatile: &HashSet<u64>, boilerplate: &HashSet<u32>) -> 
     if volatile.is_empty() && boilerplate.is_empty() {
         return text.to_string();
     }
+    core_of(&Facts::of(text), volatile, boilerplate)
+}
+
+/// [`core`] of a text whose lines' facts are read already.
+pub fn core_of(facts: &Facts<'_>, volatile: &HashSet<u64>, boilerplate: &HashSet<u32>) -> String {
+    let text = facts.text;
+    if volatile.is_empty() && boilerplate.is_empty() {
+        return text.to_string();
+    }
     let mut kept = Vec::new();
     let (mut all, mut left) = (0usize, 0usize);
-    for l in text.lines() {
-        let (n, k) = line_facts(l);
+    for &(l, n, k) in &facts.lines {
         all += n;
         if volatile.contains(&k) {
             continue;
@@ -413,7 +470,16 @@ pub fn core(text: &str, volatile: &HashSet<u64>, boilerplate: &HashSet<u32>) -> 
     }
     if left < CORE_MIN_WORDS.min(all) || (left as f64) < CORE_MIN_SHARE * all as f64 {
         // Dropping only the volatile lines is always safe.
-        return without_lines(text, volatile);
+        if volatile.is_empty() {
+            return text.to_string();
+        }
+        return facts
+            .lines
+            .iter()
+            .filter(|(_, _, k)| !volatile.contains(k))
+            .map(|(l, _, _)| *l)
+            .collect::<Vec<_>>()
+            .join("\n");
     }
     kept.join("\n")
 }
@@ -461,10 +527,15 @@ pub fn page_key(url: &str) -> u64 {
 }
 
 fn short_keys(text: &str) -> Vec<u32> {
-    let mut keys: Vec<u32> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| short_key(line_key(l)))
+    short_keys_of(&Facts::of(text))
+}
+
+fn short_keys_of(facts: &Facts<'_>) -> Vec<u32> {
+    let mut keys: Vec<u32> = facts
+        .lines
+        .iter()
+        .filter(|(l, _, _)| !l.trim().is_empty())
+        .map(|(_, _, k)| short_key(*k))
         .collect();
     keys.sort_unstable();
     keys.dedup();
@@ -478,15 +549,16 @@ impl SiteMemory {
     /// entry never counts, so a page is never its own chrome.
     pub fn boilerplate(&self, this: u64, texts: &[&str]) -> HashSet<u32> {
         let mut counts: HashMap<u32, usize> = HashMap::new();
+        let read: Vec<Vec<u32>> = texts.iter().map(|t| short_keys(t)).collect();
         let sources = self
             .pages
             .iter()
             .filter(|p| p.page != this)
-            .map(|p| p.lines.clone())
-            .chain(texts.iter().map(|t| short_keys(t)));
+            .map(|p| p.lines.as_slice())
+            .chain(read.iter().map(Vec::as_slice));
         for keys in sources {
             for k in keys {
-                *counts.entry(k).or_default() += 1;
+                *counts.entry(*k).or_default() += 1;
             }
         }
         counts
@@ -498,7 +570,33 @@ impl SiteMemory {
 
     /// Remembers how page `this` reads now. Returns whether the memory changed (worth saving).
     pub fn remember(&mut self, this: u64, text: &str) -> bool {
-        let lines = short_keys(text);
+        self.remember_facts(this, &Facts::of(text))
+    }
+
+    /// The memory with page `this` remembered as `facts` read, when that changes it (a page
+    /// read as before leaves it as it is, and nothing is copied).
+    pub fn with_page(&self, this: u64, facts: &Facts<'_>) -> Option<SiteMemory> {
+        let lines = short_keys_of(facts);
+        if lines.is_empty()
+            || self
+                .pages
+                .iter()
+                .any(|p| p.page == this && p.lines == lines)
+        {
+            return None;
+        }
+        let mut site = self.clone();
+        site.remember_lines(this, lines);
+        Some(site)
+    }
+
+    /// [`SiteMemory::remember`] of a text whose lines' facts are read already.
+    pub fn remember_facts(&mut self, this: u64, facts: &Facts<'_>) -> bool {
+        let lines = short_keys_of(facts);
+        self.remember_lines(this, lines)
+    }
+
+    fn remember_lines(&mut self, this: u64, lines: Vec<u32>) -> bool {
         if lines.is_empty() {
             return false;
         }

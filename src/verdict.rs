@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 
 use crate::classify::{self, Context, Verdict, CHANGED_BELOW};
-use crate::drift::{self, SiteMemory};
+use crate::drift::{self, Facts, SiteMemory};
 use crate::fetch::{Fetched, Response};
 use crate::quote::{self, Haystack, Standing};
 use crate::readable::{self, Page};
@@ -189,7 +189,7 @@ pub fn judge(input: &Input<'_>) -> Judgement {
     }
 
     let verdict = classify::classify(f, &ctx);
-    let site = remember(input, cmp.this, page, &verdict);
+    let site = remember(input, &cmp, page, &verdict);
     Judgement {
         verdict,
         context: ctx,
@@ -231,9 +231,11 @@ fn judge_unchanged(input: &Input<'_>, r: &Response) -> Judgement {
 /// The page's article compared with the baseline's: both cores (without the link's volatile
 /// lines and, when it can be left out, the site's boilerplate), each made once, and what
 /// follows from them.
-struct Comparison {
+struct Comparison<'p> {
     /// The page's identity in its site's memory.
     this: u64,
+    /// The page's text with its lines' facts.
+    facts: Facts<'p>,
     /// The boilerplate left out of both cores (empty when it is not applied).
     boiler_used: HashSet<u32>,
     cur_core: String,
@@ -247,8 +249,8 @@ struct Comparison {
     base_article: bool,
 }
 
-impl Comparison {
-    fn new(input: &Input<'_>, page: &Page, volatile: &HashSet<u64>) -> Comparison {
+impl<'p> Comparison<'p> {
+    fn new(input: &Input<'_>, page: &'p Page, volatile: &HashSet<u64>) -> Comparison<'p> {
         let this = drift::page_key(input.fetched.url.as_str());
         let mut sources: Vec<&str> = Vec::new();
         if let Some(t) = input.probe.and_then(|p| p.text.as_deref()) {
@@ -258,22 +260,27 @@ impl Comparison {
             sources.push(b.text);
         }
         let boiler = input.site.boilerplate(this, &sources);
+        // The page's lines are read once (their facts are the costly part of a first check)
+        // for its core and for the site's memory of it; each core is made once.
+        let facts = Facts::of(&page.text);
         // Boilerplate is left out of both sides or neither: decided on the baseline when there
         // is one (a baseline that would keep too little is a page shared under two URLs, not
         // chrome).
-        let reference = input.baseline.map_or(page.text.as_str(), |b| b.text);
-        let reference_core = core_without_boilerplate(reference, volatile, &boiler);
+        let reference_core = match input.baseline {
+            _ if boiler.is_empty() => None,
+            Some(b) => core_without_boilerplate(&Facts::of(b.text), volatile, &boiler),
+            None => core_without_boilerplate(&facts, volatile, &boiler),
+        };
         let boiler_used = if reference_core.is_some() {
             boiler
         } else {
             HashSet::new()
         };
-        // Each core is made once (a line's facts are the costly part of a first check).
         let (cur_core, base_core) = match (input.baseline, reference_core) {
             (None, Some(core)) => (core, None),
-            (Some(_), Some(core)) => (drift::core(&page.text, volatile, &boiler_used), Some(core)),
+            (Some(_), Some(core)) => (drift::core_of(&facts, volatile, &boiler_used), Some(core)),
             (b, None) => (
-                drift::core(&page.text, volatile, &boiler_used),
+                drift::core_of(&facts, volatile, &boiler_used),
                 b.map(|b| drift::core(b.text, volatile, &boiler_used)),
             ),
         };
@@ -283,6 +290,7 @@ impl Comparison {
         let thin = drift::word_count(&cur_core) < THIN_WORDS;
         Comparison {
             this,
+            facts,
             boiler_used,
             matches: similarity.is_some_and(|s| s >= CHANGED_BELOW),
             similarity,
@@ -403,15 +411,15 @@ fn plain(f: &Fetched, ctx: Context) -> Judgement {
 /// The core of `text` without the site's boilerplate, when the boilerplate can be left out of
 /// it (it keeps enough of it); `None` when it cannot.
 fn core_without_boilerplate(
-    text: &str,
+    text: &Facts<'_>,
     volatile: &HashSet<u64>,
     boiler: &HashSet<u32>,
 ) -> Option<String> {
     if boiler.is_empty() {
         return None;
     }
-    let without = drift::core(text, volatile, boiler);
-    let plain = drift::core(text, volatile, &HashSet::new());
+    let without = drift::core_of(text, volatile, boiler);
+    let plain = drift::core_of(text, volatile, &HashSet::new());
     // `core` gives the text back unchanged when the boilerplate would leave too little.
     (without != plain || drift::word_count(&plain) == 0).then_some(without)
 }
@@ -568,15 +576,19 @@ fn is_probe_word(w: &str) -> bool {
 }
 
 /// The site's memory with this page remembered, when the page is one of the site's real pages.
-fn remember(input: &Input<'_>, this: u64, page: &Page, v: &Verdict) -> Option<SiteMemory> {
+fn remember(
+    input: &Input<'_>,
+    cmp: &Comparison<'_>,
+    page: &Page,
+    v: &Verdict,
+) -> Option<SiteMemory> {
     if !matches!(v.state, State::Ok | State::Redirected | State::Changed)
         || page.features.from_json_ld
         || page.text.is_empty()
     {
         return None;
     }
-    let mut site = input.site.clone();
-    site.remember(this, &page.text).then_some(site)
+    input.site.with_page(cmp.this, &cmp.facts)
 }
 
 #[cfg(test)]
