@@ -21,7 +21,14 @@ use scraper::{ElementRef, Html, Node, Selector};
 /// The version of this extraction, kept with stored text (`snapshots.text_version`): text of
 /// another version is extracted again before it is compared with text read now. Bump it when
 /// the text a page reads as changes.
-pub const VERSION: i64 = 3;
+/// Text of another extractor (cargo features `dom-smoothie`, `trafilatura`) is another version.
+pub const VERSION: i64 = 3 + if cfg!(feature = "dom-smoothie") {
+    1000
+} else if cfg!(feature = "trafilatura") {
+    2000
+} else {
+    0
+};
 
 /// The readable content of a body.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -483,8 +490,21 @@ fn cap_markup(html: &str, max: usize, max_tags: usize) -> &str {
     }
     html
 }
-/// The readable content of a body.
+/// The readable content of a body. With the cargo feature `dom-smoothie` (or `trafilatura`) its
+/// article text and word count come from that library instead, everything else from
+/// [`readable_own`]: the one switch between the extractors (see `src/readable/extractors.rs`).
 pub fn readable(body: &[u8], content_type: Option<&str>) -> Page {
+    let page = readable_own(body, content_type);
+    #[cfg(any(feature = "dom-smoothie", feature = "trafilatura"))]
+    let page = extractors::with_article(page, body, content_type);
+    page
+}
+
+#[cfg(any(feature = "dom-smoothie", feature = "trafilatura"))]
+pub mod extractors;
+
+/// The readable content of a body, its article by this module's own walk (whatever the features).
+pub fn readable_own(body: &[u8], content_type: Option<&str>) -> Page {
     let ct = content_type.map(|c| c.to_ascii_lowercase());
     if !is_html(body, content_type) {
         if ct.as_deref().is_some_and(|c| c.starts_with("text/plain")) {
