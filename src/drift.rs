@@ -129,15 +129,36 @@ const MONTHS: &[&str] = &[
     "dez",
 ];
 
-/// The month names, sorted: looked up by binary search (no hashing per word).
-fn months() -> &'static [&'static str] {
-    static SORTED: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
-    SORTED.get_or_init(|| {
-        let mut v = MONTHS.to_vec();
-        v.sort_unstable();
-        v.dedup();
-        v
-    })
+/// The month names, in a set hashed with FNV-1a (SipHash, the default, cost more than the rest
+/// of a line's facts for the short words looked up here).
+fn months() -> &'static HashSet<&'static str, std::hash::BuildHasherDefault<Fnv>> {
+    static SET: std::sync::OnceLock<HashSet<&'static str, std::hash::BuildHasherDefault<Fnv>>> =
+        std::sync::OnceLock::new();
+    SET.get_or_init(|| MONTHS.iter().copied().collect())
+}
+
+/// FNV-1a, for looking up short words in a fixed set (not for anything an attacker chooses the
+/// keys of: the set is ours).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Whether a lowercase word is a month name. Most words are not, and a length outside the month
@@ -148,7 +169,7 @@ fn is_month(w: &str) -> bool {
         let lens = MONTHS.iter().map(|m| m.len());
         (lens.clone().min().unwrap_or(0), lens.max().unwrap_or(0))
     });
-    (lo..=hi).contains(&w.len()) && months().binary_search(&w).is_ok()
+    (lo..=hi).contains(&w.len()) && months().contains(w)
 }
 
 /// Text normalized for comparison: lowercase words; digit runs (dates, times, counters, prices)

@@ -796,34 +796,43 @@ impl Walk {
     }
 
     fn flush(&mut self, line: &mut String, links: &mut usize, owner: usize, vis: &mut String) {
-        let mut text = collapse(line);
-        // At most TEXT_MAX bytes of lines and of visible text each.
-        text.truncate(floor_boundary(
-            &text,
-            TEXT_MAX.saturating_sub(self.text_bytes),
-        ));
-        self.text_bytes += text.len() + 1;
-        if !text.is_empty() {
-            let chars = text.chars().filter(|c| !c.is_whitespace()).count();
-            let words = text.split_whitespace().count();
-            self.lines.push(Line {
-                text,
-                chars,
-                link_chars: (*links).min(chars),
-                owner,
-                words,
-            });
+        // Most flushes meet only the whitespace between two block tags: nothing to keep, and
+        // nothing is allocated for it.
+        if !is_blank(line) {
+            let mut text = collapse(line);
+            // At most TEXT_MAX bytes of lines and of visible text each.
+            text.truncate(floor_boundary(
+                &text,
+                TEXT_MAX.saturating_sub(self.text_bytes),
+            ));
+            self.text_bytes += text.len() + 1;
+            if !text.is_empty() {
+                let (chars, words) = counts_of_collapsed(&text);
+                self.lines.push(Line {
+                    text,
+                    chars,
+                    link_chars: (*links).min(chars),
+                    owner,
+                    words,
+                });
+            }
+        } else {
+            self.text_bytes += 1;
         }
         line.clear();
         *links = 0;
-        let mut v = collapse(vis);
-        v.truncate(floor_boundary(
-            &v,
-            TEXT_MAX.saturating_sub(self.visible_bytes),
-        ));
-        self.visible_bytes += v.len() + 1;
-        if !v.is_empty() {
-            self.visible.push(v);
+        if !is_blank(vis) {
+            let mut v = collapse(vis);
+            v.truncate(floor_boundary(
+                &v,
+                TEXT_MAX.saturating_sub(self.visible_bytes),
+            ));
+            self.visible_bytes += v.len() + 1;
+            if !v.is_empty() {
+                self.visible.push(v);
+            }
+        } else {
+            self.visible_bytes += 1;
         }
         vis.clear();
     }
@@ -1107,6 +1116,22 @@ fn find_article_body(v: &serde_json::Value, depth: usize) -> Option<String> {
         serde_json::Value::Array(a) => a.iter().find_map(|x| find_article_body(x, depth + 1)),
         _ => None,
     }
+}
+
+/// Characters other than whitespace, and words, of a collapsed text (words separated by one
+/// space each; the text cap may have cut it right after one): one pass over its bytes.
+fn counts_of_collapsed(text: &str) -> (usize, usize) {
+    if text.is_empty() {
+        return (0, 0);
+    }
+    let spaces = text.bytes().filter(|b| *b == b' ').count();
+    let chars = text.chars().count() - spaces;
+    (chars, spaces + 1 - usize::from(text.ends_with(' ')))
+}
+
+/// Whether `s` holds nothing but whitespace (as `split_whitespace` sees it).
+fn is_blank(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_whitespace()) || s.trim().is_empty()
 }
 
 fn collapse(s: &str) -> String {
@@ -1519,6 +1544,18 @@ mod tests {
 
         proptest! {
             #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+            /// The counts taken in one pass are those of the words (any text, any cut).
+            #[test]
+            fn counts_of_a_collapsed_text_are_those_of_its_words(s in "\\PC{0,200}", cut in 0usize..220) {
+                let mut t = collapse(&s);
+                t.truncate(floor_boundary(&t, cut));
+                let want = (
+                    t.chars().filter(|c| !c.is_whitespace()).count(),
+                    t.split_whitespace().count(),
+                );
+                prop_assert_eq!(counts_of_collapsed(&t), want);
+            }
 
             /// Any bytes with any content type: no panic, and the text is valid UTF-8 by type.
             #[test]
