@@ -145,7 +145,12 @@ impl Writer {
             .wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: i32| {
                 let pages = u64::try_from(pages).unwrap_or(0);
                 if pages >= WAL_FOLD_ON_COMMIT {
-                    wal.checkpoint()?;
+                    // As SQLite's own automatic checkpoint does, a fold that cannot be made now
+                    // (the checkpoint thread or another process holds the log) is not the
+                    // commit's error: an error returned here would fail the commit that is done.
+                    if let Err(e) = wal.checkpoint() {
+                        tracing::debug!("checkpoint on commit: {e}");
+                    }
                 } else if pages >= WAL_FOLD_PAGES {
                     // Already poked and not yet folded: nothing more to say.
                     let _ = poke.try_send(());
