@@ -121,14 +121,8 @@ pub fn judge(input: &Input<'_>) -> Judgement {
     if input.unchanged {
         return judge_unchanged(input, r);
     }
-    let parsed;
-    let page = match input.current {
-        Some(p) => p,
-        None => {
-            parsed = readable::readable(&r.body, r.header("content-type"));
-            &parsed
-        }
-    };
+    let page = current_page(input, r);
+    let page = &*page;
     let volatile: HashSet<u64> = input.volatile.into_iter().flatten().copied().collect();
     let cmp = Comparison::new(input, page, &volatile);
     // The parsed title: the cheap scan of `title_of` stops at 64 KiB, and real heads full of
@@ -214,18 +208,19 @@ fn judge_unchanged(input: &Input<'_>, r: &Response) -> Judgement {
             .iter()
             .any(|q| quote::check_in(q, &article).is_missing())
         {
-            let parsed;
-            let page = match input.current {
-                Some(p) => p,
-                None => {
-                    parsed = readable::readable(&r.body, r.header("content-type"));
-                    &parsed
-                }
-            };
+            let page = current_page(input, r);
             quotes_into(&mut ctx, input.quotes, b.text, Some(&page.visible));
         }
     }
     plain(input.fetched, ctx)
+}
+
+/// The body read by [`readable::readable`]: as the caller read it, or read here.
+fn current_page<'a>(input: &Input<'a>, r: &Response) -> std::borrow::Cow<'a, Page> {
+    match input.current {
+        Some(p) => std::borrow::Cow::Borrowed(p),
+        None => std::borrow::Cow::Owned(readable::readable(&r.body, r.header("content-type"))),
+    }
 }
 
 /// The page's article compared with the baseline's: both cores (without the link's volatile
