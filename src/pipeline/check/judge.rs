@@ -86,7 +86,7 @@ pub(super) fn judge(
         current: f.page.as_ref(),
         volatile: f.link.volatile.as_deref(),
         site: &site,
-        probe: probe_of(&known.probes, &f.link.url),
+        probe: known.probes.of_url(&f.link.url),
         quotes: &quotes,
     });
     // The places citations point at inside the page: read from the body already fetched.

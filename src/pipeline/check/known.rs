@@ -5,7 +5,7 @@ use super::*;
 
 /// What judging a check needs to know of the whole run.
 pub(super) struct Known {
-    pub(super) probes: HashMap<String, Probe>,
+    pub(super) probes: Probes,
     pub(super) quoted: HashSet<i64>,
     /// Links cited with a `#fragment`, with their fragments: their page's anchors or text are
     /// read after the fetch.
@@ -18,7 +18,7 @@ pub(super) struct Known {
 
 impl Known {
     pub(super) fn new(
-        probes: HashMap<String, Probe>,
+        probes: Probes,
         quoted: HashSet<i64>,
         fragmented: HashMap<i64, Vec<String>>,
         cycle: i64,

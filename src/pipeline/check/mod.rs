@@ -134,9 +134,9 @@ pub async fn check(
     let canary_failed = canaries_fail(&checker, &run.alerts).await;
     let conf = Arc::new(run.confirming(cycle, canary_failed));
     let probes = if run.check.soft_404_probe {
-        probe_origins(run, &checker, &links).await?
+        Probes::of(run, &links).await?
     } else {
-        HashMap::new()
+        Probes::none()
     };
     let quoted = run.writer.read(|s| s.quoted_links()).await?;
     let fragmented = run.writer.read(|s| s.cited_fragments()).await?;
@@ -171,10 +171,13 @@ pub async fn check(
             async move {
                 let url = Url::parse(&link.url).ok();
                 let fragments = known.fragmented.get(&link.id).map(Vec::as_slice);
-                let checked =
+                // The site's probe (its first check fetches it) beside the check itself.
+                let (checked, ()) = futures_util::future::join(
                     AssertUnwindSafe(fetch_one(&checker, &link, fragments, &stop, &clock))
-                        .catch_unwind()
-                        .await;
+                        .catch_unwind(),
+                    known.probes.ensure(&checker, &link.url, &stop, &clock),
+                )
+                .await;
                 let finished = match checked {
                     Ok(Some(f)) => f,
                     Ok(None) => return Ok(false),
@@ -194,24 +197,7 @@ pub async fn check(
                     }
                 };
                 let url = finished.link.url.clone();
-                let record = if judge_inline(&finished) {
-                    // A page of ordinary size is judged right here, on the worker that fetched
-                    // and read it: tens of microseconds, less than handing it to another thread
-                    // costs (a fifth of a first run's CPU went to those hand-offs).
-                    with_reader(&db, |reads| judge_safely(reads, &finished, &known))?
-                } else {
-                    // A big page is judged on a blocking thread of its own (one per core), so
-                    // it does not hold up the other checks.
-                    let _judging = judges
-                        .acquire_owned()
-                        .await
-                        .map_err(|_| StoreError::WriterGone)?;
-                    tokio::task::spawn_blocking(move || {
-                        with_reader(&db, |reads| judge_safely(reads, &finished, &known))
-                    })
-                    .await
-                    .map_err(|_| PipelineError::Panicked("judging a check"))??
-                };
+                let record = judge_finished(finished, known, db, &judges).await?;
                 let permit = queue
                     .acquire_owned()
                     .await
@@ -228,6 +214,15 @@ pub async fn check(
     let written = batcher
         .await
         .map_err(|_| PipelineError::Panicked("the check's database writer"))?;
+    // The probes fetched in this run, in one transaction.
+    let probed = Arc::new(known.probes.fetched());
+    if !probed.is_empty() {
+        run.writer
+            .run("site probes", move |s| {
+                probed.iter().try_for_each(|p| s.save_probe(p))
+            })
+            .await?;
+    }
     // What the run learned of its sites, in one transaction.
     let learned = known.learned();
     if !learned.is_empty() {
@@ -261,6 +256,35 @@ pub async fn check(
     stats.outage = end.outage;
     debug_assert_eq!(recorded, started_checks);
     Ok(stats)
+}
+
+/// Judges a finished fetch into its check record. A page of ordinary size is judged right
+/// here, on the worker that fetched and read it: tens of microseconds, less than handing it to
+/// another thread costs (a fifth of a first run's CPU went to those hand-offs). A big page is
+/// judged on a blocking thread of its own (one at a time per core, `judges`), so it does not
+/// hold up the other checks.
+async fn judge_finished(
+    finished: Finished,
+    known: Arc<Known>,
+    db: std::path::PathBuf,
+    judges: &Arc<tokio::sync::Semaphore>,
+) -> Result<CheckRecord, PipelineError> {
+    if judge_inline(&finished) {
+        return Ok(with_reader(&db, |reads| {
+            judge_safely(reads, &finished, &known)
+        })?);
+    }
+    let _judging = judges
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| StoreError::WriterGone)?;
+    tokio::task::spawn_blocking(move || {
+        with_reader(&db, |reads| judge_safely(reads, &finished, &known))
+    })
+    .await
+    .map_err(|_| PipelineError::Panicked("judging a check"))?
+    .map_err(PipelineError::from)
 }
 
 /// Gathers judged checks into batches and has the writer commit each: recorded and confirmed in
@@ -401,7 +425,7 @@ mod tests {
                 }
             })
             .collect();
-        let known = Known::new(HashMap::new(), HashSet::new(), HashMap::new(), cycle);
+        let known = Known::new(Probes::none(), HashSet::new(), HashMap::new(), cycle);
         let conf = Confirming {
             cycle,
             settings: confirm::Settings {
