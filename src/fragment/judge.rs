@@ -12,8 +12,8 @@
 use url::Url;
 
 use super::{
-    anchor_standing, anchors_for_body, lines_standing, missing_reason, page_text, parse,
-    raw_file_for, text_directive_standing, AnchorSet, Fragment, FragmentStanding, PageText,
+    anchor_standing, anchors_for_body, directives_standing, lines_standing, missing_reason,
+    page_text, parse, raw_file_for, AnchorSet, Fragment, FragmentStanding, PageText,
 };
 
 /// A fragment cited for a link, with whether an earlier check found it on the page.
@@ -71,7 +71,7 @@ pub fn judge(
                 let page = text.get_or_insert_with(|| {
                     page_text(&crate::readable::decode(body, content_type).0)
                 });
-                all_directives(directives, page)
+                directives_standing(directives, page)
             }
             // A line anchor counts the raw file's lines; a Markdown heading is looked up among
             // the slugs of the raw file's headings.
@@ -124,22 +124,6 @@ fn raw_of<'r>(
     let ru = raw_file_for(url, fragment)?;
     let body = raw_files.iter().find(|(u, _)| *u == ru)?;
     Some((ru, body.1.as_slice()))
-}
-
-/// Every text directive must stand; one that cannot be told makes the whole unknown.
-fn all_directives(directives: &[super::TextDirective], page: &PageText) -> FragmentStanding {
-    let mut unknown = None;
-    for d in directives {
-        match text_directive_standing(d, page) {
-            FragmentStanding::Present => {}
-            FragmentStanding::Unknown { why } => unknown = Some(why),
-            missing => return missing,
-        }
-    }
-    match unknown {
-        Some(why) => FragmentStanding::Unknown { why },
-        None => FragmentStanding::Present,
-    }
 }
 
 /// How a standing is stored and shown: `present`, `missing`, `unknown`.

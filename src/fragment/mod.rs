@@ -558,25 +558,28 @@ pub fn missing_reason(anchor: &Anchor, was_present: bool) -> String {
     }
 }
 
+/// Every text directive of a fragment must stand: a missing one makes it missing, one that
+/// cannot be told makes the whole unknown. The one rule, for every caller.
+pub fn directives_standing(directives: &[TextDirective], page: &PageText) -> FragmentStanding {
+    let mut unknown = None;
+    for d in directives {
+        match text_directive_standing(d, page) {
+            FragmentStanding::Present => {}
+            FragmentStanding::Unknown { why } => unknown = Some(why),
+            missing => return missing,
+        }
+    }
+    match unknown {
+        Some(why) => FragmentStanding::Unknown { why },
+        None => FragmentStanding::Present,
+    }
+}
+
 /// Everything a fragment needs from one HTML page, read in the passes it needs: anchors for
 /// an anchor, the page's text for text directives.
 pub fn standing_in_html(fragment: &Fragment, html: &str, url: &Url) -> FragmentStanding {
     match fragment {
-        Fragment::Text { directives, .. } => {
-            let page = page_text(html);
-            let mut unknown = None;
-            for d in directives {
-                match text_directive_standing(d, &page) {
-                    FragmentStanding::Present => {}
-                    FragmentStanding::Unknown { why } => unknown = Some(why),
-                    missing => return missing,
-                }
-            }
-            match unknown {
-                Some(why) => FragmentStanding::Unknown { why },
-                None => FragmentStanding::Present,
-            }
-        }
+        Fragment::Text { directives, .. } => directives_standing(directives, &page_text(html)),
         _ => anchor_standing(fragment, &anchors_of(html), url),
     }
 }

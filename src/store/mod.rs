@@ -400,35 +400,21 @@ impl Store {
     /// written to it: not even the journal mode is set on a file that is not ours.
     fn refuse_foreign(&self) -> Result<()> {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|source| StoreError::NotOurs {
-                path: self.path.clone(),
-                source,
-            })?;
-        let ours: bool = self
-            .conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'links')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|source| StoreError::NotOurs {
-                path: self.path.clone(),
-                source,
-            })?;
-        let any_table: bool = self
-            .conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|source| StoreError::NotOurs {
-                path: self.path.clone(),
-                source,
-            })?;
+        // One number read from the file; a file SQLite cannot read is not ours.
+        let number = |sql: &str| -> Result<i64> {
+            self.conn
+                .query_row(sql, [], |r| r.get(0))
+                .map_err(|source| StoreError::NotOurs {
+                    path: self.path.clone(),
+                    source,
+                })
+        };
+        let version = number("PRAGMA user_version")?;
+        let ours = number(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'links')",
+        )? != 0;
+        let any_table =
+            number("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table')")? != 0;
         if (version > 0 && !ours) || (version == 0 && any_table) {
             return Err(StoreError::Unusable {
                 path: self.path.clone(),

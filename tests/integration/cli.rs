@@ -1388,46 +1388,36 @@ fn regression_a_failing_archive_costs_one_line_and_little_time() {
     let site = TestServer::start((0..20).fold(Routes::new(), |r, i| {
         r.at(&format!("/gone{i}"), |_| status(404))
     }));
-    let closed = crate::support::ClosedPort::new();
-    let blog = Blog::new();
-    blog.config(&format!(
-        "[archive]\nwayback_endpoint = \"{}\"\nrequest_interval = \"10ms\"\n",
-        closed.url("/wayback/available")
-    ))
-    .post(
-        "p.md",
-        &(0..20)
-            .map(|i| format!("<{}>\n", site.url(&format!("/gone{i}"))))
-            .collect::<String>(),
-    );
-    let out = blog.cmd().arg("run").output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = err.lines().filter(|l| l.contains("archive")).collect();
-    assert_eq!(lines.len(), 1, "{err}");
+    // A run citing 20 dead links with the archive at `endpoint`: its exit code and the one
+    // archive line it must write.
+    let run_against = |endpoint: String| -> (Option<i32>, String) {
+        let blog = Blog::new();
+        blog.config(&format!(
+            "[archive]\nwayback_endpoint = \"{endpoint}\"\nrequest_interval = \"10ms\"\n"
+        ))
+        .post(
+            "p.md",
+            &(0..20)
+                .map(|i| format!("<{}>\n", site.url(&format!("/gone{i}"))))
+                .collect::<String>(),
+        );
+        let out = blog.cmd().arg("run").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        let lines: Vec<&str> = err.lines().filter(|l| l.contains("archive")).collect();
+        assert_eq!(lines.len(), 1, "{err}");
+        (out.status.code(), lines[0].to_string())
+    };
     // No connection at all (the port is closed): given up at the first failure.
-    assert!(lines[0].contains("1 of 1 failed"), "{err}");
-    assert!(lines[0].contains("next run"), "{err}");
-
+    let closed = crate::support::ClosedPort::new();
+    let (code, line) = run_against(closed.url("/wayback/available"));
+    assert_eq!(code, Some(2));
+    assert!(line.contains("1 of 1 failed"), "{line}");
+    assert!(line.contains("next run"), "{line}");
     // An archive that answers, but with errors, is given up after three in a row.
     let failing = TestServer::start(Routes::new().fallback(|_| status(503)));
-    let blog = Blog::new();
-    blog.config(&format!(
-        "[archive]\nwayback_endpoint = \"{}\"\nrequest_interval = \"10ms\"\n",
-        failing.url("/wayback/available")
-    ))
-    .post(
-        "p.md",
-        &(0..20)
-            .map(|i| format!("<{}>\n", site.url(&format!("/gone{i}"))))
-            .collect::<String>(),
-    );
-    let out = blog.cmd().arg("run").output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = err.lines().filter(|l| l.contains("archive")).collect();
-    assert_eq!(lines.len(), 1, "{err}");
-    assert!(lines[0].contains("3 of 3 failed"), "{err}");
-    assert!(lines[0].contains("HTTP 503"), "{err}");
+    let (_, line) = run_against(failing.url("/wayback/available"));
+    assert!(line.contains("3 of 3 failed"), "{line}");
+    assert!(line.contains("HTTP 503"), "{line}");
 
     // An archive that never answers is cut off by the budget.
     let stalling = TestServer::start(Routes::new().fallback(|_| Reply::Stall));
