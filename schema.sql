@@ -221,3 +221,10 @@ CREATE TABLE fragments (
     checked_at    TEXT NOT NULL,
     PRIMARY KEY (link_id, fragment)
 );
+-- migration 7
+-- The citations that quote a passage or carry a #fragment, found without reading every citation:
+-- a check run asks for them before its first request (a full scan of the citations cost a
+-- 5,000-link run 8 ms before any check could start).
+CREATE INDEX citations_quoted ON citations(link_id) WHERE quote IS NOT NULL;
+CREATE INDEX citations_fragment ON citations(link_id, fragment, post_id)
+    WHERE fragment IS NOT NULL AND fragment <> '';

@@ -82,7 +82,9 @@ pub struct NewSnapshot {
     /// hashed to the link's baseline or latest snapshot), so nothing new is stored.
     pub body_zstd: Option<Vec<u8>>,
     pub content_type: Option<String>,
+    /// Stored with a new body only: empty when `body_zstd` is `None`.
     pub headers_json: String,
+    /// Stored with a new body only: `None` when `body_zstd` is `None` and the page was not read.
     pub title: Option<String>,
     pub text: Option<String>,
     pub truncated: bool,

@@ -61,15 +61,22 @@ pub fn prepare_with_page(
     let known = archived.contains(&Some(hash.as_str()));
     let page =
         needs_text(&hash).then(|| crate::readable::readable(&resp.body, content_type.as_deref()));
+    // The title and headers are stored with a body the archive does not have yet; a known body
+    // (most checks after the first) needs neither.
     let title = match &page {
         Some(p) => p.title.clone(),
-        None => crate::readable::title_of(&resp.body, content_type.as_deref()),
+        None if !known => crate::readable::title_of(&resp.body, content_type.as_deref()),
+        None => None,
     };
     let text = page
         .as_ref()
         .map(|p| p.text.clone())
         .filter(|t| !t.is_empty());
-    let headers_json = serde_json::to_string(&resp.headers).unwrap_or_else(|_| "[]".into());
+    let headers_json = if known {
+        String::new()
+    } else {
+        serde_json::to_string(&resp.headers).unwrap_or_else(|_| "[]".into())
+    };
     let snap = NewSnapshot {
         hash,
         size: resp.body.len() as u64,
@@ -108,6 +115,13 @@ mod tests {
         let seen = prepare(&r, &[Some(new.hash.as_str())], |_| true);
         assert_eq!(seen.hash, new.hash);
         assert!(seen.body_zstd.is_none());
+        assert!(new.headers_json.contains("text/html"));
+        assert!(
+            seen.headers_json.is_empty(),
+            "a known body's headers are not stored again"
+        );
+        let again = prepare(&r, &[Some(new.hash.as_str())], |_| false);
+        assert_eq!(again.title, None, "nor its title looked for");
         assert!(seen.text.is_some_and(|t| t.contains("Some words")));
     }
 

@@ -6,19 +6,7 @@ use super::*;
 impl Store {
     /// The cached probe of an origin, if fetched after `fresh_after`.
     pub fn probe(&self, origin: &str, fresh_after: DateTime<Utc>) -> Result<Option<Probe>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT fetched_at, status, final_url, text FROM probes WHERE origin = ?1 AND fetched_at >= ?2")?
-            .query_row(params![origin, ts(fresh_after)], |r| {
-                Ok(Probe {
-                    origin: origin.to_string(),
-                    fetched_at: time_col(r, 0)?,
-                    status: status_col(r, 1)?,
-                    final_url: r.get(2)?,
-                    text: r.get(3)?,
-                })
-            })
-            .optional()?)
+        self.reads().probe(origin, fresh_after)
     }
 
     pub fn save_probe(&mut self, p: &Probe) -> Result<()> {
@@ -131,5 +119,24 @@ impl Store {
             params![link_id, ts(now), outcome],
         )?;
         Ok(())
+    }
+}
+
+impl Reads<'_> {
+    /// The cached probe of an origin, if fetched after `fresh_after`.
+    pub fn probe(&self, origin: &str, fresh_after: DateTime<Utc>) -> Result<Option<Probe>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT fetched_at, status, final_url, text FROM probes WHERE origin = ?1 AND fetched_at >= ?2")?
+            .query_row(params![origin, ts(fresh_after)], |r| {
+                Ok(Probe {
+                    origin: origin.to_string(),
+                    fetched_at: time_col(r, 0)?,
+                    status: status_col(r, 1)?,
+                    final_url: r.get(2)?,
+                    text: r.get(3)?,
+                })
+            })
+            .optional()?)
     }
 }

@@ -533,6 +533,55 @@ mod tests {
         }
     }
 
+    /// The summary reads every chosen link's citations in one query: the same rows, in the same
+    /// order, as one query per link; a link without citations in present posts has none.
+    #[test]
+    fn citations_of_each_link_are_those_of_one_link_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
+        let mut quoted = cite("https://a.org/", 7);
+        quoted.quote = Some("a passage".into());
+        quoted.fragment = Some("part".into());
+        s.replace_post(
+            &post("b.md"),
+            &[cite("https://a.org/", 9), quoted, cite("https://b.org/", 2)],
+            now(),
+        )
+        .unwrap();
+        s.replace_post(&post("a.md"), &[cite("https://a.org/", 4)], now())
+            .unwrap();
+        s.replace_post(&post("c.md"), &[cite("https://c.org/", 1)], now())
+            .unwrap();
+        s.conn
+            .execute("UPDATE posts SET present = 0 WHERE path = 'c.md'", [])
+            .unwrap();
+        let id = |u: &str| s.link_id(u).unwrap().unwrap();
+        let ids = [
+            id("https://a.org/"),
+            id("https://b.org/"),
+            id("https://c.org/"),
+        ];
+        let each = s.reads().citations_of_each(&ids).unwrap();
+        for link in ids {
+            let one = s.citations_of(link).unwrap();
+            assert_eq!(
+                format!("{:?}", each.get(&link).cloned().unwrap_or_default()),
+                format!("{one:?}"),
+                "link {link}"
+            );
+        }
+        let a = &each[&ids[0]];
+        assert_eq!(
+            a.iter()
+                .map(|c| (c.post.as_str(), c.line))
+                .collect::<Vec<_>>(),
+            [("a.md", 4), ("b.md", 7), ("b.md", 9)]
+        );
+        assert_eq!(a[1].quote.as_deref(), Some("a passage"));
+        assert!(!each.contains_key(&ids[2]), "c.md is no longer present");
+        assert!(s.reads().citations_of_each(&[]).unwrap().is_empty());
+    }
+
     #[test]
     fn too_new_database_is_refused() {
         let dir = tempfile::tempdir().unwrap();

@@ -10,6 +10,8 @@ pub(super) const INLINE_BODY: usize = 64 * 1024;
 /// One finished fetch on its way to the writer.
 pub(super) struct Finished {
     pub(super) link: LinkToCheck,
+    /// The link's origin (see [`origin_of`]), read once when its check started.
+    pub(super) origin: Option<String>,
     pub(super) fetched: Fetched,
     pub(super) snapshot: Option<crate::store::NewSnapshot>,
     /// The body read by [`crate::readable`] on the worker that fetched it (not twice, not on
@@ -25,12 +27,13 @@ pub(super) struct Finished {
 pub(super) async fn fetch_one(
     checker: &Checker,
     link: &LinkToCheck,
+    url: &Result<Url, url::ParseError>,
     fragments: Option<&[String]>,
     stop: &CancellationToken,
     clock: &Arc<dyn Clock>,
 ) -> Option<Finished> {
-    let fetched = match Url::parse(&link.url) {
-        Ok(url) => checker.check_unless(&url, stop).await?,
+    let fetched = match url {
+        Ok(url) => checker.check_unless(url, stop).await?,
         Err(e) => Fetched::invalid(&link.url, e.to_string()),
     };
     let checked_at = clock.now();
@@ -94,6 +97,7 @@ pub(super) async fn fetch_one(
     };
     Some(Finished {
         link: link.clone(),
+        origin: url.as_ref().ok().and_then(origin_of),
         fetched,
         snapshot,
         page,

@@ -36,6 +36,7 @@ pub(super) fn judge_safely_with(
             tracing::error!("internal error while judging {}: {what}", f.link.url);
             let failed = Finished {
                 link: f.link.clone(),
+                origin: f.origin.clone(),
                 fetched: Fetched::internal(&f.fetched.url, what),
                 snapshot: None,
                 page: None,
@@ -68,12 +69,13 @@ pub(super) fn judge(
         Some(h) if !unchanged || !quotes.is_empty() => reads.readable_text(h)?,
         _ => None,
     };
-    let origin = origin_of(&f.link.url);
-    let site = match &origin {
-        Some(o) => known.site(reads, o)?,
-        None => Default::default(),
+    // The site's memory is for comparing a page that changed; an unchanged one needs none.
+    let site = match &f.origin {
+        Some(o) if !unchanged => known.site(reads, o)?,
+        _ => Default::default(),
     };
     let quotes: Vec<&str> = quotes.iter().map(String::as_str).collect();
+    let probe = f.origin.as_deref().and_then(|o| known.probes.of_origin(o));
     let j = crate::verdict::judge(&crate::verdict::Input {
         fetched: &f.fetched,
         baseline: base
@@ -86,7 +88,10 @@ pub(super) fn judge(
         current: f.page.as_ref(),
         volatile: f.link.volatile.as_deref(),
         site: &site,
-        probe: known.probes.of_url(&f.link.url),
+        probe: probe
+            .as_deref()
+            .and_then(|c| c.get())
+            .and_then(Option::as_ref),
         quotes: &quotes,
     });
     // The places citations point at inside the page: read from the body already fetched.
@@ -110,8 +115,8 @@ pub(super) fn judge(
         })
         .collect();
     record.volatile = j.volatile.and_then(|v| serde_json::to_string(&v).ok());
-    if let (Some(o), Some(m)) = (origin, j.site) {
-        known.remember(&o, m);
+    if let (Some(o), Some(m)) = (&f.origin, j.site) {
+        known.remember(o, m);
     }
     if let (Some(h), Some((_, text, true))) = (&f.link.baseline, base) {
         record.baseline_text = Some((h.clone(), text));

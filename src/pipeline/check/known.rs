@@ -13,7 +13,7 @@ pub(super) struct Known {
     pub(super) cycle: i64,
     /// What is remembered of each site met in this run, read once, kept up to date, and whether
     /// this run changed it (written once at the end of the run).
-    pub(super) sites: std::sync::Mutex<HashMap<String, (crate::drift::SiteMemory, bool)>>,
+    pub(super) sites: std::sync::Mutex<HashMap<String, (Arc<crate::drift::SiteMemory>, bool)>>,
 }
 
 impl Known {
@@ -37,7 +37,7 @@ impl Known {
         &self,
         reads: &Reads<'_>,
         origin: &str,
-    ) -> Result<crate::drift::SiteMemory, StoreError> {
+    ) -> Result<Arc<crate::drift::SiteMemory>, StoreError> {
         if let Some((m, _)) = self
             .sites
             .lock()
@@ -46,7 +46,7 @@ impl Known {
         {
             return Ok(m.clone());
         }
-        let m = reads.site_memory(origin)?;
+        let m = Arc::new(reads.site_memory(origin)?);
         let mut sites = self.sites.lock().unwrap_or_else(|e| e.into_inner());
         Ok(sites
             .entry(origin.to_string())
@@ -57,7 +57,7 @@ impl Known {
 
     pub(super) fn remember(&self, origin: &str, m: crate::drift::SiteMemory) {
         let mut sites = self.sites.lock().unwrap_or_else(|e| e.into_inner());
-        sites.insert(origin.to_string(), (m, true));
+        sites.insert(origin.to_string(), (Arc::new(m), true));
     }
 
     /// The site memories this run changed.
@@ -66,7 +66,7 @@ impl Known {
         sites
             .iter()
             .filter(|(_, (_, changed))| *changed)
-            .map(|(o, (m, _))| (o.clone(), m.clone()))
+            .map(|(o, (m, _))| (o.clone(), (**m).clone()))
             .collect()
     }
 }

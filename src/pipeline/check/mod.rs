@@ -134,7 +134,7 @@ pub async fn check(
     let canary_failed = canaries_fail(&checker, &run.alerts).await;
     let conf = Arc::new(run.confirming(cycle, canary_failed));
     let probes = if run.check.soft_404_probe {
-        Probes::of(run, &links).await?
+        Probes::on(run.writer.path().to_path_buf(), run.clock.now())
     } else {
         Probes::none()
     };
@@ -155,62 +155,51 @@ pub async fn check(
     let judges = Arc::new(tokio::sync::Semaphore::new(
         std::thread::available_parallelism().map_or(2, |n| n.get()),
     ));
+    // The checks run in one lane per core, each a task of its own polling its share of the
+    // concurrent checks, all lanes taking links from one queue: the fetching, reading and
+    // judging of pages is shared by every worker thread. (Polled inside the run's own task, all
+    // of it ran on one thread, which bounded a first run; a task per link cost more CPU in
+    // hand-offs than it gained. BENCHMARKS.md has the figures.)
     let concurrency = run.check.concurrency.max(1);
-    let results: Vec<Result<bool, PipelineError>> = futures_util::stream::iter(links)
-        .map(|link| {
-            let (checker, tx, queue, clock, known, db, judges) = (
-                checker.clone(),
-                tx.clone(),
-                queue.clone(),
-                run.clock.clone(),
-                known.clone(),
-                db.clone(),
-                judges.clone(),
-            );
-            let stop = stop.clone();
-            async move {
-                let url = Url::parse(&link.url).ok();
-                let fragments = known.fragmented.get(&link.id).map(Vec::as_slice);
-                // The site's probe (its first check fetches it) beside the check itself.
-                let (checked, ()) = futures_util::future::join(
-                    AssertUnwindSafe(fetch_one(&checker, &link, fragments, &stop, &clock))
-                        .catch_unwind(),
-                    known.probes.ensure(&checker, &link.url, &stop, &clock),
-                )
-                .await;
-                let finished = match checked {
-                    Ok(Some(f)) => f,
-                    Ok(None) => return Ok(false),
-                    Err(panic) => {
-                        let what = panic_text(&panic);
-                        tracing::error!("internal error while checking {}: {what}", link.url);
-                        let url =
-                            url.unwrap_or_else(|| Url::parse("invalid:").expect("constant URL"));
-                        Finished {
-                            fetched: Fetched::internal(&url, what),
-                            snapshot: None,
-                            page: None,
-                            raw_files: Vec::new(),
-                            checked_at: clock.now(),
-                            link,
-                        }
-                    }
-                };
-                let url = finished.link.url.clone();
-                let record = judge_finished(finished, known, db, &judges).await?;
-                let permit = queue
-                    .acquire_owned()
-                    .await
-                    .map_err(|_| StoreError::WriterGone)?;
-                tx.send((url, record, permit))
-                    .map_err(|_| StoreError::WriterGone)?;
-                Ok(true)
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    drop(tx);
+    let lanes = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, concurrency);
+    let shared = Lane {
+        checker,
+        tx,
+        queue,
+        clock: run.clock.clone(),
+        known: known.clone(),
+        db,
+        judges,
+        stop: stop.clone(),
+    };
+    let queue_of_links = Arc::new(std::sync::Mutex::new(links.into_iter()));
+    let mut running = tokio::task::JoinSet::new();
+    for lane in 0..lanes {
+        let share = concurrency / lanes + usize::from(lane < concurrency % lanes);
+        let next = queue_of_links.clone();
+        let lane = shared.clone();
+        running.spawn(async move {
+            let links = futures_util::stream::poll_fn(move |_| {
+                std::task::Poll::Ready(next.lock().unwrap_or_else(|e| e.into_inner()).next())
+            });
+            links
+                .map(|link| lane.check_link(link))
+                .buffer_unordered(share)
+                .collect::<Vec<_>>()
+                .await
+        });
+    }
+    // The writer's queue closes when the last lane is done.
+    drop(shared);
+    let mut results: Vec<Result<bool, PipelineError>> = Vec::new();
+    while let Some(done) = running.join_next().await {
+        match done {
+            Ok(lane) => results.extend(lane),
+            Err(_) => results.push(Err(PipelineError::Panicked("a lane of checks"))),
+        }
+    }
     let written = batcher
         .await
         .map_err(|_| PipelineError::Panicked("the check's database writer"))?;
@@ -256,6 +245,80 @@ pub async fn check(
     stats.outage = end.outage;
     debug_assert_eq!(recorded, started_checks);
     Ok(stats)
+}
+
+/// What every check of a run shares, cloned into each lane.
+#[derive(Clone)]
+struct Lane {
+    checker: Checker,
+    /// To the writer: each judged check, with its place in the writer's queue.
+    tx: tokio::sync::mpsc::UnboundedSender<(
+        String,
+        CheckRecord,
+        tokio::sync::OwnedSemaphorePermit,
+    )>,
+    queue: Arc<tokio::sync::Semaphore>,
+    clock: Arc<dyn Clock>,
+    known: Arc<Known>,
+    db: std::path::PathBuf,
+    judges: Arc<tokio::sync::Semaphore>,
+    stop: CancellationToken,
+}
+
+impl Lane {
+    /// One link's check: fetched (with its site's probe beside it, when it is its site's first
+    /// check), judged, and handed to the writer; `false` when a stop came before its request.
+    async fn check_link(&self, link: LinkToCheck) -> Result<bool, PipelineError> {
+        let Lane {
+            checker,
+            tx,
+            queue,
+            clock,
+            known,
+            db,
+            judges,
+            stop,
+        } = self;
+        // The link's URL is read once here, for its request, its probe and its site.
+        let url = Url::parse(&link.url);
+        let origin = url.as_ref().ok().and_then(origin_of);
+        let fragments = known.fragmented.get(&link.id).map(Vec::as_slice);
+        // The site's probe (its first check fetches it) beside the check itself.
+        let (checked, ()) = futures_util::future::join(
+            AssertUnwindSafe(fetch_one(checker, &link, &url, fragments, stop, clock))
+                .catch_unwind(),
+            known.probes.ensure(checker, origin.as_deref(), stop, clock),
+        )
+        .await;
+        let finished = match checked {
+            Ok(Some(f)) => f,
+            Ok(None) => return Ok(false),
+            Err(panic) => {
+                let what = panic_text(&panic);
+                tracing::error!("internal error while checking {}: {what}", link.url);
+                let url = url.unwrap_or_else(|_| Url::parse("invalid:").expect("constant URL"));
+                Finished {
+                    fetched: Fetched::internal(&url, what),
+                    origin,
+                    snapshot: None,
+                    page: None,
+                    raw_files: Vec::new(),
+                    checked_at: clock.now(),
+                    link,
+                }
+            }
+        };
+        let url = finished.link.url.clone();
+        let record = judge_finished(finished, known.clone(), db.clone(), judges).await?;
+        let permit = queue
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        tx.send((url, record, permit))
+            .map_err(|_| StoreError::WriterGone)?;
+        Ok(true)
+    }
 }
 
 /// Judges a finished fetch into its check record. A page of ordinary size is judged right
@@ -417,6 +480,7 @@ mod tests {
                 let url = Url::parse(&link.url).unwrap();
                 Finished {
                     fetched: Fetched::internal(&url, "placeholder".into()),
+                    origin: None,
                     snapshot: None,
                     page: None,
                     raw_files: Vec::new(),

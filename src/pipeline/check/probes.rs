@@ -3,9 +3,9 @@
 
 use super::*;
 
-/// The origin (`scheme://host:port`) of a URL: what politeness and probes are kept per.
-pub(super) fn origin_of(url: &str) -> Option<String> {
-    let u = Url::parse(url).ok()?;
+/// The origin (`scheme://host:port`) of a URL: what politeness, probes and site memories are
+/// kept per. Read once per link, when its check starts.
+pub(super) fn origin_of(u: &Url) -> Option<String> {
     match u.origin() {
         url::Origin::Tuple(..) => Some(u.origin().ascii_serialization()),
         url::Origin::Opaque(_) => None,
@@ -15,71 +15,78 @@ pub(super) fn origin_of(url: &str) -> Option<String> {
 /// How long a probe of a site is trusted.
 pub(super) const PROBE_TTL: chrono::Duration = chrono::Duration::days(1);
 
-/// Each origin's probe for this run: what it answers for a path that cannot exist. Read from the
-/// cache when fetched within a day; else fetched beside the origin's first check (not before all
-/// checks: that held every check back by a round of requests), once, whoever asks first.
+/// Each origin's probe for this run: what it answers for a path that cannot exist. Looked for
+/// when the origin's first check starts (not before all checks: reading every origin's first
+/// held every check back): read from the cache when fetched within a day, else fetched beside
+/// that check; once, whoever asks first.
 pub(super) struct Probes {
-    cells: HashMap<String, tokio::sync::OnceCell<Option<Probe>>>,
+    /// Probes are on (`[check] soft_404_probe`).
+    on: bool,
+    /// A cached probe fetched before this is fetched again.
+    fresh_after: DateTime<Utc>,
+    /// The database the cached probes are read from (each thread with its own reader).
+    db: std::path::PathBuf,
+    cells: std::sync::Mutex<HashMap<String, Arc<ProbeCell>>>,
     /// Probes fetched in this run, saved when it ends.
     fetched: std::sync::Mutex<Vec<Probe>>,
 }
+
+/// One origin's probe in this run: unknown until its first check asks; `None` inside when it
+/// could not be had (a stop came first, the cache could not be read and the fetch stopped).
+pub(super) type ProbeCell = tokio::sync::OnceCell<Option<Probe>>;
 
 impl Probes {
     /// No probes (probes are off).
     pub(super) fn none() -> Probes {
         Probes {
-            cells: HashMap::new(),
+            on: false,
+            fresh_after: DateTime::<Utc>::MIN_UTC,
+            db: std::path::PathBuf::new(),
+            cells: Default::default(),
             fetched: Default::default(),
         }
     }
 
-    /// The probe of every origin of `links`: those cached within a day are known at once.
-    pub(super) async fn of(run: &CheckRun, links: &[LinkToCheck]) -> Result<Probes, StoreError> {
-        let now = run.clock.now();
-        let origins: HashSet<String> = links.iter().filter_map(|l| origin_of(&l.url)).collect();
-        let cached = run
-            .writer
-            .read(move |s| {
-                origins
-                    .into_iter()
-                    .map(|o| Ok((s.probe(&o, now - PROBE_TTL)?, o)))
-                    .collect::<Result<Vec<_>, StoreError>>()
-            })
-            .await?;
-        let cells = cached
-            .into_iter()
-            .map(|(p, o)| {
-                let cell = match p {
-                    Some(p) => tokio::sync::OnceCell::new_with(Some(Some(p))),
-                    None => tokio::sync::OnceCell::new(),
-                };
-                (o, cell)
-            })
-            .collect();
-        Ok(Probes {
-            cells,
+    /// The probes of a run starting `now` on the database at `db`.
+    pub(super) fn on(db: std::path::PathBuf, now: DateTime<Utc>) -> Probes {
+        Probes {
+            on: true,
+            fresh_after: now - PROBE_TTL,
+            db,
+            cells: Default::default(),
             fetched: Default::default(),
-        })
+        }
     }
 
-    /// Makes sure the probe of `url`'s origin is known (fetching it if this is the first to
-    /// ask); beside the link's own check, so it waits for nothing more than that check does.
-    /// After `stop` no probe request starts (the origin then has none in this run).
+    /// Makes sure the probe of `origin` is known: read from the cache, or fetched if this is
+    /// the first check of the origin to ask; beside the link's own check, so it waits for
+    /// nothing more than that check does. After `stop` no probe request starts (the origin then
+    /// has none in this run).
     pub(super) async fn ensure(
         &self,
         checker: &Checker,
-        url: &str,
+        origin: Option<&str>,
         stop: &CancellationToken,
         clock: &Arc<dyn Clock>,
     ) {
-        let Some(origin) = origin_of(url) else {
+        let (true, Some(origin)) = (self.on, origin) else {
             return;
         };
-        let Some(cell) = self.cells.get(&origin) else {
-            return;
-        };
+        let cell = self
+            .cells
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(origin.to_string())
+            .or_default()
+            .clone();
         cell.get_or_init(|| async {
-            let p = fetch_probe(checker, origin.clone(), stop, clock.now()).await?;
+            match with_reader(&self.db, |r| r.probe(origin, self.fresh_after)) {
+                Ok(Some(cached)) => return Some(cached),
+                Ok(None) => {}
+                // An unreadable cache costs a request, not the probe.
+                Err(e) => tracing::debug!("cached probe of {origin}: {e}"),
+            }
+            let p = fetch_probe(checker, origin.to_string(), stop, clock.now()).await?;
             self.fetched
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -89,15 +96,17 @@ impl Probes {
         .await;
     }
 
-    /// The probe of `url`'s site, if one was made (none at all when probes are off).
-    pub(super) fn of_url(&self, url: &str) -> Option<&Probe> {
-        if self.cells.is_empty() {
+    /// The probe of an origin, once [`Probes::ensure`] has made it known (none at all when
+    /// probes are off).
+    pub(super) fn of_origin(&self, origin: &str) -> Option<Arc<ProbeCell>> {
+        if !self.on {
             return None;
         }
-        origin_of(url)
-            .and_then(|o| self.cells.get(&o))
-            .and_then(|c| c.get())
-            .and_then(Option::as_ref)
+        self.cells
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(origin)
+            .cloned()
     }
 
     /// The probes fetched in this run (to be saved).
