@@ -725,9 +725,9 @@ async fn cycle_task(
         .into_iter()
         .map(|i| facts[i].id)
         .collect();
-    let links = run.writer.read(move |s| s.links_by_id(&due)).await?;
-    tracing::info!("check cycle: {} of {} links due", links.len(), facts.len());
-    let stats = pipeline::check(&run, links, &stop, move |_, _| {
+    tracing::info!("check cycle: {} of {} links due", due.len(), facts.len());
+    drop(facts);
+    let stats = pipeline::check(&run, due, &stop, move |_, _| {
         beats.fetch_add(1, Ordering::Relaxed);
     })
     .await?;

@@ -13,7 +13,6 @@ use crate::config::Config;
 use crate::store::{StoreError, Writer};
 
 use crate::pipeline::{self, CheckRun, CheckStats, CycleKind, DeliveryReport, Lookups};
-use crate::rows::LinkToCheck;
 use crate::state::State;
 
 /// SIGTERM or SIGINT, whichever comes first: the stop that the daemon, the dashboard and a check
@@ -120,7 +119,7 @@ impl Wiring {
         .await
     }
 
-    /// A check run from start to end as `run` and `check` do it: `links` checked, with the
+    /// A check run from start to end as `run` and `check` do it: the links of `ids` checked, with the
     /// archive look-ups for links bad now beside them (within `[archive] budget` after the
     /// checks), then, with `deliver`, the alerts they caused delivered within `limit` (what is
     /// not sent by then stays in the outbox). After `stop` no new check starts. Failures of the
@@ -129,7 +128,7 @@ impl Wiring {
     pub async fn check_once(
         &self,
         kind: CycleKind,
-        links: Vec<LinkToCheck>,
+        ids: Vec<i64>,
         stop: &tokio_util::sync::CancellationToken,
         deliver: Option<std::time::Duration>,
         on_done: impl Fn(&str, State) + Send + Sync + 'static,
@@ -144,7 +143,7 @@ impl Wiring {
                 async move { pipeline::lookup_archives(&lookups, &done, budget, &stop).await },
             )
         };
-        let stats = pipeline::check(&run, links, stop, on_done).await;
+        let stats = pipeline::check(&run, ids, stop, on_done).await;
         checks_done.cancel();
         match looking.await {
             Ok(Ok(_)) => {}

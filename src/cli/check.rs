@@ -22,7 +22,7 @@ pub(super) fn run(
     let writer = command_writer(cfg)?;
     let rep = pipeline::scan_blocking(&writer, cfg, clock.now())?;
     print_scan(&rep, quiet);
-    let links = writer.reader()?.links_to_check(None)?;
+    let links = writer.reader()?.link_ids_to_check()?;
     let run = Checking {
         kind: CycleKind::Run,
         quiet,
@@ -46,7 +46,7 @@ pub(super) fn check(
     }
     let store = open_existing(cfg)?;
     let links = if all {
-        store.links_to_check(None)?
+        store.link_ids_to_check()?
     } else {
         let mut wanted = Vec::new();
         for u in urls {
@@ -63,7 +63,7 @@ pub(super) fn check(
                 missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
             );
         }
-        links
+        links.iter().map(|l| l.id).collect()
     };
     drop(store);
     let writer = command_writer(cfg)?;
@@ -120,15 +120,16 @@ struct Checking {
 }
 
 impl Checking {
-    /// Checks `links`; returns why the run looked like this machine's own outage, if it did.
+    /// Checks the links of `ids`; returns why the run looked like this machine's own outage, if
+    /// it did.
     fn check(
         &self,
         writer: &Writer,
         cfg: &Config,
         clock: Arc<dyn Clock>,
-        links: Vec<citewatch::store::LinkToCheck>,
+        ids: Vec<i64>,
     ) -> Result<Option<Outage>> {
-        let total = links.len() as u64;
+        let total = ids.len() as u64;
         let bar = if !self.quiet && std::io::stderr().is_terminal() && total > 0 {
             let b = indicatif::ProgressBar::new(total);
             b.set_style(
@@ -157,7 +158,7 @@ impl Checking {
                 }
                 Err(e) => tracing::warn!("cannot listen for SIGTERM and SIGINT: {e}"),
             }
-            app.check_once(self.kind, links, &stop, deliver, move |url, _| {
+            app.check_once(self.kind, ids, &stop, deliver, move |url, _| {
                 if let Some(b) = &b2 {
                     b.inc(1);
                     b.set_message(report::sanitize(url));

@@ -6,32 +6,10 @@ use crate::fetch::NetworkFailure;
 impl Store {
     /// Cited links that need the network (no static verdict), optionally only those URLs.
     pub fn links_to_check(&self, only: Option<&[String]>) -> Result<Vec<LinkToCheck>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, url, state, since, streak, checked_at, baseline, volatile,
-                    (SELECT snapshot FROM checks k WHERE k.link_id = l.id
-                     ORDER BY checked_at DESC, id DESC LIMIT 1)
-             FROM links l
-             WHERE static_state IS NULL
-               AND EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id)
-             ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(LinkToCheck {
-                id: r.get(0)?,
-                url: r.get(1)?,
-                current: Current {
-                    state: state_col(&r.get::<_, String>(2)?),
-                    since: time_col(r, 3)?,
-                    streak: r.get::<_, i64>(4)?.max(0) as u32,
-                    checked_at: opt_time_col(r, 5)?,
-                },
-                baseline: r.get(6)?,
-                volatile: r
-                    .get::<_, Option<String>>(7)?
-                    .and_then(|v| serde_json::from_str(&v).ok()),
-                last_snapshot: r.get(8)?,
-            })
-        })?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {LINK_TO_CHECK} FROM links l WHERE {CHECKABLE} ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], link_to_check)?;
         let all: Vec<LinkToCheck> = rows.collect::<rusqlite::Result<_>>()?;
         Ok(match only {
             None => all,
@@ -40,6 +18,16 @@ impl Store {
                 .filter(|l| urls.iter().any(|u| u == &l.url))
                 .collect(),
         })
+    }
+
+    /// The ids of [`Store::links_to_check`] (all of them), in id order: what a run checks, each
+    /// link read when its turn comes ([`Reads::links_by_id`]).
+    pub fn link_ids_to_check(&self) -> Result<Vec<i64>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT id FROM links l WHERE {CHECKABLE} ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The link id for a URL, whether or not it is still cited.
@@ -126,12 +114,7 @@ impl Store {
 
     /// Links to check, by id.
     pub fn links_by_id(&self, ids: &[i64]) -> Result<Vec<LinkToCheck>> {
-        let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
-        Ok(self
-            .links_to_check(None)?
-            .into_iter()
-            .filter(|l| wanted.contains(&l.id))
-            .collect())
+        self.reads().links_by_id(ids)
     }
 
     /// Every cited, fetchable link with what scheduling needs.
@@ -284,4 +267,51 @@ fn current_of(tx: &Transaction<'_>, link_id: i64) -> Result<Option<Current>> {
             })
         })
         .optional()?)
+}
+
+impl Reads<'_> {
+    /// Those of `ids` that are still links to check ([`Store::links_to_check`]), in id order.
+    pub fn links_by_id(&self, ids: &[i64]) -> Result<Vec<LinkToCheck>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = format!(
+            "[{}]",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        );
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {LINK_TO_CHECK} FROM links l
+             WHERE l.id IN (SELECT value FROM json_each(?1)) AND {CHECKABLE} ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(params![ids], link_to_check)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// Which links are checked: cited, and with no verdict decided without the network.
+const CHECKABLE: &str =
+    "l.static_state IS NULL AND EXISTS (SELECT 1 FROM citations c WHERE c.link_id = l.id)";
+
+/// What a [`LinkToCheck`] is read from (`links l`).
+const LINK_TO_CHECK: &str = "l.id, l.url, l.state, l.since, l.streak, l.checked_at, l.baseline,
+     l.volatile,
+     (SELECT snapshot FROM checks k WHERE k.link_id = l.id
+      ORDER BY checked_at DESC, id DESC LIMIT 1)";
+
+fn link_to_check(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkToCheck> {
+    Ok(LinkToCheck {
+        id: r.get(0)?,
+        url: r.get(1)?,
+        current: Current {
+            state: state_col(&r.get::<_, String>(2)?),
+            since: time_col(r, 3)?,
+            streak: r.get::<_, i64>(4)?.max(0) as u32,
+            checked_at: opt_time_col(r, 5)?,
+        },
+        baseline: r.get(6)?,
+        volatile: r
+            .get::<_, Option<String>>(7)?
+            .and_then(|v| serde_json::from_str(&v).ok()),
+        last_snapshot: r.get(8)?,
+    })
 }

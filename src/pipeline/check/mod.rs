@@ -112,13 +112,14 @@ use self::judge::*;
 use self::known::*;
 use self::probes::*;
 
-/// Checks `links` concurrently and records each result as it arrives, with its confirmation step
-/// and any alert event. `on_done` is called after each recorded check (progress bars, the
+/// Checks the links of `ids` concurrently (each read from the store when its turn comes; one
+/// no longer to be checked is left out) and records each result as it arrives, with its
+/// confirmation step and any alert event. `on_done` is called after each recorded check (progress bars, the
 /// daemon's stall detection). After `stop` is cancelled no new request starts; checks under way
 /// finish and are recorded, and the cycle is ended.
 pub async fn check(
     run: &CheckRun,
-    links: Vec<LinkToCheck>,
+    ids: Vec<i64>,
     stop: &CancellationToken,
     on_done: impl Fn(&str, State) + Send + Sync + 'static,
 ) -> Result<CheckStats, PipelineError> {
@@ -141,7 +142,7 @@ pub async fn check(
     let quoted = run.writer.read(|s| s.quoted_links()).await?;
     let fragmented = run.writer.read(|s| s.cited_fragments()).await?;
     let known = Arc::new(Known::new(probes, quoted, fragmented, cycle));
-    let total = links.len();
+    let total = ids.len();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(
         String,
         CheckRecord,
@@ -174,32 +175,51 @@ pub async fn check(
         judges,
         stop: stop.clone(),
     };
-    let queue_of_links = Arc::new(std::sync::Mutex::new(links.into_iter()));
+    let links = Arc::new(std::sync::Mutex::new(LinkQueue::new(
+        run.writer.path().to_path_buf(),
+        ids,
+    )));
     let mut running = tokio::task::JoinSet::new();
     for lane in 0..lanes {
         let share = concurrency / lanes + usize::from(lane < concurrency % lanes);
-        let next = queue_of_links.clone();
+        let next = links.clone();
         let lane = shared.clone();
         running.spawn(async move {
             let links = futures_util::stream::poll_fn(move |_| {
                 std::task::Poll::Ready(next.lock().unwrap_or_else(|e| e.into_inner()).next())
             });
+            // How many checks started, and the first failure of the run's machinery.
             links
                 .map(|link| lane.check_link(link))
                 .buffer_unordered(share)
-                .collect::<Vec<_>>()
+                .fold((0usize, None), |(started, failed), r| async move {
+                    match r {
+                        Ok(true) => (started + 1, failed),
+                        Ok(false) => (started, failed),
+                        Err(e) => (started, failed.or(Some(e))),
+                    }
+                })
                 .await
         });
     }
     // The writer's queue closes when the last lane is done.
     drop(shared);
-    let mut results: Vec<Result<bool, PipelineError>> = Vec::new();
+    let mut started_checks = 0;
+    let mut failed: Option<PipelineError> = None;
     while let Some(done) = running.join_next().await {
         match done {
-            Ok(lane) => results.extend(lane),
-            Err(_) => results.push(Err(PipelineError::Panicked("a lane of checks"))),
+            Ok((started, f)) => {
+                started_checks += started;
+                failed = failed.or(f);
+            }
+            Err(_) => failed = failed.or(Some(PipelineError::Panicked("a lane of checks"))),
         }
     }
+    let (gone, unread) = {
+        let mut q = links.lock().unwrap_or_else(|e| e.into_inner());
+        (q.gone, q.failed.take())
+    };
+    failed = failed.or(unread.map(PipelineError::from));
     let written = batcher
         .await
         .map_err(|_| PipelineError::Panicked("the check's database writer"))?;
@@ -234,17 +254,67 @@ pub async fn check(
         })
         .await?;
     let (mut stats, recorded) = written?;
-    let mut started_checks = 0;
-    for r in results {
-        if r? {
-            started_checks += 1;
-        }
+    if let Some(e) = failed {
+        return Err(e);
     }
-    stats.not_started = total - started_checks;
+    stats.not_started = total - gone - started_checks;
     stats.transitions += end.transitions;
     stats.outage = end.outage;
     debug_assert_eq!(recorded, started_checks);
     Ok(stats)
+}
+
+/// The links of a check run, read from the store a page at a time as the lanes take them: held
+/// all at once, a 50,000-link run's links took 17 MiB; their ids take 8 bytes each.
+struct LinkQueue {
+    db: std::path::PathBuf,
+    ids: Vec<i64>,
+    /// Where the next page of `ids` starts.
+    read: usize,
+    page: std::collections::VecDeque<LinkToCheck>,
+    /// Links of `ids` no longer to be checked when their page was read (a post edited since).
+    gone: usize,
+    /// Why a page could not be read; no link is taken after it.
+    failed: Option<StoreError>,
+}
+
+/// Links read from the store at a time.
+const LINK_PAGE: usize = 256;
+
+impl LinkQueue {
+    fn new(db: std::path::PathBuf, ids: Vec<i64>) -> LinkQueue {
+        LinkQueue {
+            db,
+            ids,
+            read: 0,
+            page: Default::default(),
+            gone: 0,
+            failed: None,
+        }
+    }
+
+    /// The next link to check, reading the next page when this one is used up (a few
+    /// milliseconds on the worker that asks, with this thread's read connection).
+    fn next(&mut self) -> Option<LinkToCheck> {
+        loop {
+            if let Some(link) = self.page.pop_front() {
+                return Some(link);
+            }
+            if self.read >= self.ids.len() || self.failed.is_some() {
+                return None;
+            }
+            let end = (self.read + LINK_PAGE).min(self.ids.len());
+            let wanted = &self.ids[self.read..end];
+            match with_reader(&self.db, |r| r.links_by_id(wanted)) {
+                Ok(links) => {
+                    self.gone += wanted.len() - links.len();
+                    self.page.extend(links);
+                    self.read = end;
+                }
+                Err(e) => self.failed = Some(e),
+            }
+        }
+    }
 }
 
 /// What every check of a run shares, cloned into each lane.
@@ -438,6 +508,61 @@ mod tests {
     use super::*;
     use crate::rows::{CitationRecord, PostRecord};
     use crate::store::Store;
+
+    /// The links of a run are read a page at a time, all of them, in order; one no longer
+    /// cited when its page is read is counted as gone (not as "not started").
+    #[test]
+    fn the_links_of_a_run_are_read_a_page_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("x.db");
+        let mut store = Store::open(&db).unwrap();
+        let now = chrono::DateTime::UNIX_EPOCH;
+        let post = |path: &str| PostRecord {
+            source: "posts".into(),
+            path: path.into(),
+            title: None,
+            date: None,
+            draft: false,
+            url: None,
+            size: 1,
+            mtime_ns: 1,
+            hash: "h".into(),
+        };
+        let cite = |u: String| CitationRecord {
+            link: u.clone(),
+            line: 1,
+            text: "t".into(),
+            kind: "link".into(),
+            raw: u,
+            ..Default::default()
+        };
+        let n = 2 * LINK_PAGE + 7;
+        let many: Vec<CitationRecord> =
+            (0..n).map(|i| cite(format!("https://a.org/{i}"))).collect();
+        store.replace_post(&post("a.md"), &many, now).unwrap();
+        store
+            .replace_post(&post("b.md"), &[cite("https://b.org/".into())], now)
+            .unwrap();
+        let ids = store.link_ids_to_check().unwrap();
+        assert_eq!(ids.len(), n + 1);
+        // b.md stops citing its link after the run's ids were listed.
+        store.replace_post(&post("b.md"), &[], now).unwrap();
+        let mut queue = LinkQueue::new(db, ids.clone());
+        let mut got = Vec::new();
+        while let Some(link) = queue.next() {
+            got.push(link);
+        }
+        assert_eq!(got.len(), n);
+        assert_eq!(queue.gone, 1);
+        assert!(queue.failed.is_none());
+        assert_eq!(
+            got.iter().map(|l| l.id).collect::<Vec<_>>(),
+            ids[..n].to_vec(),
+            "in id order"
+        );
+        assert_eq!(got[3].url, "https://a.org/3");
+        assert!(queue.page.capacity() <= 2 * LINK_PAGE, "a page at a time");
+    }
 
     /// A panic while judging one page (a bug, whatever the page) is an `error` verdict for that
     /// link, recorded with its cycle; the batch and the run go on.
