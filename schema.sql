@@ -228,3 +228,9 @@ CREATE TABLE fragments (
 CREATE INDEX citations_quoted ON citations(link_id) WHERE quote IS NOT NULL;
 CREATE INDEX citations_fragment ON citations(link_id, fragment, post_id)
     WHERE fragment IS NOT NULL AND fragment <> '';
+-- The links a run checks, listed without reading every link's row.
+CREATE INDEX links_checkable ON links(id) WHERE static_state IS NULL;
+-- A cycle's checks with whether each got an HTTP answer: the end of a cycle counts them and reads
+-- only those without one. It replaces checks_cycle (migration 5), whose queries it serves.
+CREATE INDEX checks_cycle_network ON checks(cycle_id, network) WHERE cycle_id IS NOT NULL;
+DROP INDEX checks_cycle;

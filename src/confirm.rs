@@ -179,19 +179,21 @@ impl Outage {
 /// answer and the failures cannot be one site's own (the machine could not reach the network at
 /// all, or several hosts failed alike, or there were enough checks for the share to decide). A
 /// lone dead host keeps counting strikes; a machine cut off from the network counts none.
-pub fn is_outage(checks: &[Observation], canary_failed: bool) -> Option<Outage> {
+/// `observed` needs only the checks that got no HTTP answer (the others are not looked at);
+/// `checked` counts them all.
+pub fn is_outage(observed: &[Observation], checked: usize, canary_failed: bool) -> Option<Outage> {
     if canary_failed {
         return Some(Outage::Canary);
     }
-    let failed: Vec<&Observation> = checks.iter().filter(|o| o.network.is_some()).collect();
-    if failed.is_empty() || (failed.len() as f64) < OUTAGE_SHARE * checks.len() as f64 {
+    let failed: Vec<&Observation> = observed.iter().filter(|o| o.network.is_some()).collect();
+    if failed.is_empty() || (failed.len() as f64) < OUTAGE_SHARE * checked as f64 {
         return None;
     }
     let local = failed
         .iter()
         .any(|o| o.network == Some(NetworkFailure::Local));
     let hosts: std::collections::HashSet<&str> = failed.iter().map(|o| o.host.as_str()).collect();
-    (local || hosts.len() >= 2 || checks.len() >= OUTAGE_MIN_CHECKS).then_some(Outage::NoAnswers)
+    (local || hosts.len() >= 2 || checked >= OUTAGE_MIN_CHECKS).then_some(Outage::NoAnswers)
 }
 
 #[cfg(test)]
@@ -380,31 +382,37 @@ mod tests {
                 .map(|i| obs(&format!("h{}", i % 3), (i < n).then_some(Remote)))
                 .collect()
         };
-        assert_eq!(is_outage(&many(10, 10), false), Some(Outage::NoAnswers));
-        assert_eq!(is_outage(&many(95, 100), false), Some(Outage::NoAnswers));
-        assert_eq!(is_outage(&many(50, 100), false), None);
-        assert_eq!(is_outage(&[], true), Some(Outage::Canary));
-        assert_eq!(is_outage(&[], false), None);
+        assert_eq!(is_outage(&many(10, 10), 10, false), Some(Outage::NoAnswers));
+        assert_eq!(
+            is_outage(&many(95, 100), 100, false),
+            Some(Outage::NoAnswers)
+        );
+        assert_eq!(is_outage(&many(50, 100), 100, false), None);
+        assert_eq!(is_outage(&[], 0, true), Some(Outage::Canary));
+        assert_eq!(is_outage(&[], 0, false), None);
         // Regression: under ten checks every link was confirmed dead when offline.
         let offline: Vec<_> = ["a", "b", "c"]
             .iter()
             .map(|h| obs(h, Some(Remote)))
             .collect();
-        assert_eq!(is_outage(&offline, false), Some(Outage::NoAnswers));
         assert_eq!(
-            is_outage(&[obs("a", Some(Local))], false),
+            is_outage(&offline, offline.len(), false),
+            Some(Outage::NoAnswers)
+        );
+        assert_eq!(
+            is_outage(&[obs("a", Some(Local))], 1, false),
             Some(Outage::NoAnswers),
             "no route at all decides even for one check"
         );
         // One dead host is that host's problem: its strikes count.
         let lone = [obs("dead", Some(Remote)), obs("dead", Some(Remote))];
-        assert_eq!(is_outage(&lone, false), None);
+        assert_eq!(is_outage(&lone, lone.len(), false), None);
         // Some answers came: the network works.
         let mixed = [
             obs("a", Some(Remote)),
             obs("b", Some(Remote)),
             obs("c", None),
         ];
-        assert_eq!(is_outage(&mixed, false), None);
+        assert_eq!(is_outage(&mixed, mixed.len(), false), None);
     }
 }

@@ -4,7 +4,7 @@
 //! the dashboard runs them on read-only connections of its own, beside the writer.
 //!
 //! Indexes they rely on: `links(url)` (unique, for host ranges), `links_state`,
-//! `citations_post`, `citations_link`, `checks_link_time`, `checks_cycle` (migration 5).
+//! `citations_post`, `citations_link`, `checks_link_time`, `checks_cycle_network` (migration 7).
 
 use rusqlite::types::Value as Sql;
 
