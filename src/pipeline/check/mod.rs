@@ -509,15 +509,8 @@ mod tests {
     use crate::rows::{CitationRecord, PostRecord};
     use crate::store::Store;
 
-    /// The links of a run are read a page at a time, all of them, in order; one no longer
-    /// cited when its page is read is counted as gone (not as "not started").
-    #[test]
-    fn the_links_of_a_run_are_read_a_page_at_a_time() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("x.db");
-        let mut store = Store::open(&db).unwrap();
-        let now = chrono::DateTime::UNIX_EPOCH;
-        let post = |path: &str| PostRecord {
+    fn post(path: &str) -> PostRecord {
+        PostRecord {
             source: "posts".into(),
             path: path.into(),
             title: None,
@@ -527,21 +520,35 @@ mod tests {
             size: 1,
             mtime_ns: 1,
             hash: "h".into(),
-        };
-        let cite = |u: String| CitationRecord {
-            link: u.clone(),
+        }
+    }
+
+    fn cite(url: &str) -> CitationRecord {
+        CitationRecord {
+            link: url.into(),
             line: 1,
             text: "t".into(),
             kind: "link".into(),
-            raw: u,
+            raw: url.into(),
             ..Default::default()
-        };
+        }
+    }
+
+    /// The links of a run are read a page at a time, all of them, in order; one no longer
+    /// cited when its page is read is counted as gone (not as "not started").
+    #[test]
+    fn the_links_of_a_run_are_read_a_page_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("x.db");
+        let mut store = Store::open(&db).unwrap();
+        let now = chrono::DateTime::UNIX_EPOCH;
         let n = 2 * LINK_PAGE + 7;
-        let many: Vec<CitationRecord> =
-            (0..n).map(|i| cite(format!("https://a.org/{i}"))).collect();
+        let many: Vec<CitationRecord> = (0..n)
+            .map(|i| cite(&format!("https://a.org/{i}")))
+            .collect();
         store.replace_post(&post("a.md"), &many, now).unwrap();
         store
-            .replace_post(&post("b.md"), &[cite("https://b.org/".into())], now)
+            .replace_post(&post("b.md"), &[cite("https://b.org/")], now)
             .unwrap();
         let ids = store.link_ids_to_check().unwrap();
         assert_eq!(ids.len(), n + 1);
@@ -571,28 +578,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("x.db")).unwrap();
         let now = chrono::DateTime::UNIX_EPOCH;
-        let post = PostRecord {
-            source: "posts".into(),
-            path: "a.md".into(),
-            title: None,
-            date: None,
-            draft: false,
-            url: None,
-            size: 1,
-            mtime_ns: 1,
-            hash: "h".into(),
-        };
-        let cite = |u: &str| CitationRecord {
-            link: u.into(),
-            line: 1,
-            text: "t".into(),
-            kind: "link".into(),
-            raw: u.into(),
-            ..Default::default()
-        };
         store
             .replace_post(
-                &post,
+                &post("a.md"),
                 &[cite("https://a.org/x"), cite("https://b.org/y")],
                 now,
             )
