@@ -184,9 +184,15 @@ pub async fn check(
         let share = concurrency / lanes + usize::from(lane < concurrency % lanes);
         let next = links.clone();
         let lane = shared.clone();
+        let stopped = stop.clone();
         running.spawn(async move {
+            // After a stop no more links are read: those left count as not started.
             let links = futures_util::stream::poll_fn(move |_| {
-                std::task::Poll::Ready(next.lock().unwrap_or_else(|e| e.into_inner()).next())
+                std::task::Poll::Ready(if stopped.is_cancelled() {
+                    None
+                } else {
+                    next.lock().unwrap_or_else(|e| e.into_inner()).next()
+                })
             });
             // How many checks started, and the first failure of the run's machinery.
             links
