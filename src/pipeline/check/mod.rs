@@ -114,8 +114,8 @@ use self::probes::*;
 
 /// Checks the links of `ids` concurrently (each read from the store when its turn comes; one
 /// no longer to be checked is left out) and records each result as it arrives, with its
-/// confirmation step and any alert event. `on_done` is called after each recorded check (progress bars, the
-/// daemon's stall detection). After `stop` is cancelled no new request starts; checks under way
+/// confirmation step and any alert event. `on_done` is called after each recorded check
+/// (progress bars, the daemon's stall detection). After `stop` is cancelled no new request starts; checks under way
 /// finish and are recorded, and the cycle is ended.
 pub async fn check(
     run: &CheckRun,

@@ -16,9 +16,9 @@ pub(super) fn origin_of(u: &Url) -> Option<String> {
 pub(super) const PROBE_TTL: chrono::Duration = chrono::Duration::days(1);
 
 /// Each origin's probe for this run: what it answers for a path that cannot exist. Looked for
-/// when the origin's first check starts (not before all checks: reading every origin's first
-/// held every check back): read from the cache when fetched within a day, else fetched beside
-/// that check; once, whoever asks first.
+/// when the origin's first check starts, not in a pass over every origin before the first check
+/// (that held every check back): read from the cache when fetched within a day, else fetched
+/// beside that check; once, whoever asks first.
 pub(super) struct Probes {
     /// Probes are on (`[check] soft_404_probe`).
     on: bool,
