@@ -69,18 +69,48 @@ pub struct Writer {
 
 /// Joins the writer thread when the last [`Writer`] handle goes: the thread then checkpoints the
 /// write-ahead log into the database file and closes its connection before the process exits.
-struct Closer(Mutex<Option<JoinHandle<()>>>);
+/// The wait is bounded ([`CLOSE_WITHIN`]): a close that hangs (a stalled disk) is left behind
+/// with a warning, and what it did not fold stays in the log, which the next start folds.
+struct Closer {
+    thread: Mutex<Option<(JoinHandle<()>, mpsc::Receiver<()>)>>,
+    limit: Duration,
+}
+
+/// How long the last [`Writer`] handle waits for the writer to finish and close the database.
+const CLOSE_WITHIN: Duration = Duration::from_secs(60);
+
+impl Closer {
+    /// `ended` disconnects when the thread ends (it holds the sender until its last statement).
+    fn new(handle: JoinHandle<()>, ended: mpsc::Receiver<()>, limit: Duration) -> Closer {
+        Closer {
+            thread: Mutex::new(Some((handle, ended))),
+            limit,
+        }
+    }
+}
 
 impl Drop for Closer {
     fn drop(&mut self) {
-        let handle = match self.0.get_mut() {
+        let thread = match self.thread.get_mut() {
             Ok(h) => h.take(),
             Err(poisoned) => poisoned.into_inner().take(),
         };
-        if let Some(h) = handle {
-            // A handle dropped by a command running on the writer thread itself cannot wait for
-            // that thread; it ends on its own once the command returns.
-            if h.thread().id() != std::thread::current().id() {
+        let Some((h, ended)) = thread else {
+            return;
+        };
+        // A handle dropped by a command running on the writer thread itself cannot wait for
+        // that thread; it ends on its own once the command returns.
+        if h.thread().id() == std::thread::current().id() {
+            return;
+        }
+        match ended.recv_timeout(self.limit) {
+            Err(mpsc::RecvTimeoutError::Timeout) => tracing::warn!(
+                "the database writer did not finish closing within {:?}; what it did not fold \
+                 back stays in the write-ahead log beside the database, and the next start folds it",
+                self.limit
+            ),
+            // The thread is at its end (it dropped its sender): the join is immediate.
+            _ => {
                 let _ = h.join();
             }
         }
@@ -158,9 +188,12 @@ impl Writer {
                 Ok(())
             }))?;
         let (tx, rx) = mpsc::channel::<Job>();
+        let (ending, ended) = mpsc::channel::<()>();
         let handle = std::thread::Builder::new()
             .name("citewatch-writer".into())
             .spawn(move || {
+                // Dropped last, as the thread ends: the closer's sign that it may join.
+                let _ending = ending;
                 let mut store = store;
                 for job in rx {
                     job(&mut store);
@@ -180,7 +213,7 @@ impl Writer {
             path: path.to_path_buf(),
             alive: Arc::new(AtomicU64::new(0)),
             patience,
-            _closer: Arc::new(Closer(Mutex::new(Some(handle)))),
+            _closer: Arc::new(Closer::new(handle, ended, CLOSE_WITHIN)),
         })
     }
 
@@ -337,6 +370,55 @@ fn pause(d: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A thread with the closer's signal: it ends when `release` is sent to, or dropped.
+    fn thread_until_released(limit: Duration) -> (Closer, mpsc::Sender<()>, Arc<AtomicU64>) {
+        let (release, released) = mpsc::channel::<()>();
+        let (ending, ended) = mpsc::channel::<()>();
+        let finished = Arc::new(AtomicU64::new(0));
+        let done = finished.clone();
+        let handle = std::thread::spawn(move || {
+            let _ending = ending;
+            let _ = released.recv();
+            done.store(1, Ordering::SeqCst);
+        });
+        (Closer::new(handle, ended, limit), release, finished)
+    }
+
+    /// The last handle waits for the writer to finish closing the database.
+    #[test]
+    fn the_last_handle_waits_for_the_writer_to_close() {
+        let (closer, release, finished) = thread_until_released(Duration::from_secs(30));
+        let (_never, rx) = mpsc::channel::<()>();
+        let releaser = std::thread::spawn(move || {
+            // Released 100 ms from now, while the drop below waits.
+            let _ = rx.recv_timeout(Duration::from_millis(100));
+            let _ = release.send(());
+        });
+        drop(closer);
+        assert_eq!(
+            finished.load(Ordering::SeqCst),
+            1,
+            "the drop waited for the thread"
+        );
+        releaser.join().unwrap();
+    }
+
+    /// A writer that does not finish closing (a stalled disk) holds the exit for at most the
+    /// closer's limit.
+    #[test]
+    fn a_writer_that_never_closes_holds_the_exit_for_at_most_its_limit() {
+        let (closer, release, finished) = thread_until_released(Duration::from_millis(200));
+        let t = std::time::Instant::now();
+        drop(closer);
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        assert_eq!(
+            finished.load(Ordering::SeqCst),
+            0,
+            "left behind, still running"
+        );
+        drop(release);
+    }
 
     /// The write-ahead log is folded back while the writer lives (by the checkpoint thread, the
     /// writer's own commits never waiting for it): 10 MiB written in 40 commits reach the
