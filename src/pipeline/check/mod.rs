@@ -156,15 +156,6 @@ pub async fn check(
     let judges = Arc::new(tokio::sync::Semaphore::new(
         std::thread::available_parallelism().map_or(2, |n| n.get()),
     ));
-    // The checks run in one lane per core, each a task of its own polling its share of the
-    // concurrent checks, all lanes taking links from one queue: the fetching, reading and
-    // judging of pages is shared by every worker thread. (Polled inside the run's own task, all
-    // of it ran on one thread, which bounded a first run; a task per link cost more CPU in
-    // hand-offs than it gained. BENCHMARKS.md has the figures.)
-    let concurrency = run.check.concurrency.max(1);
-    let lanes = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, concurrency);
     let shared = Lane {
         checker,
         tx,
@@ -175,57 +166,9 @@ pub async fn check(
         judges,
         stop: stop.clone(),
     };
-    let links = Arc::new(std::sync::Mutex::new(LinkQueue::new(
-        run.writer.path().to_path_buf(),
-        ids,
-    )));
-    let mut running = tokio::task::JoinSet::new();
-    for lane in 0..lanes {
-        let share = concurrency / lanes + usize::from(lane < concurrency % lanes);
-        let next = links.clone();
-        let lane = shared.clone();
-        let stopped = stop.clone();
-        running.spawn(async move {
-            // After a stop no more links are read: those left count as not started.
-            let links = futures_util::stream::poll_fn(move |_| {
-                std::task::Poll::Ready(if stopped.is_cancelled() {
-                    None
-                } else {
-                    next.lock().unwrap_or_else(|e| e.into_inner()).next()
-                })
-            });
-            // How many checks started, and the first failure of the run's machinery.
-            links
-                .map(|link| lane.check_link(link))
-                .buffer_unordered(share)
-                .fold((0usize, None), |(started, failed), r| async move {
-                    match r {
-                        Ok(true) => (started + 1, failed),
-                        Ok(false) => (started, failed),
-                        Err(e) => (started, failed.or(Some(e))),
-                    }
-                })
-                .await
-        });
-    }
-    // The writer's queue closes when the last lane is done.
-    drop(shared);
-    let mut started_checks = 0;
-    let mut failed: Option<PipelineError> = None;
-    while let Some(done) = running.join_next().await {
-        match done {
-            Ok((started, f)) => {
-                started_checks += started;
-                failed = failed.or(f);
-            }
-            Err(_) => failed = failed.or(Some(PipelineError::Panicked("a lane of checks"))),
-        }
-    }
-    let (gone, unread) = {
-        let mut q = links.lock().unwrap_or_else(|e| e.into_inner());
-        (q.gone, q.failed.take())
-    };
-    failed = failed.or(unread.map(PipelineError::from));
+    let links = LinkQueue::new(run.writer.path().to_path_buf(), ids);
+    let ran = in_lanes(shared, links, run.check.concurrency, stop).await;
+    let (started_checks, gone, failed) = (ran.started, ran.gone, ran.failed);
     let written = batcher
         .await
         .map_err(|_| PipelineError::Panicked("the check's database writer"))?;
@@ -268,6 +211,86 @@ pub async fn check(
     stats.outage = end.outage;
     debug_assert_eq!(recorded, started_checks);
     Ok(stats)
+}
+
+/// What the lanes of a check run did.
+struct Ran {
+    /// Checks started (a stop can come before some).
+    started: usize,
+    /// Links no longer to be checked when their turn came.
+    gone: usize,
+    /// The first failure of the run's own machinery (the store, the writer, a panic).
+    failed: Option<PipelineError>,
+}
+
+/// Runs the checks of `links` in one lane per core, each a task of its own polling its share of
+/// the `concurrency` checks, all lanes taking links from the one queue: the fetching, reading
+/// and judging of pages is shared by every worker thread. (Polled inside the run's own task, all
+/// of it ran on one thread, which bounded a first run; a task per link cost more CPU in
+/// hand-offs than it gained. BENCHMARKS.md has the figures.) After `stop` no more links are
+/// taken: those left count as not started.
+async fn in_lanes(
+    shared: Lane,
+    links: LinkQueue,
+    concurrency: usize,
+    stop: &CancellationToken,
+) -> Ran {
+    let concurrency = concurrency.max(1);
+    let lanes = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, concurrency);
+    let links = Arc::new(std::sync::Mutex::new(links));
+    let mut running = tokio::task::JoinSet::new();
+    for lane in 0..lanes {
+        let share = concurrency / lanes + usize::from(lane < concurrency % lanes);
+        let next = links.clone();
+        let lane = shared.clone();
+        let stopped = stop.clone();
+        running.spawn(async move {
+            let links = futures_util::stream::poll_fn(move |_| {
+                std::task::Poll::Ready(if stopped.is_cancelled() {
+                    None
+                } else {
+                    next.lock().unwrap_or_else(|e| e.into_inner()).next()
+                })
+            });
+            links
+                .map(|link| lane.check_link(link))
+                .buffer_unordered(share)
+                .fold((0usize, None), |(started, failed), r| async move {
+                    match r {
+                        Ok(true) => (started + 1, failed),
+                        Ok(false) => (started, failed),
+                        Err(e) => (started, failed.or(Some(e))),
+                    }
+                })
+                .await
+        });
+    }
+    // The writer's queue closes when the last lane is done.
+    drop(shared);
+    let mut ran = Ran {
+        started: 0,
+        gone: 0,
+        failed: None,
+    };
+    while let Some(done) = running.join_next().await {
+        match done {
+            Ok((started, f)) => {
+                ran.started += started;
+                ran.failed = ran.failed.or(f);
+            }
+            Err(_) => {
+                ran.failed = ran
+                    .failed
+                    .or(Some(PipelineError::Panicked("a lane of checks")))
+            }
+        }
+    }
+    let mut q = links.lock().unwrap_or_else(|e| e.into_inner());
+    ran.gone = q.gone;
+    ran.failed = ran.failed.or(q.failed.take().map(PipelineError::from));
+    ran
 }
 
 /// The links of a check run, read from the store a page at a time as the lanes take them: held
