@@ -270,21 +270,25 @@ fn current_of(tx: &Transaction<'_>, link_id: i64) -> Result<Option<Current>> {
 }
 
 impl Reads<'_> {
-    /// Those of `ids` that are still links to check ([`Store::links_to_check`]), in id order.
+    /// Those of `ids` that are still links to check ([`Store::links_to_check`]), in the order of
+    /// `ids` (a daemon cycle's most overdue first).
     pub fn links_by_id(&self, ids: &[i64]) -> Result<Vec<LinkToCheck>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let ids = format!(
+        let wanted = format!(
             "[{}]",
             ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
         );
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {LINK_TO_CHECK} FROM links l
-             WHERE l.id IN (SELECT value FROM json_each(?1)) AND {CHECKABLE} ORDER BY id"
+             WHERE l.id IN (SELECT value FROM json_each(?1)) AND {CHECKABLE}"
         ))?;
-        let rows = stmt.query_map(params![ids], link_to_check)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut found: std::collections::HashMap<i64, LinkToCheck> = stmt
+            .query_map(params![wanted], link_to_check)?
+            .map(|r| r.map(|l| (l.id, l)))
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 }
 

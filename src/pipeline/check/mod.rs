@@ -598,6 +598,14 @@ mod tests {
         );
         assert_eq!(got[3].url, "https://a.org/3");
         assert!(queue.page.capacity() <= 2 * LINK_PAGE, "a page at a time");
+        // In the order given (a daemon cycle's most overdue first), not the store's.
+        let reversed: Vec<i64> = ids[..n].iter().rev().copied().collect();
+        let mut queue = LinkQueue::new(dir.path().join("x.db"), reversed.clone());
+        let mut order = Vec::new();
+        while let Some(link) = queue.next() {
+            order.push(link.id);
+        }
+        assert_eq!(order, reversed);
     }
 
     /// A panic while judging one page (a bug, whatever the page) is an `error` verdict for that
