@@ -5,71 +5,28 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// Modules of the pure core (a file, or a folder of files). Values in, values out.
-const CORE: &[&str] = &[
-    "alert/mod.rs",
-    "archived",
-    "classify",
-    "confirm",
-    "diff",
-    "drift",
-    "extract",
-    "fetch",
-    "fix/diff.rs",
-    "fix/plan.rs",
-    "fix/redirect.rs",
-    "fix/report.rs",
-    "fragment",
-    "guard",
-    "normalize",
-    "post",
-    "quote",
-    "readable",
-    "report",
-    "rows",
-    "schedule",
-    "settings",
-    "serve/chart.rs",
-    "serve/history.rs",
-    "serve/json.rs",
-    "serve/metrics.rs",
-    "serve/page.rs",
-    "serve/sandbox.rs",
-    "site",
-    "snapshot",
-    "state",
-    "text",
-    "verdict",
-    "view",
-];
+use crate::tidy_shape::LAYERS;
 
-/// Shells (each owns one kind of I/O), sequencing (`pipeline`, `daemon`) and the binary's files.
-const SHELLS: &[&str] = &[
-    "alert/sink.rs",
-    "checker",
-    "cli",
-    "clock",
-    "config",
-    "daemon",
-    "fix/apply.rs",
-    "fix/lookup.rs",
-    "fix/mod.rs",
-    "lib",
-    "main",
-    "pipeline",
-    "politeness",
-    "serve/mod.rs",
-    "serve/routes.rs",
-    "site/load.rs",
-    "site/view.rs",
-    "source",
-    "store",
-    "systemd",
-    "warc",
-    "watch",
-    "wayback",
-    "wiring",
-];
+/// Modules of the pure core (a file, or a folder of files), values in and values out: the
+/// "model" and "core" layers of `tidy_shape.rs`'s [`LAYERS`] (one table for both tests).
+fn core() -> Vec<&'static str> {
+    LAYERS
+        .iter()
+        .filter(|(layer, _)| matches!(*layer, "model" | "core"))
+        .flat_map(|(_, mods)| mods.iter().copied())
+        .collect()
+}
+
+/// Shells (each owns one kind of I/O), sequencing (`pipeline`, `daemon`) and the binary's
+/// files: every other layer of [`LAYERS`], and the crate root.
+fn shells() -> Vec<&'static str> {
+    LAYERS
+        .iter()
+        .filter(|(layer, _)| !matches!(*layer, "model" | "core"))
+        .flat_map(|(_, mods)| mods.iter().copied())
+        .chain(["lib"])
+        .collect()
+}
 
 /// Crates that do I/O, read a clock or draw randomness: never in the core.
 const FORBIDDEN_CRATES: &[&str] = &[
@@ -136,14 +93,14 @@ pub fn files() -> Vec<String> {
 
 /// The module a file belongs to, as the lists above name it.
 fn module_of(rel: &str) -> &str {
-    if CORE.contains(&rel) || SHELLS.contains(&rel) {
+    if core().contains(&rel) || shells().contains(&rel) {
         return rel;
     }
     rel.split('/').next().unwrap().trim_end_matches(".rs")
 }
 
 pub fn is_core(rel: &str) -> bool {
-    CORE.contains(&module_of(rel))
+    core().contains(&module_of(rel))
 }
 
 /// The code of a file without comments, string and char literals, and test modules (an inline
@@ -349,14 +306,15 @@ fn violations(rel: &str, code: &str) -> Vec<String> {
             // A shell file inside a folder is named by its file (`crate::site::load` →
             // `site/load.rs`), the folder's own module by `mod.rs`.
             let file = format!("{m}/{}.rs", parts.next().unwrap_or("mod"));
-            let listed = |f: &str| CORE.contains(&f) || SHELLS.contains(&f);
+            let (cores, shell) = (core(), shells());
+            let listed = |f: &str| cores.contains(&f) || shell.contains(&f);
             let folder = format!("{m}/mod.rs");
             let core = if listed(&file) {
-                CORE.contains(&file.as_str())
+                cores.contains(&file.as_str())
             } else if listed(&folder) {
-                CORE.contains(&folder.as_str())
+                cores.contains(&folder.as_str())
             } else {
-                CORE.contains(&m)
+                cores.contains(&m)
             };
             if !core {
                 bad.insert(format!("{rel} uses crate::{m}, which is not a core module"));
@@ -445,11 +403,11 @@ fn every_module_is_core_or_shell() {
         }
         let m = module_of(&rel);
         assert!(
-            CORE.contains(&m) || SHELLS.contains(&m),
-            "{rel}: say whether `{m}` is core or a shell in tests/integration/tidy.rs"
+            core().contains(&m) || shells().contains(&m),
+            "{rel}: place `{m}` in a layer of LAYERS (tests/integration/tidy_shape.rs)"
         );
         assert!(
-            !(CORE.contains(&m) && SHELLS.contains(&m)),
+            !(core().contains(&m) && shells().contains(&m)),
             "{m} is listed as both core and shell"
         );
     }
