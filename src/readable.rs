@@ -796,43 +796,21 @@ impl Walk {
     }
 
     fn flush(&mut self, line: &mut String, links: &mut usize, owner: usize, vis: &mut String) {
-        // Most flushes meet only the whitespace between two block tags: nothing to keep, and
-        // nothing is allocated for it.
-        if !is_blank(line) {
-            let mut text = collapse(line);
-            // At most TEXT_MAX bytes of lines and of visible text each.
-            text.truncate(floor_boundary(
-                &text,
-                TEXT_MAX.saturating_sub(self.text_bytes),
-            ));
-            self.text_bytes += text.len() + 1;
-            if !text.is_empty() {
-                let (chars, words) = counts_of_collapsed(&text);
-                self.lines.push(Line {
-                    text,
-                    chars,
-                    link_chars: (*links).min(chars),
-                    owner,
-                    words,
-                });
-            }
-        } else {
-            self.text_bytes += 1;
+        // At most TEXT_MAX bytes of lines and of visible text each.
+        if let Some(text) = within_budget(line, &mut self.text_bytes) {
+            let (chars, words) = counts_of_collapsed(&text);
+            self.lines.push(Line {
+                text,
+                chars,
+                link_chars: (*links).min(chars),
+                owner,
+                words,
+            });
         }
         line.clear();
         *links = 0;
-        if !is_blank(vis) {
-            let mut v = collapse(vis);
-            v.truncate(floor_boundary(
-                &v,
-                TEXT_MAX.saturating_sub(self.visible_bytes),
-            ));
-            self.visible_bytes += v.len() + 1;
-            if !v.is_empty() {
-                self.visible.push(v);
-            }
-        } else {
-            self.visible_bytes += 1;
+        if let Some(v) = within_budget(vis, &mut self.visible_bytes) {
+            self.visible.push(v);
         }
         vis.clear();
     }
@@ -1127,6 +1105,19 @@ fn counts_of_collapsed(text: &str) -> (usize, usize) {
     let spaces = text.bytes().filter(|b| *b == b' ').count();
     let chars = text.chars().count() - spaces;
     (chars, spaces + 1 - usize::from(text.ends_with(' ')))
+}
+/// `buf` collapsed and cut to what is left of a [`TEXT_MAX`] budget, of which `used` bytes are
+/// spent (this line and its break are added to it); `None` when nothing of it is kept. Blank
+/// text (most flushes: the whitespace between two block tags) allocates nothing.
+fn within_budget(buf: &str, used: &mut usize) -> Option<String> {
+    if is_blank(buf) {
+        *used += 1;
+        return None;
+    }
+    let mut text = collapse(buf);
+    text.truncate(floor_boundary(&text, TEXT_MAX.saturating_sub(*used)));
+    *used += text.len() + 1;
+    (!text.is_empty()).then_some(text)
 }
 
 /// Whether `s` holds nothing but whitespace (as `split_whitespace` sees it).

@@ -299,7 +299,6 @@ impl Walk<'_, '_> {
         range: Range<usize>,
         defs: &RefDefs<'_>,
     ) {
-        let src = self.src;
         let (target, kind) = match link_type {
             LinkType::Email if looks_like_message_id(dest_url) => {
                 (String::new(), CitationKind::Autolink)
@@ -313,18 +312,7 @@ impl Walk<'_, '_> {
                 range.start + 1..range.end.saturating_sub(1).max(range.start + 1),
                 Written::Autolink,
             ),
-            LinkType::Reference | LinkType::Collapsed | LinkType::Shortcut => {
-                let def = defs
-                    .get(id)
-                    .and_then(|d| definition_dest(src, d.span.clone(), dest_url));
-                destination(src, def, &range, dest_url)
-            }
-            _ => destination(
-                src,
-                inline_dest(src, range.clone(), dest_url),
-                &range,
-                dest_url,
-            ),
+            _ => dest_written(self.src, link_type, dest_url, id, &range, defs),
         };
         self.open_link(target, kind, range, span, written);
     }
@@ -338,14 +326,7 @@ impl Walk<'_, '_> {
         range: Range<usize>,
         defs: &RefDefs<'_>,
     ) {
-        let src = self.src;
-        let found = match link_type {
-            LinkType::Reference | LinkType::Collapsed | LinkType::Shortcut => defs
-                .get(id)
-                .and_then(|d| definition_dest(src, d.span.clone(), dest_url)),
-            _ => inline_dest(src, range.clone(), dest_url),
-        };
-        let (span, written) = destination(src, found, &range, dest_url);
+        let (span, written) = dest_written(self.src, link_type, dest_url, id, &range, defs);
         self.open_link(
             dest_url.to_string(),
             CitationKind::Image,
@@ -597,6 +578,24 @@ fn bare_urls(
             b.cites.push((index, base + s..base + e));
         }
     }
+}
+/// Where a link's or an image's destination is written in the source: in its reference
+/// definition for a reference link, else inside the link itself.
+fn dest_written(
+    src: &str,
+    link_type: LinkType,
+    dest_url: &str,
+    id: &str,
+    range: &Range<usize>,
+    defs: &RefDefs<'_>,
+) -> (Range<usize>, Written) {
+    let found = match link_type {
+        LinkType::Reference | LinkType::Collapsed | LinkType::Shortcut => defs
+            .get(id)
+            .and_then(|d| definition_dest(src, d.span.clone(), dest_url)),
+        _ => inline_dest(src, range.clone(), dest_url),
+    };
+    destination(src, found, range, dest_url)
 }
 
 /// The span of a link's destination and how it is written: where it was found, when it reads as

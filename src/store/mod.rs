@@ -520,6 +520,15 @@ mod tests {
         }
     }
 
+    /// A store in `dir` whose one post cites one link, and that link's id.
+    fn one_cited_link(dir: &tempfile::TempDir) -> (Store, i64) {
+        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
+        s.replace_post(&post("a.md"), &[cite("https://a.org/", 1)], now())
+            .unwrap();
+        let id = s.links_to_check(None).unwrap()[0].id;
+        (s, id)
+    }
+
     fn cite(link: &str, line: u32) -> CitationRecord {
         CitationRecord {
             link: link.into(),
@@ -647,10 +656,7 @@ mod tests {
     #[test]
     fn an_already_archived_body_adds_a_check_but_no_snapshot_and_fills_missing_text() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
-        s.replace_post(&post("a.md"), &[cite("https://a.org/", 1)], now())
-            .unwrap();
-        let id = s.links_to_check(None).unwrap()[0].id;
+        let (mut s, id) = one_cited_link(&dir);
         let snap = |body: Option<Vec<u8>>, text: Option<&str>| NewSnapshot {
             hash: "h1".into(),
             size: 5,
@@ -720,10 +726,7 @@ mod tests {
     #[test]
     fn thinning_keeps_transitions_first_archivals_and_the_latest() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
-        s.replace_post(&post("a.md"), &[cite("https://a.org/", 1)], now())
-            .unwrap();
-        let id = s.links_to_check(None).unwrap()[0].id;
+        let (mut s, id) = one_cited_link(&dir);
         let states = [
             State::Ok,
             State::Ok,
@@ -756,10 +759,7 @@ mod tests {
     #[test]
     fn text_written_by_a_check_is_read_back_as_current() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
-        s.replace_post(&post("a.md"), &[cite("https://a.org/", 1)], now())
-            .unwrap();
-        let id = s.links_to_check(None).unwrap()[0].id;
+        let (mut s, id) = one_cited_link(&dir);
         let rec = CheckRecord {
             link_id: id,
             checked_at: now(),
@@ -788,10 +788,7 @@ mod tests {
     #[test]
     fn stored_times_read_back_typed_and_a_damaged_one_as_the_epoch() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("x.db")).unwrap();
-        s.replace_post(&post("a.md"), &[cite("https://a.org/", 1)], now())
-            .unwrap();
-        let id = s.links_to_check(None).unwrap()[0].id;
+        let (mut s, id) = one_cited_link(&dir);
         let rec = CheckRecord {
             link_id: id,
             checked_at: now(),

@@ -72,13 +72,14 @@ impl Probes {
         let (true, Some(origin)) = (self.on, origin) else {
             return;
         };
-        let cell = self
-            .cells
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(origin.to_string())
-            .or_default()
-            .clone();
+        let cell = {
+            let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+            match cells.get(origin) {
+                Some(cell) => cell.clone(),
+                // The origin's first check: its name is copied once.
+                None => cells.entry(origin.to_string()).or_default().clone(),
+            }
+        };
         cell.get_or_init(|| async {
             match with_reader(&self.db, |r| r.probe(origin, self.fresh_after)) {
                 Ok(Some(cached)) => return Some(cached),
