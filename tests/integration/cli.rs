@@ -1587,3 +1587,28 @@ fn a_quoted_passage_that_changed_makes_the_link_changed_everywhere() {
         events[0]
     );
 }
+
+/// The binary's allocator is jemalloc with the options `main.rs` gives it (two arenas, freed pages
+/// handed back within a second): jemalloc prints the options in effect when asked to through its
+/// environment, and reads the binary's own only when the symbol's name is the one it looks for.
+#[test]
+fn the_binary_allocates_with_jemalloc_and_its_own_options() {
+    let out = Command::cargo_bin("citewatch")
+        .unwrap()
+        .arg("--help")
+        .env("_RJEM_MALLOC_CONF", "stats_print:true")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stats = String::from_utf8_lossy(&out.stderr);
+    for option in [
+        "opt.narenas: 2",
+        "opt.dirty_decay_ms: 1000",
+        "opt.muzzy_decay_ms: 0",
+    ] {
+        assert!(
+            stats.contains(option),
+            "{option} not in jemalloc's statistics"
+        );
+    }
+}
