@@ -137,6 +137,12 @@ fn archiving(c: &mut Criterion) {
         b.iter(|| citewatch::snapshot::prepare(&resp, &[], |_| false))
     });
     let hash = citewatch::snapshot::content_hash(&resp.body);
+    g.bench_function("prepare new 1.5 KiB page with its text", |b| {
+        b.iter(|| citewatch::snapshot::prepare(&resp, &[], |_| true))
+    });
+    g.bench_function("readable text of a 1.5 KiB page", |b| {
+        b.iter(|| citewatch::readable::readable(&resp.body, Some("text/html")))
+    });
     g.bench_function("prepare unchanged 1.5 KiB page", |b| {
         b.iter(|| citewatch::snapshot::prepare(&resp, &[Some(hash.as_str())], |_| false))
     });

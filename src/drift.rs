@@ -188,11 +188,8 @@ fn words(text: &str) -> Vec<String> {
 fn each_word(text: &str, mut f: impl FnMut(&str)) {
     let mut lower = String::new();
     let mut last_number = false;
-    for w in text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        if w.chars().any(|c| c.is_ascii_digit()) {
+    for w in crate::text::alphanumeric_runs(text) {
+        if w.bytes().any(|b| b.is_ascii_digit()) {
             // A run of digit groups is one number.
             if !last_number {
                 f("#");
@@ -395,11 +392,8 @@ pub fn word_count(text: &str) -> usize {
     // As `each_word` counts, without normalizing the words: a run of digit groups is one.
     let mut n = 0;
     let mut last_number = false;
-    for w in text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        let number = w.chars().any(|c| c.is_ascii_digit());
+    for w in crate::text::alphanumeric_runs(text) {
+        let number = w.bytes().any(|b| b.is_ascii_digit());
         if !(number && last_number) {
             n += 1;
         }
@@ -423,7 +417,7 @@ pub fn volatile_lines(a: &str, b: &str) -> Vec<u64> {
     let short = |t: &str| -> HashSet<u64> {
         t.lines()
             .filter(|l| {
-                let n = l.split_whitespace().count();
+                let n = crate::text::words(l).count();
                 n > 0 && n <= VOLATILE_MAX_WORDS
             })
             .map(line_key)

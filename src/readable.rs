@@ -511,7 +511,7 @@ pub fn readable_own(body: &[u8], content_type: Option<&str>) -> Page {
             let (mut text, enc) = decode(body, content_type);
             text.truncate(floor_boundary(&text, TEXT_MAX));
             let text = collapse_lines(&text);
-            let words = text.split_whitespace().count();
+            let words = crate::text::words(&text).count();
             return Page {
                 title: None,
                 visible: text.clone(),
@@ -532,17 +532,12 @@ pub fn readable_own(body: &[u8], content_type: Option<&str>) -> Page {
         };
     }
     let (text, enc) = decode(body, content_type);
-    let doc = Html::parse_document(&parse_input(&text));
+    let doc = parse(&parse_input(&text));
     drop(text);
-    let title = Selector::parse("title")
-        .ok()
-        .and_then(|s| doc.select(&s).next())
+    let title = first_named(&doc, "title")
         .map(|t| collapse(&t.text().collect::<String>()))
         .filter(|t| !t.is_empty());
-    let body_el = Selector::parse("body")
-        .ok()
-        .and_then(|s| doc.select(&s).next())
-        .unwrap_or_else(|| doc.root_element());
+    let body_el = first_named(&doc, "body").unwrap_or_else(|| doc.root_element());
     let walk = Walk::run(body_el);
     let mut page = walk.page();
     if page.features.words < JSON_LD_BELOW {
@@ -564,7 +559,7 @@ pub fn readable_own(body: &[u8], content_type: Option<&str>) -> Page {
             .unwrap_or_default();
         if let Some(article) = json_ld_article(&scripts) {
             let lines = collapse_lines(&article);
-            let words = lines.split_whitespace().count();
+            let words = crate::text::words(&lines).count();
             if words > page.features.words {
                 page.text = lines;
                 page.features.words = words;
@@ -575,6 +570,79 @@ pub fn readable_own(body: &[u8], content_type: Option<&str>) -> Page {
     page.title = title;
     page.charset = enc.name();
     page
+}
+
+/// Nodes of the tree made ready before a parse: up to one per `<` of the input, at most this many
+/// (the tree grows past it as it must). A parse then does not copy its tree each time it doubles.
+const TREE_RESERVE: usize = 1 << 15;
+
+/// The tree of a document, as `Html::parse_document` builds it, in a tree sized for the input.
+fn parse(html: &str) -> Html {
+    use html5ever::tendril::TendrilSink;
+    let nodes = memchr::memchr_iter(b'<', html.as_bytes())
+        .take(TREE_RESERVE)
+        .count();
+    let mut doc = Html::new_document();
+    doc.tree = ego_tree::Tree::with_capacity(Node::Document, nodes + 1);
+    html5ever::driver::parse_document(scraper::HtmlTreeSink::new(doc), Default::default()).one(html)
+}
+
+/// The first element named `name` (any namespace) in the order the parser made them: what
+/// `doc.select` of the type selector `name` finds first, without parsing a selector and
+/// matching it against every node.
+fn first_named<'a>(doc: &'a Html, name: &str) -> Option<ElementRef<'a>> {
+    doc.tree
+        .nodes()
+        .filter_map(ElementRef::wrap)
+        .find(|e| e.value().name() == name)
+}
+
+/// The attributes the walk reads of an element, found in one pass over them (`Element::attr`
+/// makes an atom of its argument and searches on every call; the walk asked seven times per
+/// element). The same answers: `attr`'s attributes are those without a namespace; `id` and
+/// `class` are matched by local name only, as `Element::id` and `Element::classes` match them.
+#[derive(Default)]
+struct Attrs<'a> {
+    role: Option<&'a str>,
+    aria_hidden: Option<&'a str>,
+    hidden: bool,
+    style: Option<&'a str>,
+    href: Option<&'a str>,
+    input_type: Option<&'a str>,
+    id: Option<&'a str>,
+    /// The `class` attribute: its classes are its words split on ASCII whitespace.
+    class: Option<&'a str>,
+}
+
+impl<'a> Attrs<'a> {
+    fn of(e: &'a scraper::node::Element) -> Attrs<'a> {
+        use html5ever::{local_name, ns};
+        let mut a = Attrs::default();
+        for (q, v) in e.attrs.iter() {
+            let v: &str = v;
+            let plain = q.ns == ns!() && q.prefix.is_none();
+            let first = |slot: &mut Option<&'a str>| {
+                slot.get_or_insert(v);
+            };
+            match q.local {
+                local_name!("id") => first(&mut a.id),
+                local_name!("class") => first(&mut a.class),
+                _ if !plain => {}
+                local_name!("role") => a.role = Some(v),
+                local_name!("aria-hidden") => a.aria_hidden = Some(v),
+                local_name!("hidden") => a.hidden = true,
+                local_name!("style") => a.style = Some(v),
+                local_name!("href") => a.href = Some(v),
+                local_name!("type") => a.input_type = Some(v),
+                _ => {}
+            }
+        }
+        a
+    }
+
+    fn classes(&self) -> impl Iterator<Item = &'a str> {
+        self.class.into_iter().flat_map(str::split_ascii_whitespace)
+    }
 }
 
 /// One element met by the walk.
@@ -629,6 +697,8 @@ struct Walk {
     /// Bytes of `lines` and of `visible` so far (each capped at [`TEXT_MAX`]).
     text_bytes: usize,
     visible_bytes: usize,
+    /// Words of `visible` so far.
+    visible_words: usize,
 }
 
 impl Walk {
@@ -700,19 +770,20 @@ impl Walk {
                         continue;
                     };
                     let name = e.name();
+                    let attrs = Attrs::of(e);
                     let idx = w.els.len();
                     let up = stack.last().cloned();
                     let block = !INLINE_TAGS.contains(&name);
                     let article = up.as_ref().is_some_and(|f| f.article)
                         || matches!(name, "article" | "main")
-                        || e.attr("role") == Some("main");
-                    let furniture = is_furniture(&el, article);
+                        || attrs.role == Some("main");
+                    let furniture = is_furniture(name, &attrs, article);
                     let invisible =
                         up.as_ref().is_some_and(|f| f.invisible) || INVISIBLE_TAGS.contains(&name);
                     let dropped = up.as_ref().is_some_and(|f| f.dropped)
                         || invisible
                         || NON_TEXT_TAGS.contains(&name);
-                    let href = e.attr("href").map(str::trim);
+                    let href = attrs.href.map(str::trim);
                     let links_away =
                         name == "a" && href.is_some_and(|h| !h.is_empty() && !h.starts_with('#'));
                     let heading = matches!(name, "h1" | "h2" | "h3" | "h4" | "h5" | "h6");
@@ -722,7 +793,8 @@ impl Walk {
                         parent: up.as_ref().map(|f| f.el),
                         furniture,
                         password: name == "input"
-                            && e.attr("type")
+                            && attrs
+                                .input_type
                                 .is_some_and(|t| t.eq_ignore_ascii_case("password")),
                         end: idx,
                         card_tag: CARD_TAGS.contains(&name),
@@ -810,6 +882,7 @@ impl Walk {
         line.clear();
         *links = 0;
         if let Some(v) = within_budget(vis, &mut self.visible_bytes) {
+            self.visible_words += counts_of_collapsed(&v).1;
             self.visible.push(v);
         }
         vis.clear();
@@ -909,7 +982,7 @@ impl Walk {
             title: None,
             features: Features {
                 words: words_out,
-                visible_words: visible.split_whitespace().count(),
+                visible_words: self.visible_words,
                 cards,
                 login_form,
                 h1,
@@ -988,21 +1061,19 @@ fn after_subtree(
 /// Whether an element is page furniture, by tag, role, hidden state or the words of its id and
 /// classes. A `<header>` is furniture outside an article (the site's masthead), not inside it
 /// (the article's headline and byline).
-fn is_furniture(el: &ElementRef<'_>, in_article: bool) -> bool {
-    let v = el.value();
-    let name = v.name();
+fn is_furniture(name: &str, a: &Attrs<'_>, in_article: bool) -> bool {
     if FURNITURE_TAGS.contains(&name) || (name == "header" && !in_article) {
         return true;
     }
-    if v.attr("role")
+    if a.role
         .is_some_and(|r| DROP_ROLES.contains(&r.trim().to_ascii_lowercase().as_str()))
     {
         return true;
     }
-    if v.attr("aria-hidden") == Some("true") || v.attr("hidden").is_some() {
+    if a.aria_hidden == Some("true") || a.hidden {
         return true;
     }
-    if v.attr("style").is_some_and(|s| {
+    if a.style.is_some_and(|s| {
         let s: String = s
             .chars()
             .filter(|c| !c.is_whitespace())
@@ -1021,7 +1092,7 @@ fn is_furniture(el: &ElementRef<'_>, in_article: bool) -> bool {
         DROP_CLASSES.iter().any(|c| s.eq_ignore_ascii_case(c))
             || (!is_layout_utility(s) && marker_words(s).any(|w| markers().contains(w.as_str())))
     };
-    v.id().is_some_and(marked) || v.classes().any(marked)
+    a.id.is_some_and(marked) || a.classes().any(marked)
 }
 
 /// Utility classes (Tailwind and the like) whose words are not what a box is: a variant that
@@ -1127,7 +1198,7 @@ fn is_blank(s: &str) -> bool {
 
 fn collapse(s: &str) -> String {
     let mut out = String::with_capacity(s.len().min(4096));
-    for w in s.split_whitespace() {
+    for w in crate::text::words(s) {
         if !out.is_empty() {
             out.push(' ');
         }
