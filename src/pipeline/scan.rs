@@ -25,6 +25,10 @@ use super::PipelineError;
 /// Posts written per transaction during a scan.
 const POST_BATCH: usize = 64;
 
+/// Batches of posts read ahead of the scan's writer: when writing is slower than reading (a
+/// large blog's first scan), up to this many wait and go into the writer's next commit together.
+const QUEUED_BATCHES: usize = 8;
+
 /// Bumped when extraction or normalization changes what a post yields, so unchanged files are
 /// read again once.
 const EXTRACTOR_VERSION: &str = "3";
@@ -241,11 +245,17 @@ fn scan_source(
     // the writer commits batch k while batch k+1 is extracted.
     let writing = &mut *store;
     std::thread::scope(|scope| -> Result<(), PipelineError> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<ScannedFile>>(1);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<ScannedFile>>(QUEUED_BATCHES);
         let writer = scope.spawn(move || -> Result<(), StoreError> {
             let store = writing;
             let mut link_ids = LinkIds::default();
-            for batch in rx {
+            while let Ok(mut batch) = rx.recv() {
+                // The batches that queued while the last commit was written go in one commit
+                // with this one: a commit writes every page it touched, and the citations'
+                // index pages are touched by every batch.
+                while let Ok(more) = rx.try_recv() {
+                    batch.extend(more);
+                }
                 store.record_scan_batch(&batch, now, &mut link_ids)?;
             }
             Ok(())
