@@ -24,7 +24,7 @@ fn main() -> ExitCode {
 /// The allocator: jemalloc instead of glibc's malloc. A check's page is read on one worker thread
 /// and freed on another, and glibc's arena locks took about a tenth of a first run (`perf`:
 /// `__lll_lock_wait_private` under `realloc` and `free`); jemalloc's thread caches made a first
-/// run 10–13 % faster at 3 MiB more peak memory (BENCHMARKS.md, "Speed, fourth round").
+/// run 10–13 % faster at 3–4 MiB more peak memory (BENCHMARKS.md, "Speed, fourth round").
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
