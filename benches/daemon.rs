@@ -25,8 +25,6 @@ struct Sample {
     hwm_kib: u64,
     /// User plus system time, in clock ticks.
     cpu_ticks: u64,
-    /// Voluntary plus involuntary context switches: how often it woke up.
-    switches: u64,
 }
 
 fn sample(pid: u32) -> Sample {
@@ -43,7 +41,6 @@ fn sample(pid: u32) -> Sample {
         rss_kib: field(&status, "VmRSS:"),
         hwm_kib: field(&status, "VmHWM:"),
         cpu_ticks: tick(11) + tick(12),
-        switches: switches(pid),
     }
 }
 
@@ -57,18 +54,37 @@ fn field(status: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Context switches of all the process's threads (each thread counts its own).
-fn switches(pid: u32) -> u64 {
+/// Voluntary plus involuntary context switches of each of the process's threads, by thread id:
+/// how often each woke up. By thread, because a thread that ends between two samples (tokio's
+/// idle blocking threads end after ten seconds) takes its count with it, and a sum over the
+/// process would then go down.
+fn switches(pid: u32) -> std::collections::HashMap<String, u64> {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return 0;
+        return Default::default();
     };
     tasks
         .flatten()
         .map(|t| {
             let s = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
-            field(&s, "voluntary_ctxt_switches:") + field(&s, "nonvoluntary_ctxt_switches:")
+            (
+                t.file_name().to_string_lossy().into_owned(),
+                field(&s, "voluntary_ctxt_switches:") + field(&s, "nonvoluntary_ctxt_switches:"),
+            )
         })
-        .sum()
+        .collect()
+}
+
+/// Context switches from `a` to `b` of the threads alive at `b` (a thread new since `a` counts
+/// all of its own), and how many threads of `a` had ended by `b`.
+fn woke(
+    a: &std::collections::HashMap<String, u64>,
+    b: &std::collections::HashMap<String, u64>,
+) -> (u64, usize) {
+    let woke = b
+        .iter()
+        .map(|(t, n)| n.saturating_sub(a.get(t).copied().unwrap_or(0)))
+        .sum();
+    (woke, a.keys().filter(|t| !b.contains_key(*t)).count())
 }
 
 fn ticks_per_second() -> f64 {
@@ -238,15 +254,17 @@ fn main() {
     }
     pause(Duration::from_secs(2));
     let a = sample(pid);
+    let a_threads = switches(pid);
     let t = Instant::now();
     pause(Duration::from_secs(idle_secs as u64));
     let b = sample(pid);
+    let (woken, ended) = woke(&a_threads, &switches(pid));
     let secs = t.elapsed().as_secs_f64();
     stop(child);
     r.say(format!(
-        "idle for {secs:.0} s between cycles: CPU {:.3} % of a core, {:.2} wake-ups/s, resident {:.1} MiB",
-        (b.cpu_ticks - a.cpu_ticks) as f64 / hz / secs * 100.0,
-        (b.switches - a.switches) as f64 / secs,
+        "idle for {secs:.0} s between cycles: CPU {:.3} % of a core, {:.2} wake-ups/s ({ended} idle threads ended meanwhile), resident {:.1} MiB",
+        b.cpu_ticks.saturating_sub(a.cpu_ticks) as f64 / hz / secs * 100.0,
+        woken as f64 / secs,
         b.rss_kib as f64 / 1024.0
     ));
     r.save();
