@@ -71,7 +71,7 @@ impl Store {
     /// Marks the pending deliveries to sinks that are no longer configured as `dropped`: they are
     /// never sent elsewhere. Returns how many.
     pub fn drop_deliveries(&mut self, configured: &[String], now: DateTime<Utc>) -> Result<usize> {
-        let keys = serde_json::to_string(configured).unwrap_or_else(|_| "[]".into());
+        let keys = json_list(configured);
         Ok(self.conn.execute(
             "UPDATE alert_deliveries SET state = 'dropped', last_error = 'sink no longer configured', delivered_at = ?2
              WHERE state = 'pending' AND sink NOT IN (SELECT value FROM json_each(?1))",

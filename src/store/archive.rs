@@ -4,11 +4,6 @@
 use super::*;
 
 impl Store {
-    /// The cached probe of an origin, if fetched after `fresh_after`.
-    pub fn probe(&self, origin: &str, fresh_after: DateTime<Utc>) -> Result<Option<Probe>> {
-        self.reads().probe(origin, fresh_after)
-    }
-
     pub fn save_probe(&mut self, p: &Probe) -> Result<()> {
         self.conn.execute(
             "INSERT INTO probes (origin, fetched_at, status, final_url, text) VALUES (?1, ?2, ?3, ?4, ?5)

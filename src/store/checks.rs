@@ -112,11 +112,6 @@ impl Store {
         Ok(())
     }
 
-    /// Links to check, by id.
-    pub fn links_by_id(&self, ids: &[i64]) -> Result<Vec<LinkToCheck>> {
-        self.reads().links_by_id(ids)
-    }
-
     /// Every cited, fetchable link with what scheduling needs.
     pub fn link_facts(&self) -> Result<Vec<LinkFactsRow>> {
         let mut stmt = self.conn.prepare(
@@ -276,10 +271,7 @@ impl Reads<'_> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let wanted = format!(
-            "[{}]",
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-        );
+        let wanted = json_list(ids);
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {LINK_TO_CHECK} FROM links l
              WHERE l.id IN (SELECT value FROM json_each(?1)) AND {CHECKABLE}"

@@ -174,6 +174,12 @@ impl<'a> Reads<'a> {
     }
 }
 
+/// A list as one JSON array, bound as one parameter and read back by `json_each(?)`: a list of
+/// any length in one statement.
+fn json_list<T: serde::Serialize>(values: &[T]) -> String {
+    serde_json::to_string(values).unwrap_or_else(|_| "[]".into())
+}
+
 fn state_col(s: &str) -> State {
     // A value written by a newer binary reads as unchecked rather than failing the query.
     s.parse().unwrap_or(State::Unchecked)

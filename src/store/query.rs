@@ -371,14 +371,7 @@ impl Reads<'_> {
         if links.is_empty() {
             return Ok(out);
         }
-        let ids = format!(
-            "[{}]",
-            links
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        );
+        let ids = json_list(links);
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT c.link_id, {CITATION_COLUMNS} FROM {CITATION_TABLES}
              WHERE c.link_id IN (SELECT value FROM json_each(?1)) AND p.present = 1

@@ -115,8 +115,8 @@ use self::probes::*;
 /// Checks the links of `ids` concurrently (each read from the store when its turn comes; one
 /// no longer to be checked is left out) and records each result as it arrives, with its
 /// confirmation step and any alert event. `on_done` is called after each recorded check
-/// (progress bars, the daemon's stall detection). After `stop` is cancelled no new request starts; checks under way
-/// finish and are recorded, and the cycle is ended.
+/// (progress bars, the daemon's stall detection). After `stop` is cancelled no new request
+/// starts; checks under way finish and are recorded, and the cycle is ended.
 pub async fn check(
     run: &CheckRun,
     ids: Vec<i64>,
@@ -153,9 +153,7 @@ pub async fn check(
     let db = run.writer.path().to_path_buf();
     // Judging a big page is CPU work for a blocking thread: one at a time per core, each thread
     // keeping its read connection.
-    let judges = Arc::new(tokio::sync::Semaphore::new(
-        std::thread::available_parallelism().map_or(2, |n| n.get()),
-    ));
+    let judges = Arc::new(tokio::sync::Semaphore::new(cores()));
     let shared = Lane {
         checker,
         tx,
@@ -213,6 +211,11 @@ pub async fn check(
     Ok(stats)
 }
 
+/// The cores the checks' lanes and the judges of big pages are counted by.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 /// What the lanes of a check run did.
 struct Ran {
     /// Checks started (a stop can come before some).
@@ -236,9 +239,7 @@ async fn in_lanes(
     stop: &CancellationToken,
 ) -> Ran {
     let concurrency = concurrency.max(1);
-    let lanes = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, concurrency);
+    let lanes = cores().clamp(1, concurrency);
     let links = Arc::new(std::sync::Mutex::new(links));
     let mut running = tokio::task::JoinSet::new();
     for lane in 0..lanes {
